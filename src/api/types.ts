@@ -1,0 +1,165 @@
+/**
+ * The contract of the Gemini Files + Batch HTTP client (src/api/). The
+ * pipeline stages code against these interfaces; src/api/client.ts implements
+ * them over undici.
+ */
+import type { Readable } from 'node:stream';
+
+/** Normalised batch state: the wire says BATCH_STATE_X, the SDKs say JOB_STATE_X; we say X. */
+export type BatchState = 'PENDING' | 'RUNNING' | 'SUCCEEDED' | 'FAILED' | 'CANCELLED' | 'EXPIRED' | 'UNSPECIFIED';
+export const TERMINAL_STATES: ReadonlySet<BatchState> = new Set(['SUCCEEDED', 'FAILED', 'CANCELLED', 'EXPIRED']);
+
+export type BatchTask = 'generate' | 'embed';
+
+export interface RetryOptions {
+  /** Total attempts per call, first one included (default 8). */
+  maxAttempts?: number;
+  /** First backoff in ms (default 500). */
+  initialDelayMs?: number;
+  /** Backoff ceiling in ms (default 30_000). */
+  maxDelayMs?: number;
+  /** Give up once this much time has passed since the first attempt (default 10 min). */
+  maxElapsedMs?: number;
+  /** Per-request timeout for headers (default 60_000). */
+  requestTimeoutMs?: number;
+}
+
+export interface GeminiClientOptions {
+  /** Else GOOGLE_API_KEY, else GEMINI_API_KEY. Sent only as x-goog-api-key. */
+  apiKey?: string;
+  /** Else GOOGLE_GEMINI_BASE_URL, else https://generativelanguage.googleapis.com */
+  baseUrl?: string;
+  /** Default 'v1beta'. */
+  apiVersion?: string;
+  retry?: RetryOptions;
+  /** Max sockets per origin (default 16). */
+  connections?: number;
+}
+
+export interface GeminiFile {
+  name: string; // files/abc
+  displayName?: string;
+  mimeType?: string;
+  sizeBytes?: string;
+  createTime?: string;
+  updateTime?: string;
+  expirationTime?: string;
+  sha256Hash?: string;
+  uri?: string;
+  state?: string;
+  source?: string;
+}
+
+export interface BatchStats {
+  requestCount?: string;
+  successfulRequestCount?: string;
+  failedRequestCount?: string;
+  pendingRequestCount?: string;
+}
+
+export interface BatchOperation {
+  /** batches/xyz */
+  name: string;
+  /** Normalised from metadata.state. */
+  state: BatchState;
+  displayName?: string;
+  model?: string;
+  done: boolean;
+  stats: BatchStats;
+  /** files/batch-xyz when the results are in a file. */
+  responsesFile?: string;
+  /** Number of inline responses (present when results are inline). */
+  inlinedResponseCount?: number;
+  /** Operation error for FAILED jobs. */
+  error?: { code?: number; message?: string; status?: string };
+  createTime?: string;
+  updateTime?: string;
+  endTime?: string;
+  /** The raw wire object (without inline responses when streamed to a file). */
+  raw: unknown;
+}
+
+export interface UploadProgress {
+  /** The resumable session URL; persist it to resume after a restart. */
+  uploadUrl: string;
+  /** Bytes the service has acknowledged. */
+  offset: number;
+  total: number;
+}
+
+export interface UploadFileOptions {
+  displayName?: string;
+  mimeType?: string; // default application/jsonl
+  /** Piece size, multiple of 256 KiB (default 8 MiB). */
+  chunkSize?: number;
+  /** Resume an upload session started earlier (e.g. persisted in a journal): query, then continue. */
+  uploadUrl?: string;
+  /** Called once the session URL is known (before any byte is sent). */
+  onUploadUrl?: (uploadUrl: string) => void | Promise<void>;
+  /** Called after every acknowledged piece. */
+  onProgress?: (p: UploadProgress) => void;
+  signal?: AbortSignal;
+}
+
+export interface CreateBatchOptions {
+  model: string;
+  task?: BatchTask; // default generate
+  displayName?: string;
+  /** File input: files/abc */
+  fileName?: string;
+  /**
+   * Inline input: the complete JSON text of the requests array, e.g.
+   * `[{"request":{...},"metadata":{"key":"k"}}]` (built by the caller from
+   * already-serialised lines, so nothing is parsed twice).
+   */
+  inlineRequestsJson?: string | Buffer;
+  signal?: AbortSignal;
+}
+
+export interface WaitOptions {
+  signal?: AbortSignal;
+  /** Poll backoff: starts at initialMs, multiplies by 1.5, caps at maxMs. */
+  pollInterval?: { initialMs?: number; maxMs?: number };
+  /** Called on every state change (first poll included). */
+  onState?: (op: BatchOperation) => void;
+  /**
+   * When the finished operation carries inline responses, they are streamed
+   * (stream-json) into this file as JSONL lines `{"key":..,"response"|"error":..}`
+   * instead of being held in memory.
+   */
+  inlineResultsPath?: string;
+}
+
+export interface FilesApi {
+  /** Resumable upload of a file on disk; resumes via `query` after a failed piece. */
+  upload(path: string, opts?: UploadFileOptions): Promise<GeminiFile>;
+  /** Ask the service how many bytes of a session it has (X-Goog-Upload-Command: query). */
+  queryUpload(uploadUrl: string, signal?: AbortSignal): Promise<{ status: string; received: number }>;
+  get(name: string, signal?: AbortSignal): Promise<GeminiFile>;
+  list(opts?: { pageSize?: number; signal?: AbortSignal }): AsyncIterable<GeminiFile>;
+  delete(name: string, signal?: AbortSignal): Promise<void>;
+  /** Streaming download (never buffered whole). */
+  download(name: string, signal?: AbortSignal): Promise<Readable>;
+  /** Streaming download to a file on disk; resolves with bytes written. */
+  downloadToFile(name: string, path: string, signal?: AbortSignal): Promise<number>;
+}
+
+export interface BatchesApi {
+  create(opts: CreateBatchOptions): Promise<BatchOperation>;
+  /** Full operation; inline responses (if any) stay in `raw`. */
+  get(name: string, signal?: AbortSignal): Promise<BatchOperation>;
+  /** Like get, but streams inline responses (if any) into a JSONL file. */
+  getToFile(name: string, inlineResultsPath: string, signal?: AbortSignal): Promise<BatchOperation>;
+  list(opts?: { pageSize?: number; signal?: AbortSignal }): AsyncIterable<BatchOperation>;
+  cancel(name: string, signal?: AbortSignal): Promise<void>;
+  delete(name: string, signal?: AbortSignal): Promise<void>;
+  /** Poll until a terminal state; resolves with the terminal operation. */
+  waitForBatch(name: string, opts?: WaitOptions): Promise<BatchOperation>;
+}
+
+export interface GeminiClient {
+  readonly files: FilesApi;
+  readonly batches: BatchesApi;
+  readonly baseUrl: string;
+  close(): Promise<void>;
+}

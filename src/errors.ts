@@ -1,0 +1,61 @@
+/**
+ * Typed errors with stable codes. Every error this library raises is a
+ * GeminiBatchError; callers switch on `code`, never on message text.
+ */
+export type ErrorCode =
+  | 'ERR_GEMINI_HTTP'
+  | 'ERR_INVALID_OPTIONS'
+  | 'ERR_INVALID_RECORD'
+  | 'ERR_RECORD_TOO_LARGE'
+  | 'ERR_UPLOAD'
+  | 'ERR_BATCH_FAILED'
+  | 'ERR_STATE_MISMATCH'
+  | 'ERR_ABORTED'
+  | 'ERR_USAGE'
+  | 'ERR_INTERNAL';
+
+export class GeminiBatchError extends Error {
+  readonly code: string;
+  constructor(code: ErrorCode | string, message: string, options?: { cause?: unknown }) {
+    super(message, options);
+    this.name = 'GeminiBatchError';
+    this.code = code;
+  }
+}
+
+/** Bad user input: a record that cannot be sent. Names seq/line and key. */
+export class InvalidRecordError extends GeminiBatchError {
+  readonly seq: number;
+  readonly key: string | undefined;
+  readonly line: number | undefined;
+  constructor(
+    code: 'ERR_INVALID_RECORD' | 'ERR_RECORD_TOO_LARGE',
+    what: string,
+    where: { seq: number; key?: string; line?: number },
+  ) {
+    const at = where.line !== undefined ? `line ${where.line}` : `record ${where.seq}`;
+    const key = where.key !== undefined ? ` (key ${JSON.stringify(where.key)})` : '';
+    super(code, `${at}${key}: ${what}`);
+    this.name = 'InvalidRecordError';
+    this.seq = where.seq;
+    this.key = where.key;
+    this.line = where.line;
+  }
+}
+
+/** A user mistake we can explain in one sentence (no stack trace needed). */
+export function isUserError(err: unknown): err is GeminiBatchError {
+  return (
+    err instanceof GeminiBatchError &&
+    ['ERR_INVALID_OPTIONS', 'ERR_INVALID_RECORD', 'ERR_RECORD_TOO_LARGE', 'ERR_STATE_MISMATCH', 'ERR_USAGE'].includes(
+      err.code,
+    )
+  );
+}
+
+export function abortError(signal?: AbortSignal): GeminiBatchError {
+  const reason = signal?.reason;
+  return new GeminiBatchError('ERR_ABORTED', reason instanceof Error ? reason.message : 'The operation was aborted', {
+    cause: reason,
+  });
+}
