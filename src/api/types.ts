@@ -34,6 +34,8 @@ export interface GeminiClientOptions {
   retry?: RetryOptions;
   /** Max sockets per origin (default 16). */
   connections?: number;
+  /** Called before each retry wait (logging, tests). Errors passed here are already scrubbed of the key. */
+  onRetry?: (e: { attempt: number; error: unknown; delayMs: number }) => void;
 }
 
 export interface GeminiFile {
@@ -85,6 +87,8 @@ export interface UploadProgress {
   /** Bytes the service has acknowledged. */
   offset: number;
   total: number;
+  /** Bytes put on the wire by this call so far, re-sent pieces included (offset ≤ bytesSent after a resume). */
+  bytesSent?: number;
 }
 
 export interface UploadFileOptions {

@@ -1,0 +1,169 @@
+/**
+ * The Batches API.
+ *
+ * `create` is NOT idempotent (the same body sent twice makes two jobs), so it
+ * is retried only on failures that prove the service did not act on it: an
+ * HTTP error answered by the service (429, 500, 503, ...) or a connection that
+ * was never established. When the outcome is unknown (reset after send,
+ * timeout, 502/504), it throws a GeminiApiError with `ambiguous: true`; the
+ * caller must then look for the job by displayName (`list`) before creating
+ * it again.
+ */
+import { abortError } from '../errors.js';
+import { GeminiApiError } from './errors.js';
+import { routeOf, type HttpTransport } from './http.js';
+import { splitOperation } from './inline-results.js';
+import { modelPath, pageQuery, resourcePath } from './names.js';
+import { listOperationsSchema, normalizeState, operationSchema, type WireOperation } from './schemas.js';
+import { sleep } from './retry.js';
+import { GeminiBatchError } from '../errors.js';
+import { TERMINAL_STATES, type BatchOperation, type BatchesApi, type BatchStats, type CreateBatchOptions } from './types.js';
+
+/** Wire Operation → BatchOperation. */
+export function toBatchOperation(wire: WireOperation, raw: unknown = wire): BatchOperation {
+  const md = wire.metadata ?? {};
+  let state = normalizeState(md.state);
+  const done = wire.done === true || TERMINAL_STATES.has(state);
+  // A finished operation without metadata.state (REST-only shape): infer from error/response.
+  if (state === 'UNSPECIFIED' && wire.done === true) state = wire.error ? 'FAILED' : 'SUCCEEDED';
+  const s = md.batchStats ?? {};
+  const stats: BatchStats = {};
+  if (s.requestCount !== undefined) stats.requestCount = s.requestCount;
+  if (s.successfulRequestCount !== undefined) stats.successfulRequestCount = s.successfulRequestCount;
+  if (s.failedRequestCount !== undefined) stats.failedRequestCount = s.failedRequestCount;
+  if (s.pendingRequestCount !== undefined) stats.pendingRequestCount = s.pendingRequestCount;
+  const inline = md.output?.inlinedResponses?.inlinedResponses ?? wire.response?.inlinedResponses?.inlinedResponses;
+  const op: BatchOperation = { name: wire.name || md.name || '', state, done, stats, raw };
+  const responsesFile = md.output?.responsesFile ?? wire.response?.responsesFile;
+  if (responsesFile) op.responsesFile = responsesFile;
+  if (inline) op.inlinedResponseCount = inline.length;
+  if (md.displayName !== undefined) op.displayName = md.displayName;
+  if (md.model !== undefined) op.model = md.model;
+  if (md.createTime !== undefined) op.createTime = md.createTime;
+  if (md.updateTime !== undefined) op.updateTime = md.updateTime;
+  if (md.endTime !== undefined) op.endTime = md.endTime;
+  if (wire.error) {
+    const { code, message, status } = wire.error;
+    op.error = { ...(code !== undefined ? { code } : {}), ...(message !== undefined ? { message } : {}), ...(status !== undefined ? { status } : {}) };
+  }
+  return op;
+}
+
+/** The create body; inline requests are spliced in as raw JSON text, never re-parsed. */
+export function createBody(opts: CreateBatchOptions): Buffer {
+  const hasFile = opts.fileName !== undefined;
+  const hasInline = opts.inlineRequestsJson !== undefined;
+  if (hasFile === hasInline) {
+    throw new GeminiBatchError('ERR_INVALID_OPTIONS', 'batches.create needs exactly one of fileName or inlineRequestsJson');
+  }
+  const name = opts.displayName !== undefined ? `"displayName":${JSON.stringify(opts.displayName)},` : '';
+  if (hasFile) return Buffer.from(`{"batch":{${name}"inputConfig":{"fileName":${JSON.stringify(opts.fileName)}}}}`);
+  const raw = opts.inlineRequestsJson as string | Buffer;
+  return Buffer.concat([
+    Buffer.from(`{"batch":{${name}"inputConfig":{"requests":{"requests":`),
+    typeof raw === 'string' ? Buffer.from(raw) : raw,
+    Buffer.from('}}}}'),
+  ]);
+}
+
+export function createBatchesApi(http: HttpTransport): BatchesApi {
+  const sig = (signal?: AbortSignal) => (signal ? { signal } : {});
+  const jsonHeaders = { 'content-type': 'application/json' };
+
+  const get = async (name: string, signal?: AbortSignal): Promise<BatchOperation> => {
+    const url = http.api(resourcePath('batches', name));
+    const wire = await http.retry(() => http.sendJson({ method: 'GET', url, ...sig(signal) }, operationSchema), sig(signal));
+    return toBatchOperation(wire);
+  };
+
+  const getToFile = (name: string, path: string, signal?: AbortSignal): Promise<BatchOperation> => {
+    const url = http.api(resourcePath('batches', name));
+    const route = routeOf('GET', new URL(url));
+    return http.retry(async () => {
+      const res = await http.send({ method: 'GET', url, ...sig(signal) });
+      let bodyError: unknown;
+      res.body.once('error', (err) => (bodyError = err));
+      let split;
+      try {
+        split = await splitOperation(res.body, path, signal);
+      } catch (err) {
+        if (signal?.aborted) throw abortError(signal);
+        if (err === bodyError) throw http.networkError(err, route);
+        throw new GeminiApiError({
+          status: res.status,
+          code: 'INVALID_RESPONSE',
+          detail: `operation is not valid JSON: ${err instanceof Error ? err.message : String(err)}`,
+          route,
+          retryable: false,
+        });
+      }
+      const wire = http.parseJson(JSON.stringify(split.rest), operationSchema, res.status, route);
+      const op = toBatchOperation(wire, split.rest);
+      if (split.count !== undefined) op.inlinedResponseCount = split.count;
+      else delete op.inlinedResponseCount;
+      return op;
+    }, sig(signal));
+  };
+
+  return {
+    create: async (opts) => {
+      const body = createBody(opts);
+      const method = (opts.task ?? 'generate') === 'embed' ? 'asyncBatchEmbedContent' : 'batchGenerateContent';
+      const url = http.api(`${modelPath(opts.model)}:${method}`);
+      const wire = await http.retry(
+        () => http.sendJson({ method: 'POST', url, headers: jsonHeaders, body, ...sig(opts.signal) }, operationSchema),
+        { ...sig(opts.signal), idempotent: false },
+      );
+      return toBatchOperation(wire);
+    },
+
+    get,
+    getToFile,
+
+    list: (opts = {}) => ({
+      async *[Symbol.asyncIterator]() {
+        let pageToken: string | undefined;
+        do {
+          const url = http.api(`batches${pageQuery(opts.pageSize, pageToken)}`);
+          const page = await http.retry(() => http.sendJson({ method: 'GET', url, ...sig(opts.signal) }, listOperationsSchema), sig(opts.signal));
+          for (const op of page.operations ?? []) yield toBatchOperation(op);
+          pageToken = page.nextPageToken || undefined;
+        } while (pageToken);
+      },
+    }),
+
+    cancel: async (name, signal) => {
+      const url = http.api(`${resourcePath('batches', name)}:cancel`);
+      await http.retry(async () => {
+        const res = await http.send({ method: 'POST', url, headers: jsonHeaders, body: '{}', ...sig(signal) });
+        res.body.resume();
+      }, sig(signal));
+    },
+
+    delete: async (name, signal) => {
+      const url = http.api(resourcePath('batches', name));
+      await http.retry(async () => {
+        const res = await http.send({ method: 'DELETE', url, ...sig(signal) });
+        res.body.resume();
+      }, sig(signal));
+    },
+
+    waitForBatch: async (name, opts = {}) => {
+      const { signal, onState, inlineResultsPath } = opts;
+      const maxMs = opts.pollInterval?.maxMs ?? 60_000;
+      let interval = Math.min(opts.pollInterval?.initialMs ?? 5_000, maxMs);
+      let last: string | undefined;
+      for (;;) {
+        // getToFile writes nothing until the operation carries inline responses, i.e. when it is done.
+        const op = inlineResultsPath ? await getToFile(name, inlineResultsPath, signal) : await get(name, signal);
+        if (op.state !== last) {
+          last = op.state;
+          onState?.(op);
+        }
+        if (op.done || TERMINAL_STATES.has(op.state)) return op;
+        await sleep(interval, signal);
+        interval = Math.min(maxMs, interval * 1.5);
+      }
+    },
+  };
+}

@@ -1,0 +1,96 @@
+/**
+ * The one error type the HTTP client throws for anything the service (or the
+ * network on the way to it) did wrong. Callers switch on `status`/`code`,
+ * `retryable` and `ambiguous`, never on message text.
+ */
+import { GeminiBatchError } from '../errors.js';
+
+/** Stable class-level code, for callers that group errors like the rest of the library. */
+export const ERR_GEMINI_HTTP = 'ERR_GEMINI_HTTP';
+
+export interface GeminiApiErrorInit {
+  /** HTTP status; 0 when no answer came back (connection error, timeout). */
+  status: number;
+  /** The API's status string (RESOURCE_EXHAUSTED, NOT_FOUND, ...), NETWORK_ERROR, or HTTP_<n>. */
+  code: string;
+  /** Human text; must already be free of secrets. */
+  detail: string;
+  /** `METHOD /path` without query string. */
+  route: string;
+  reason?: string;
+  retryable: boolean;
+  retryAfterMs?: number;
+  ambiguous?: boolean;
+  /** Low-level error code (ECONNRESET, UND_ERR_SOCKET, ...) for connection errors. */
+  errno?: string;
+  cause?: unknown;
+}
+
+export class GeminiApiError extends GeminiBatchError {
+  /** Always ERR_GEMINI_HTTP: `code` itself carries the API's status string. */
+  readonly kind = ERR_GEMINI_HTTP;
+  readonly status: number;
+  readonly route: string;
+  readonly reason: string | undefined;
+  readonly retryable: boolean;
+  readonly retryAfterMs: number | undefined;
+  /**
+   * True when the request may have reached the service and been processed
+   * even though no answer arrived (connection reset after the body was sent,
+   * header timeout, 502/504 from a proxy). For idempotent calls this changes
+   * nothing; for `batches.create` it means "a job may exist: look it up by
+   * displayName before creating again".
+   */
+  readonly ambiguous: boolean;
+  readonly errno: string | undefined;
+
+  constructor(init: GeminiApiErrorInit) {
+    const head = init.status === 0 ? `Gemini API ${init.code}` : `Gemini API ${init.status} ${init.code}`;
+    super(init.code, `${head} on ${init.route}: ${init.detail}`, init.cause === undefined ? undefined : { cause: init.cause });
+    this.name = 'GeminiApiError';
+    this.status = init.status;
+    this.route = init.route;
+    this.reason = init.reason;
+    this.retryable = init.retryable;
+    this.retryAfterMs = init.retryAfterMs;
+    this.ambiguous = init.ambiguous ?? false;
+    this.errno = init.errno;
+  }
+}
+
+export function isGeminiApiError(err: unknown): err is GeminiApiError {
+  return err instanceof GeminiApiError;
+}
+
+/** Replace every occurrence of a secret with a marker (no-op for empty secrets). */
+export function redact(text: string, secret: string | undefined): string {
+  if (!secret) return text;
+  return text.split(secret).join('[REDACTED]');
+}
+
+/** Copy of `err` that keeps its name/code/message (redacted) but none of its other properties. */
+export function sanitizedCause(err: unknown, secret: string | undefined): Error {
+  const src = err instanceof Error ? err : new Error(String(err));
+  const out = new Error(redact(src.message, secret));
+  out.name = src.name;
+  const code = errorCode(err);
+  if (code !== undefined) Object.assign(out, { code });
+  // The stack of `out` is built from the redacted message; keep it, drop the original.
+  return out;
+}
+
+/** The low-level code of a Node/undici error, looking through wrappers (AggregateError, cause). */
+export function errorCode(err: unknown): string | undefined {
+  for (let e: unknown = err, depth = 0; e && depth < 4; depth++) {
+    if (typeof e !== 'object') return undefined;
+    const code = (e as { code?: unknown }).code;
+    if (typeof code === 'string' && code !== 'UND_ERR' && code !== 'ERR_GEMINI_HTTP') return code;
+    const errors = (e as { errors?: unknown }).errors;
+    if (Array.isArray(errors) && errors.length > 0) {
+      e = errors[0];
+      continue;
+    }
+    e = (e as { cause?: unknown }).cause;
+  }
+  return undefined;
+}

@@ -1,0 +1,88 @@
+/**
+ * The Files API: upload (see upload.ts), get, list, delete and streaming
+ * download. Every call but the upload pieces is idempotent and retried.
+ */
+import { createWriteStream } from 'node:fs';
+import { rename, rm } from 'node:fs/promises';
+import { PassThrough, type Readable } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
+import { abortError } from '../errors.js';
+import { routeOf, type HttpTransport } from './http.js';
+import { pageQuery, resourcePath } from './names.js';
+import { fileSchema, listFilesSchema } from './schemas.js';
+import type { FilesApi, GeminiFile } from './types.js';
+import { queryUpload, uploadFile } from './upload.js';
+
+export function createFilesApi(http: HttpTransport): FilesApi {
+  const sig = (signal?: AbortSignal) => (signal ? { signal } : {});
+
+  /** GET the media; resolves once headers are in, with the body not yet read. */
+  const openDownload = async (name: string, signal?: AbortSignal) => {
+    const url = http.download(`${resourcePath('files', name)}:download?alt=media`);
+    const res = await http.retry(() => http.send({ method: 'GET', url, ...sig(signal) }), sig(signal));
+    return { body: res.body, route: routeOf('GET', new URL(url)) };
+  };
+
+  return {
+    upload: (path, opts) => uploadFile(http, path, opts),
+
+    queryUpload: (uploadUrl, signal) => http.retry(() => queryUpload(http, uploadUrl, signal), sig(signal)).then(({ status, received }) => ({ status, received })),
+
+    get: (name, signal) =>
+      http.retry(() => http.sendJson({ method: 'GET', url: http.api(resourcePath('files', name)), ...sig(signal) }, fileSchema), sig(signal)) as Promise<GeminiFile>,
+
+    list: (opts = {}) => ({
+      async *[Symbol.asyncIterator]() {
+        let pageToken: string | undefined;
+        do {
+          const url = http.api(`files${pageQuery(opts.pageSize, pageToken)}`);
+          const page = await http.retry(() => http.sendJson({ method: 'GET', url, ...sig(opts.signal) }, listFilesSchema), sig(opts.signal));
+          for (const f of page.files ?? []) yield f as GeminiFile;
+          pageToken = page.nextPageToken || undefined;
+        } while (pageToken);
+      },
+    }),
+
+    delete: async (name, signal) => {
+      const url = http.api(resourcePath('files', name));
+      await http.retry(async () => {
+        const res = await http.send({ method: 'DELETE', url, ...sig(signal) });
+        res.body.resume();
+      }, sig(signal));
+    },
+
+    download: async (name, signal) => {
+      const { body, route } = await openDownload(name, signal);
+      // Hand out our own stream so a mid-body failure surfaces as a GeminiApiError,
+      // and destroying it (consumer gave up) releases the socket.
+      const out = new PassThrough({ highWaterMark: 64 * 1024 });
+      body.on('error', (err) => out.destroy(signal?.aborted ? abortError(signal) : http.networkError(err, route)));
+      out.on('close', () => {
+        if (!body.destroyed) body.destroy();
+      });
+      body.pipe(out);
+      return out as Readable;
+    },
+
+    downloadToFile: (name, path, signal) =>
+      // Whole-file retry: the bytes go to a temp name first, so a failed
+      // attempt never leaves a truncated file under the final name.
+      http.retry(async () => {
+        const { body, route } = await openDownload(name, signal);
+        const tmp = `${path}.part-${process.pid}`;
+        const sink = createWriteStream(tmp);
+        // Only failures of the body are network errors (and retryable); a disk error is rethrown as is.
+        let bodyError: unknown;
+        body.once('error', (err) => (bodyError = err));
+        try {
+          await pipeline(body, sink, sig(signal));
+        } catch (err) {
+          await rm(tmp, { force: true });
+          if (signal?.aborted) throw abortError(signal);
+          throw err === bodyError ? http.networkError(err, route) : err;
+        }
+        await rename(tmp, path);
+        return sink.bytesWritten;
+      }, sig(signal)),
+  };
+}

@@ -1,0 +1,113 @@
+/**
+ * Wire shapes, validated loosely: the service adds fields over time and
+ * PROTOCOL.md marks several shapes as unconfirmed, so every object keeps
+ * unknown keys and every field we do not strictly need is optional.
+ */
+import { z } from 'zod';
+import type { BatchState } from './types.js';
+
+/** int64 counters arrive as JSON strings; be liberal and accept numbers too. */
+const int64 = z.union([z.string(), z.number()]).transform((v) => String(v));
+
+export const errorDetailSchema = z.looseObject({
+  '@type': z.string().optional(),
+  reason: z.string().optional(),
+  retryDelay: z.string().optional(),
+});
+
+export const rpcStatusSchema = z.looseObject({
+  code: z.number().optional(),
+  message: z.string().optional(),
+  status: z.string().optional(),
+  details: z.array(z.unknown()).optional(),
+});
+export type RpcStatus = z.infer<typeof rpcStatusSchema>;
+
+export const errorBodySchema = z.looseObject({ error: rpcStatusSchema });
+
+export const fileSchema = z.looseObject({
+  name: z.string(),
+  displayName: z.string().optional(),
+  mimeType: z.string().optional(),
+  sizeBytes: int64.optional(),
+  createTime: z.string().optional(),
+  updateTime: z.string().optional(),
+  expirationTime: z.string().optional(),
+  sha256Hash: z.string().optional(),
+  uri: z.string().optional(),
+  state: z.string().optional(),
+  source: z.string().optional(),
+});
+export type WireFile = z.infer<typeof fileSchema>;
+
+/** Final upload answer and (maybe) the `query` answer on a finished session. */
+export const fileEnvelopeSchema = z.looseObject({ file: fileSchema });
+
+export const listFilesSchema = z.looseObject({
+  files: z.array(fileSchema).optional(),
+  nextPageToken: z.string().optional(),
+});
+
+export const batchStatsSchema = z.looseObject({
+  requestCount: int64.optional(),
+  successfulRequestCount: int64.optional(),
+  failedRequestCount: int64.optional(),
+  pendingRequestCount: int64.optional(),
+});
+
+const outputSchema = z.looseObject({
+  responsesFile: z.string().optional(),
+  inlinedResponses: z.looseObject({ inlinedResponses: z.array(z.unknown()).optional() }).optional(),
+});
+
+export const batchMetadataSchema = z.looseObject({
+  name: z.string().optional(),
+  model: z.string().optional(),
+  displayName: z.string().optional(),
+  createTime: z.string().optional(),
+  updateTime: z.string().optional(),
+  endTime: z.string().optional(),
+  batchStats: batchStatsSchema.optional(),
+  state: z.string().optional(),
+  output: outputSchema.optional(),
+});
+
+export const operationSchema = z.looseObject({
+  name: z.string(),
+  metadata: batchMetadataSchema.optional(),
+  done: z.boolean().optional(),
+  response: outputSchema.optional(),
+  error: rpcStatusSchema.optional(),
+});
+export type WireOperation = z.infer<typeof operationSchema>;
+
+export const listOperationsSchema = z.looseObject({
+  operations: z.array(operationSchema).optional(),
+  nextPageToken: z.string().optional(),
+});
+
+/** One line of a responses file (or one inline response after flattening). */
+export const resultLineSchema = z.looseObject({
+  key: z.string().optional(),
+  response: z.unknown().optional(),
+  error: rpcStatusSchema.optional(),
+  status: rpcStatusSchema.optional(),
+  metadata: z.looseObject({ key: z.string().optional() }).optional(),
+});
+export type ResultLine = z.infer<typeof resultLineSchema>;
+
+const STATES: ReadonlySet<string> = new Set(['PENDING', 'RUNNING', 'SUCCEEDED', 'FAILED', 'CANCELLED', 'EXPIRED']);
+
+/**
+ * BATCH_STATE_RUNNING (wire) and JOB_STATE_RUNNING (SDKs) both become RUNNING.
+ * JOB_STATE_CANCELLING / _QUEUED (Vertex names) map onto the nearest state.
+ */
+export function normalizeState(raw: string | undefined | null): BatchState {
+  if (!raw) return 'UNSPECIFIED';
+  const bare = raw.toUpperCase().replace(/^(BATCH|JOB)_STATE_/, '');
+  if (STATES.has(bare)) return bare as BatchState;
+  if (bare === 'CANCELED') return 'CANCELLED';
+  if (bare === 'QUEUED') return 'PENDING';
+  if (bare === 'CANCELLING' || bare === 'PAUSED' || bare === 'UPDATING') return 'RUNNING';
+  return 'UNSPECIFIED';
+}
