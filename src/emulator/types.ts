@@ -57,6 +57,18 @@ export interface EmulatorOptions {
   maxEnqueuedRequests?: number;
   /** Random seed for every fault decision (default 1). */
   seed?: number;
+
+  // ---- additions (not in the first contract; all optional) ----
+  /**
+   * Probability that a create is accepted (the job exists and is counted) but
+   * the caller gets an injected 503: the "timeout after send" ambiguity that
+   * the create-at-most-once logic must survive.
+   */
+  ambiguousCreateRate?: number;
+  /** Longest accepted input JSONL line in bytes (default 32 MiB); a longer line becomes an error line. */
+  maxLineBytes?: number;
+  /** Clock in ms since epoch (default Date.now): tests move it to simulate the 48 h file and job expiry. */
+  now?: () => number;
 }
 
 export type EmulatorRoute = 'upload' | 'files' | 'create' | 'get' | 'list' | 'cancel' | 'delete' | 'download';
@@ -69,6 +81,13 @@ export interface EmulatorCounters {
   uploadsFinalized: number;
   requestsByRoute: Record<string, number>;
   injectedErrors: number;
+  // ---- additions ----
+  /** Upload connections cut on purpose (cutUploadAfterBytes). */
+  uploadCuts?: number;
+  /** Result lines written to responses files and inline outputs. */
+  resultLines?: number;
+  /** Highest process RSS seen, sampled every 100 ms (the memory tests read it). */
+  maxRssBytes?: number;
 }
 
 export interface RunningEmulator {

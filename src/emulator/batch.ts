@@ -1,0 +1,88 @@
+/** The in-memory record of one batch job and how it looks on the wire (an Operation). */
+import type { JobFate } from './faults.js';
+import { isoTime } from './wire.js';
+
+export type BatchState = 'PENDING' | 'RUNNING' | 'SUCCEEDED' | 'FAILED' | 'CANCELLED' | 'EXPIRED';
+export type Task = 'generate' | 'embed';
+
+export const TERMINAL: ReadonlySet<BatchState> = new Set(['SUCCEEDED', 'FAILED', 'CANCELLED', 'EXPIRED']);
+
+export type BatchInput = { kind: 'file'; fileId: string } | { kind: 'inline'; requests: unknown[] };
+
+/** One inline result, as it appears under inlinedResponses.inlinedResponses. */
+export type InlineResult =
+  | { response: unknown; metadata?: unknown }
+  | { error: { code: number; message: string; status: string }; metadata?: unknown };
+
+export interface Batch {
+  id: string;
+  seq: number;
+  /** 1-based creation ordinal: failJobs / expireJobs lists refer to it. */
+  ordinal: number;
+  task: Task;
+  model: string;
+  displayName: string | undefined;
+  priority: string | undefined;
+  createTime: number;
+  updateTime: number;
+  endTime: number | undefined;
+  state: BatchState;
+  input: BatchInput;
+  fate: JobFate;
+  requestCount: number;
+  succeeded: number;
+  failed: number;
+  outputFileId: string | undefined;
+  inlined: InlineResult[] | undefined;
+  error: { code: number; message: string } | undefined;
+  timers: NodeJS.Timeout[];
+  abort: AbortController;
+}
+
+const TYPE_PREFIX = 'type.googleapis.com/google.ai.generativelanguage.v1main.';
+
+/** int64 counters go out as strings, zero counters not at all. */
+function stats(b: Batch): Record<string, string> {
+  const s: Record<string, string> = {};
+  const put = (k: string, v: number): void => {
+    if (v > 0) s[k] = String(v);
+  };
+  put('requestCount', b.requestCount);
+  put('successfulRequestCount', b.succeeded);
+  put('failedRequestCount', b.failed);
+  put('pendingRequestCount', TERMINAL.has(b.state) && b.state !== 'SUCCEEDED' ? 0 : b.requestCount - b.succeeded - b.failed);
+  return s;
+}
+
+/**
+ * The Operation, with `done`, `response` and `metadata.output` only once
+ * finished. The SDKs read metadata.*, REST users read done/response: both
+ * are served. `withInline: false` leaves inline responses out (list answers).
+ */
+export function toOperation(b: Batch, withInline: boolean): Record<string, unknown> {
+  const kind = b.task === 'embed' ? 'EmbedContentBatch' : 'GenerateContentBatch';
+  const metadata: Record<string, unknown> = { '@type': TYPE_PREFIX + kind, name: `batches/${b.id}`, model: b.model };
+  if (b.displayName !== undefined) metadata.displayName = b.displayName;
+  metadata.createTime = isoTime(b.createTime);
+  metadata.updateTime = isoTime(b.updateTime);
+  if (b.endTime !== undefined) metadata.endTime = isoTime(b.endTime);
+  if (b.input.kind === 'file') metadata.inputConfig = { fileName: `files/${b.input.fileId}` };
+  metadata.batchStats = stats(b);
+  metadata.state = `BATCH_STATE_${b.state}`;
+  if (b.priority !== undefined) metadata.priority = b.priority;
+
+  let output: Record<string, unknown> | undefined;
+  if (b.state === 'SUCCEEDED') {
+    if (b.outputFileId !== undefined) output = { responsesFile: `files/${b.outputFileId}` };
+    else if (b.inlined !== undefined && withInline) output = { inlinedResponses: { inlinedResponses: b.inlined } };
+  }
+  if (output) metadata.output = output;
+
+  const op: Record<string, unknown> = { name: `batches/${b.id}`, metadata };
+  if (TERMINAL.has(b.state)) {
+    op.done = true;
+    if (b.state === 'SUCCEEDED') op.response = { '@type': `${TYPE_PREFIX}${kind}Output`, ...(output ?? {}) };
+    if (b.error) op.error = b.error;
+  }
+  return op;
+}

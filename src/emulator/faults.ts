@@ -1,0 +1,75 @@
+/**
+ * Every fault decision, drawn from one seeded PRNG so a run is repeatable.
+ * The handlers ask; this module only decides.
+ */
+import type { EmulatorOptions, EmulatorRoute } from './types.js';
+import { mulberry32, type Rng } from './prng.js';
+import { HttpError } from './wire.js';
+
+export type JobFate = 'succeed' | 'fail' | 'expire';
+
+export interface RequestFault {
+  code: number;
+  message: string;
+  status: string;
+}
+
+export class Faults {
+  readonly rng: Rng;
+  private readonly opts: EmulatorOptions;
+  private readonly statuses: number[];
+
+  constructor(opts: EmulatorOptions) {
+    this.opts = opts;
+    this.rng = mulberry32(opts.seed ?? 1);
+    this.statuses = opts.errorStatuses?.length ? opts.errorStatuses : [429, 500, 503];
+  }
+
+  /** An injected HTTP error for this route group, or undefined. Drawn before the handler has any effect. */
+  httpError(route: EmulatorRoute): HttpError | undefined {
+    const p = this.opts.errorRates?.[route] ?? 0;
+    if (p <= 0 || this.rng() >= p) return undefined;
+    const code = this.statuses[Math.floor(this.rng() * this.statuses.length)] ?? 503;
+    return new HttpError(code, `Injected ${code} on ${route} (emulator fault).`);
+  }
+
+  /** Create accepted, answer lost: the job exists but the caller sees a 503. */
+  ambiguousCreate(): boolean {
+    const p = this.opts.ambiguousCreateRate ?? 0;
+    return p > 0 && this.rng() < p;
+  }
+
+  /** Decided once, at create, from the job's 1-based creation ordinal. */
+  jobFate(ordinal: number): JobFate {
+    if (this.hits(this.opts.failJobs, ordinal)) return 'fail';
+    if (this.hits(this.opts.expireJobs, ordinal)) return 'expire';
+    return 'succeed';
+  }
+
+  private hits(spec: number | number[] | undefined, ordinal: number): boolean {
+    if (spec === undefined) return false;
+    if (Array.isArray(spec)) return spec.includes(ordinal);
+    return spec > 0 && this.rng() < spec;
+  }
+
+  /** A per-request error line, or undefined (mostly 500, sometimes 429, like the real mix). */
+  requestError(): RequestFault | undefined {
+    const p = this.opts.requestErrorRate ?? 0;
+    if (p <= 0 || this.rng() >= p) return undefined;
+    return this.rng() < 0.7
+      ? { code: 500, message: 'Injected per-request error', status: 'INTERNAL' }
+      : { code: 429, message: 'Injected per-request error: resource exhausted', status: 'RESOURCE_EXHAUSTED' };
+  }
+
+  /**
+   * Whether this upload piece is cut: by default the first piece of a session
+   * that reaches cutUploadAfterBytes; with cutUploadEvery = n, every nth piece.
+   */
+  cutPiece(pieceNumber: number, cutsSoFar: number): number | undefined {
+    const after = this.opts.cutUploadAfterBytes;
+    if (after === undefined || after < 0) return undefined;
+    const every = this.opts.cutUploadEvery;
+    if (every !== undefined && every > 0) return pieceNumber % every === 0 ? after : undefined;
+    return cutsSoFar === 0 ? after : undefined;
+  }
+}

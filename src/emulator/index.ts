@@ -1,0 +1,91 @@
+/**
+ * A local Gemini Batch + Files service (v1beta) for tests, examples and
+ * benchmarks: `startEmulator({port: 0})`, then point a client (ours or the
+ * official @google/genai SDK via httpOptions.baseUrl) at `url`.
+ */
+import { mkdtempSync, rmSync } from 'node:fs';
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { BatchStore } from './batch-store.js';
+import type { Context, Settings } from './context.js';
+import { Counters } from './counters.js';
+import { Faults } from './faults.js';
+import { FileStore } from './file-store.js';
+import { defaultResponder } from './responder.js';
+import { createRouter } from './router.js';
+import { BatchRoutes } from './routes-batches.js';
+import { JobRunner } from './runner.js';
+import type { EmulatorOptions, RunningEmulator } from './types.js';
+import { Uploads } from './uploads.js';
+
+export type * from './types.js';
+export { defaultResponder, fnv1a } from './responder.js';
+
+function settingsOf(o: EmulatorOptions): Settings {
+  return {
+    apiKey: o.apiKey,
+    pendingMs: o.pendingMs ?? 50,
+    runningMs: o.runningMs ?? 100,
+    maxFileBytes: o.maxFileBytes ?? 2 * 1024 * 1024 * 1024,
+    maxInlineBytes: o.maxInlineBytes ?? 20 * 1000 * 1000,
+    maxLineBytes: o.maxLineBytes ?? 32 * 1024 * 1024,
+    responder: o.responder ?? defaultResponder,
+    shuffleResults: o.shuffleResults ?? false,
+    dropResults: o.dropResults ?? 0,
+    duplicateResults: o.duplicateResults ?? 0,
+    maxEnqueuedRequests: o.maxEnqueuedRequests,
+  };
+}
+
+export async function startEmulator(opts: EmulatorOptions = {}): Promise<RunningEmulator> {
+  const ownDir = opts.dataDir === undefined;
+  const dataDir = opts.dataDir ?? mkdtempSync(join(tmpdir(), 'gemini-emulator-'));
+  const now = opts.now ?? Date.now;
+  const ctx: Context = {
+    settings: settingsOf(opts),
+    options: opts,
+    dataDir,
+    files: new FileStore(dataDir, now),
+    faults: new Faults(opts),
+    counters: new Counters(),
+    now,
+  };
+  const store = new BatchStore(ctx);
+  const runner = new JobRunner(ctx, store);
+  const uploads = new Uploads(ctx);
+  const host = opts.host ?? '127.0.0.1';
+  let url = '';
+  const server = createServer(createRouter(ctx, uploads, new BatchRoutes(ctx, store, runner), () => url));
+  // Uploads of 8 MiB pieces over slow links must not hit Node's default request timeout.
+  server.requestTimeout = 0;
+
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(opts.port ?? 0, host, () => {
+      server.off('error', reject);
+      resolve();
+    });
+  });
+  const port = (server.address() as AddressInfo).port;
+  url = `http://${host.includes(':') ? `[${host}]` : host}:${port}`;
+
+  let closing: Promise<void> | undefined;
+  return {
+    url,
+    port,
+    dataDir,
+    counters: () => ctx.counters.snapshot(),
+    close: () =>
+      (closing ??= (async () => {
+        store.closeAll();
+        ctx.counters.stop();
+        const closed = new Promise<void>((resolve) => server.close(() => resolve()));
+        server.closeAllConnections();
+        await closed;
+        await runner.close();
+        if (ownDir) rmSync(dataDir, { recursive: true, force: true });
+      })()),
+  };
+}

@@ -1,0 +1,123 @@
+/**
+ * The default responder: deterministic (same request, same answer), cheap
+ * enough for ~2M lines per job (FNV-1a, no crypto per line).
+ */
+import { mulberry32 } from './prng.js';
+import type { EmulatorRequestContext, Responder } from './types.js';
+import { isRecord } from './wire.js';
+
+/** FNV-1a 32-bit over UTF-16 code units: fast, and stable across runs. */
+export function fnv1a(text: string, seed = 0x811c9dc5): number {
+  let h = seed;
+  for (let i = 0; i < text.length; i++) {
+    h ^= text.charCodeAt(i);
+    h = Math.imul(h, 0x01000193);
+  }
+  return h >>> 0;
+}
+
+function partsText(content: unknown): string {
+  if (!isRecord(content) || !Array.isArray(content.parts)) return '';
+  let s = '';
+  for (const p of content.parts) if (isRecord(p) && typeof p.text === 'string') s += p.text;
+  return s;
+}
+
+/** All text of a request (contents and system instruction), what the hash covers. */
+function allText(request: Record<string, unknown>): { all: string; lastUser: string } {
+  let all = '';
+  let lastUser = '';
+  const contents = request.contents;
+  const list = Array.isArray(contents) ? contents : contents !== undefined ? [contents] : [];
+  for (const c of list) {
+    const t = partsText(c);
+    all += t;
+    if (!isRecord(c) || c.role === undefined || c.role === 'user') lastUser = t;
+  }
+  const sys = request.systemInstruction ?? request.system_instruction;
+  if (sys !== undefined) all += partsText(sys);
+  return { all, lastUser };
+}
+
+const tokens = (chars: number): number => Math.max(1, Math.ceil(chars / 4));
+
+const IMAGE_BYTES = 768 * 1024; // ~1 MB once base64-encoded
+const imageCache = new Map<number, string>();
+
+/** A ~1 MB base64 PNG-ish payload; 16 variants cached so image jobs do not regenerate megabytes per line. */
+function imageData(hash: number): string {
+  const slot = hash & 0xf;
+  let data = imageCache.get(slot);
+  if (data === undefined) {
+    const rng = mulberry32(slot + 1);
+    const words = new Uint32Array(IMAGE_BYTES / 4);
+    for (let i = 0; i < words.length; i++) words[i] = Math.floor(rng() * 0x100000000);
+    const buf = Buffer.from(words.buffer);
+    Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]).copy(buf);
+    data = buf.toString('base64');
+    imageCache.set(slot, data);
+  }
+  return data;
+}
+
+function wantsImage(request: Record<string, unknown>): boolean {
+  const gc = request.generationConfig ?? request.generation_config;
+  if (!isRecord(gc)) return false;
+  const m = gc.responseModalities ?? gc.response_modalities;
+  return Array.isArray(m) && m.some((x) => typeof x === 'string' && x.toUpperCase() === 'IMAGE');
+}
+
+function generate(request: Record<string, unknown>, ctx: EmulatorRequestContext): { response: unknown } {
+  const { all, lastUser } = allText(request);
+  const hash = fnv1a(all);
+  const text = `echo: ${lastUser.slice(0, 40)} #${hash.toString(16).padStart(8, '0')}`;
+  const parts: unknown[] = [{ text }];
+  if (wantsImage(request)) parts.push({ inlineData: { mimeType: 'image/png', data: imageData(hash) } });
+  const promptTokenCount = tokens(all.length);
+  const candidatesTokenCount = tokens(text.length);
+  return {
+    response: {
+      candidates: [{ content: { role: 'model', parts }, finishReason: 'STOP', index: 0 }],
+      usageMetadata: { promptTokenCount, candidatesTokenCount, totalTokenCount: promptTokenCount + candidatesTokenCount },
+      modelVersion: ctx.model.replace(/^models\//, ''),
+    },
+  };
+}
+
+function embed(request: Record<string, unknown>): { response: unknown } {
+  const content = request.content ?? request.contents;
+  const text = Array.isArray(content) ? content.map(partsText).join('') : partsText(content);
+  const dimsRaw = request.outputDimensionality ?? request.output_dimensionality;
+  const dims = typeof dimsRaw === 'number' && dimsRaw >= 1 ? Math.min(Math.floor(dimsRaw), 3072) : 8;
+  const rng = mulberry32(fnv1a(text));
+  const values = new Array<number>(dims);
+  let norm = 0;
+  for (let i = 0; i < dims; i++) {
+    const v = rng() * 2 - 1;
+    values[i] = v;
+    norm += v * v;
+  }
+  // Unit length, like real embedding models, so cosine tests behave.
+  const scale = norm > 0 ? 1 / Math.sqrt(norm) : 1;
+  for (let i = 0; i < dims; i++) values[i] = Math.round(values[i]! * scale * 1e6) / 1e6;
+  return { response: { embedding: { values }, tokenCount: String(tokens(text.length)) } };
+}
+
+export const defaultResponder: Responder = (request, ctx) =>
+  ctx.task === 'embed' ? embed(request) : generate(request, ctx);
+
+/**
+ * Why a request cannot be answered, or undefined when it can. Liberal like
+ * the service: embed accepts content or contents.
+ */
+export function requestProblem(task: 'generate' | 'embed', request: unknown): string | undefined {
+  if (!isRecord(request)) return '"request" must be a JSON object';
+  if (task === 'embed') {
+    return request.content !== undefined || request.contents !== undefined
+      ? undefined
+      : 'request.content is required for an embedding request';
+  }
+  const c = request.contents;
+  if (!Array.isArray(c) || c.length === 0) return 'request.contents must be a non-empty array';
+  return undefined;
+}

@@ -1,0 +1,60 @@
+/** Files API: get, list, delete, download (streamed from disk). */
+import { createReadStream } from 'node:fs';
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import { pipeline } from 'node:stream/promises';
+import type { Context } from './context.js';
+import { decodePageToken, HttpError, pageSizeOf, paginate, sendJson } from './wire.js';
+
+export function getFile(ctx: Context, res: ServerResponse, id: string, origin: string): void {
+  sendJson(res, 200, ctx.files.toResource(ctx.files.get(id), origin));
+}
+
+export function listFiles(ctx: Context, res: ServerResponse, url: URL, origin: string): void {
+  const size = pageSizeOf(url.searchParams.get('pageSize'), 10, 100);
+  const { page, nextPageToken } = paginate(ctx.files.all(), size, decodePageToken(url.searchParams.get('pageToken')));
+  // Like the service, empty repeated fields are left out rather than sent as [].
+  const body: Record<string, unknown> = {};
+  if (page.length > 0) body.files = page.map((f) => ctx.files.toResource(f, origin));
+  if (nextPageToken) body.nextPageToken = nextPageToken;
+  sendJson(res, 200, body);
+}
+
+export function deleteFile(ctx: Context, res: ServerResponse, id: string): void {
+  ctx.files.get(id);
+  ctx.files.delete(id);
+  sendJson(res, 200, {});
+}
+
+/** Streams the bytes; honours a single `Range: bytes=a-b` so a client can resume a download. */
+export async function downloadFile(ctx: Context, req: IncomingMessage, res: ServerResponse, id: string): Promise<void> {
+  const f = ctx.files.get(id);
+  let start = 0;
+  let end = f.sizeBytes - 1;
+  let status = 200;
+  const headers: Record<string, string | number> = { 'content-type': f.mimeType, 'accept-ranges': 'bytes' };
+  const range = /^bytes=(\d*)-(\d*)$/.exec(req.headers.range ?? '');
+  if (range && (range[1] !== '' || range[2] !== '')) {
+    if (range[1] === '') start = Math.max(0, f.sizeBytes - Number(range[2]));
+    else {
+      start = Number(range[1]);
+      if (range[2] !== '') end = Math.min(end, Number(range[2]));
+    }
+    if (start > end || start >= f.sizeBytes) {
+      throw new HttpError(416, `Requested range not satisfiable for ${f.sizeBytes} bytes.`, {
+        status: 'OUT_OF_RANGE',
+      });
+    }
+    status = 206;
+    headers['content-range'] = `bytes ${start}-${end}/${f.sizeBytes}`;
+  }
+  headers['content-length'] = f.sizeBytes === 0 ? 0 : end - start + 1;
+  res.writeHead(status, headers);
+  if (f.sizeBytes === 0) {
+    res.end();
+    return;
+  }
+  // pipeline() rather than pipe(): a client that hangs up must close the file too.
+  await pipeline(createReadStream(ctx.files.binPath(id), { start, end, highWaterMark: 1 << 20 }), res).catch(() => {
+    res.destroy();
+  });
+}
