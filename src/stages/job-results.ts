@@ -1,0 +1,213 @@
+/**
+ * The demuxer's core for one finished job: indexes its results file by seq
+ * (offset + length per request: a few bytes each, never the bodies), then
+ * hands out exactly one result per record of the chunk, in seq order.
+ * Lines may arrive in any order, twice, or not at all; a success line beats
+ * an error line for the same key (so resubmitted requests win), otherwise
+ * the first line wins.
+ */
+import type { BatchTask, Chunk, FinishedJob, KeyedResult, ResultError } from '../types.js';
+import { forEachLine, LineReader, SequentialLines } from './lines.js';
+import { readLineKey } from './wire-line.js';
+
+const NONE = 0;
+const ERROR = 1;
+const SUCCESS = 2;
+const RESPONSE_AFTER_KEY = Buffer.from(',"response":');
+const ERROR_AFTER_KEY = Buffer.from(',"error":');
+const USAGE = Buffer.from('"usageMetadata":');
+
+export type DemuxOutput = KeyedResult | Buffer;
+
+export interface JobResultsOptions {
+  task?: BatchTask;
+  output?: 'objects' | 'jsonl';
+  /** Skip results below this seq (emitted by an earlier run). */
+  skipBelow?: number;
+  onTokens?: (prompt: number, candidates: number, total: number) => void;
+}
+
+export class JobResults {
+  private readonly chunk: Chunk;
+  private readonly offsets: Float64Array;
+  private readonly lengths: Int32Array;
+  private readonly kinds: Uint8Array;
+  private reader: LineReader | undefined;
+  private spool: SequentialLines | undefined;
+  private i: number;
+  private invalidAt = 0;
+  /** Results found in the file that matched no request of this chunk. */
+  strayLines = 0;
+  missing = 0;
+
+  constructor(
+    private readonly job: FinishedJob,
+    private readonly opts: JobResultsOptions = {},
+  ) {
+    this.chunk = job.chunk;
+    const n = this.chunk.count;
+    this.offsets = new Float64Array(n);
+    this.lengths = new Int32Array(n);
+    this.kinds = new Uint8Array(n);
+    this.i = Math.max(0, (opts.skipBelow ?? 0) - this.chunk.firstSeq);
+    while (this.invalidAt < this.chunk.invalid.length && this.chunk.invalid[this.invalidAt]!.seq < this.chunk.firstSeq + this.i) {
+      this.invalidAt++;
+    }
+  }
+
+  /** Pass over the results file, remembering where each request's line is. */
+  index(): void {
+    if (!this.job.resultsPath || this.i >= this.chunk.count) return;
+    const { firstSeq, count } = this.chunk;
+    try {
+      forEachLine(this.job.resultsPath, (line, offset) => {
+        const k = readLineKey(line);
+        const i = k ? k.seq - firstSeq : -1;
+        if (!k || i < 0 || i >= count) {
+          this.strayLines++;
+          return;
+        }
+        const kind = lineKind(line, k.keyEnd);
+        if (this.kinds[i] === NONE || (this.kinds[i] === ERROR && kind === SUCCESS)) {
+          this.kinds[i] = kind;
+          this.offsets[i] = offset;
+          this.lengths[i] = line.length;
+        }
+      });
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw err;
+    }
+    this.reader = this.kinds.some((k) => k !== NONE) ? new LineReader(this.job.resultsPath) : undefined;
+  }
+
+  get done(): boolean {
+    return this.i >= this.chunk.count;
+  }
+
+  /** Up to `max` next results in seq order; an empty array once done. */
+  next(max: number): DemuxOutput[] {
+    const out: DemuxOutput[] = [];
+    const { firstSeq, count, invalid } = this.chunk;
+    while (out.length < max && this.i < count) {
+      const seq = firstSeq + this.i;
+      const inv = invalid[this.invalidAt];
+      if (inv && inv.seq === seq) {
+        this.invalidAt++;
+        out.push(this.format({ key: inv.key, error: inv.error }));
+      } else if (this.kinds[this.i] !== NONE) {
+        out.push(this.fromLine(this.reader!.read(this.offsets[this.i]!, this.lengths[this.i]!)));
+      } else {
+        this.missing++;
+        const error: ResultError = this.job.failure ?? {
+          code: 500,
+          status: 'MISSING_RESULT',
+          message: 'the service returned no result for this request',
+        };
+        out.push(this.format({ key: this.keyFromSpool(seq), error }));
+      }
+      this.i++;
+    }
+    return out;
+  }
+
+  close(): void {
+    this.reader?.close();
+    this.spool?.close();
+    this.reader = undefined;
+    this.spool = undefined;
+  }
+
+  private keyFromSpool(seq: number): string {
+    this.spool ??= new SequentialLines(this.chunk.spoolPath);
+    for (let line = this.spool.next(); line; line = this.spool.next()) {
+      const k = readLineKey(line);
+      if (k && k.seq === seq) return k.userKey;
+      if (k && k.seq > seq) break;
+    }
+    return String(seq);
+  }
+
+  private format(r: KeyedResult): DemuxOutput {
+    return this.opts.output === 'jsonl' ? Buffer.from(JSON.stringify(r) + '\n') : r;
+  }
+
+  private fromLine(line: Buffer): DemuxOutput {
+    const k = readLineKey(line)!;
+    const fast = this.opts.output === 'jsonl' && this.opts.task !== 'embed' && k.keyEnd > 0;
+    if (fast && line.compare(RESPONSE_AFTER_KEY, 0, RESPONSE_AFTER_KEY.length, k.keyEnd, k.keyEnd + RESPONSE_AFTER_KEY.length) === 0) {
+      // Already the output shape: only the key changes back to the user's. No parse.
+      this.countTokens(line);
+      return Buffer.concat([Buffer.from(`{"key":${JSON.stringify(k.userKey)}`), line.subarray(k.keyEnd), NEWLINE]);
+    }
+    const parsed = JSON.parse(line.toString('utf8')) as RawResultLine;
+    return this.format(toKeyedResult(k.userKey, parsed, this.opts.task ?? 'generate', this.opts.onTokens));
+  }
+
+  private countTokens(line: Buffer): void {
+    if (!this.opts.onTokens) return;
+    const at = line.lastIndexOf(USAGE);
+    if (at === -1) return;
+    const end = line.indexOf(0x7d, at); // usageMetadata is flat: its first } closes it
+    if (end === -1) return;
+    try {
+      const u = JSON.parse(line.toString('utf8', at + USAGE.length, end + 1)) as Usage;
+      this.opts.onTokens(u.promptTokenCount ?? 0, u.candidatesTokenCount ?? 0, u.totalTokenCount ?? 0);
+    } catch {
+      // Not the flat shape we expected: tokens are a courtesy, not a result.
+    }
+  }
+}
+
+const NEWLINE = Buffer.from('\n');
+
+interface Usage {
+  promptTokenCount?: number;
+  candidatesTokenCount?: number;
+  totalTokenCount?: number;
+}
+
+interface RawResultLine {
+  response?: Record<string, unknown> & { usageMetadata?: Usage; embedding?: { values?: number[] } };
+  error?: { code?: number; message?: string; status?: string };
+  status?: { code?: number; message?: string; status?: string };
+}
+
+function lineKind(line: Buffer, keyEnd: number): number {
+  if (keyEnd > 0) {
+    if (line.compare(RESPONSE_AFTER_KEY, 0, RESPONSE_AFTER_KEY.length, keyEnd, keyEnd + RESPONSE_AFTER_KEY.length) === 0) return SUCCESS;
+    if (line.compare(ERROR_AFTER_KEY, 0, ERROR_AFTER_KEY.length, keyEnd, keyEnd + ERROR_AFTER_KEY.length) === 0) return ERROR;
+  }
+  try {
+    const parsed = JSON.parse(line.toString('utf8')) as RawResultLine;
+    return parsed.response !== undefined && parsed.response !== null ? SUCCESS : ERROR;
+  } catch {
+    return ERROR;
+  }
+}
+
+/** A result line of the service → the record's KeyedResult. */
+export function toKeyedResult(
+  key: string,
+  line: RawResultLine,
+  task: BatchTask,
+  onTokens?: (p: number, c: number, t: number) => void,
+): KeyedResult {
+  if (line.response) {
+    const u = line.response.usageMetadata;
+    if (u && onTokens) onTokens(u.promptTokenCount ?? 0, u.candidatesTokenCount ?? 0, u.totalTokenCount ?? 0);
+    if (task === 'embed') {
+      const values = line.response.embedding?.values;
+      if (Array.isArray(values)) return { key, embedding: values };
+    }
+    return { key, response: line.response };
+  }
+  const e = line.error ?? line.status ?? {};
+  return {
+    key,
+    error: {
+      code: typeof e.code === 'number' ? e.code : Number(e.code ?? 500) || 500,
+      message: typeof e.message === 'string' ? e.message : 'request failed',
+      status: typeof e.status === 'string' ? e.status : 'UNKNOWN',
+    },
+  };
+}

@@ -1,0 +1,131 @@
+/**
+ * Line access to JSONL files on disk without streams on the hot path:
+ * block reads (1 MiB) with fs.readSync. Local files in the page cache read
+ * in microseconds, far cheaper than a thread-pool hop per line.
+ */
+import { closeSync, openSync, readSync, fstatSync } from 'node:fs';
+
+const BLOCK = 1 << 20;
+
+/** Visit every line of a file with its byte offset (the newline excluded). */
+export function forEachLine(path: string, visit: (line: Buffer, offset: number) => void): void {
+  const fd = openSync(path, 'r');
+  try {
+    let buf = Buffer.allocUnsafe(BLOCK);
+    let filled = 0;
+    let base = 0; // file offset of buf[0]
+    for (;;) {
+      if (filled === buf.length) {
+        // A line longer than the buffer: grow (bounded by the longest line).
+        const bigger = Buffer.allocUnsafe(buf.length * 2);
+        buf.copy(bigger, 0, 0, filled);
+        buf = bigger;
+      }
+      const n = readSync(fd, buf, filled, buf.length - filled, base + filled);
+      const end = filled + n;
+      let start = 0;
+      for (;;) {
+        const nl = buf.indexOf(0x0a, start);
+        if (nl === -1 || nl >= end) break;
+        if (nl > start) visit(buf.subarray(start, nl), base + start);
+        start = nl + 1;
+      }
+      if (n === 0) {
+        if (end > start) visit(buf.subarray(start, end), base + start);
+        return;
+      }
+      buf.copy(buf, 0, start, end);
+      base += start;
+      filled = end - start;
+    }
+  } finally {
+    closeSync(fd);
+  }
+}
+
+/** Random access to lines by (offset, length), with a block cache for runs of nearby reads. */
+export class LineReader {
+  private readonly fd: number;
+  private block = Buffer.allocUnsafe(BLOCK);
+  private blockStart = 0;
+  private blockEnd = 0;
+  readonly size: number;
+
+  constructor(path: string) {
+    this.fd = openSync(path, 'r');
+    this.size = fstatSync(this.fd).size;
+  }
+
+  read(offset: number, length: number): Buffer {
+    if (offset >= this.blockStart && offset + length <= this.blockEnd) {
+      return this.block.subarray(offset - this.blockStart, offset - this.blockStart + length);
+    }
+    if (length > this.block.length) {
+      const out = Buffer.allocUnsafe(length);
+      readSync(this.fd, out, 0, length, offset);
+      return out;
+    }
+    const n = readSync(this.fd, this.block, 0, this.block.length, offset);
+    this.blockStart = offset;
+    this.blockEnd = offset + n;
+    return this.block.subarray(0, length);
+  }
+
+  close(): void {
+    closeSync(this.fd);
+  }
+}
+
+/** Sequential line reader pulling one line at a time (for walking a spool file alongside results). */
+export class SequentialLines {
+  private readonly fd: number;
+  private buf = Buffer.allocUnsafe(BLOCK);
+  private start = 0;
+  private end = 0;
+  private pos = 0; // file offset of buf[end]
+  private eof = false;
+
+  constructor(path: string) {
+    this.fd = openSync(path, 'r');
+  }
+
+  /** The next non-empty line (valid until the next call), or undefined at the end. */
+  next(): Buffer | undefined {
+    for (;;) {
+      const nl = this.buf.indexOf(0x0a, this.start);
+      if (nl !== -1 && nl < this.end) {
+        const line = this.buf.subarray(this.start, nl);
+        this.start = nl + 1;
+        if (line.length) return line;
+        continue;
+      }
+      if (this.eof) {
+        if (this.end > this.start) {
+          const line = this.buf.subarray(this.start, this.end);
+          this.start = this.end;
+          return line;
+        }
+        return undefined;
+      }
+      // Keep the partial line, refill behind it.
+      const rest = this.end - this.start;
+      if (rest === this.buf.length) {
+        const bigger = Buffer.allocUnsafe(this.buf.length * 2);
+        this.buf.copy(bigger, 0, this.start, this.end);
+        this.buf = bigger;
+      } else {
+        this.buf.copy(this.buf, 0, this.start, this.end);
+      }
+      this.start = 0;
+      this.end = rest;
+      const n = readSync(this.fd, this.buf, this.end, this.buf.length - this.end, this.pos);
+      if (n === 0) this.eof = true;
+      this.end += n;
+      this.pos += n;
+    }
+  }
+
+  close(): void {
+    closeSync(this.fd);
+  }
+}

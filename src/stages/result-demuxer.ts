@@ -1,0 +1,133 @@
+/**
+ * Stage 5: FinishedJob → KeyedResult. One result per input record, in input
+ * order (or job by job with ordered: false), read back from the results files
+ * on disk through an offset index, pushed only as fast as the reader pulls.
+ */
+import { Duplex } from 'node:stream';
+import { rm } from 'node:fs/promises';
+import type { RunJournal } from '../journal/types.js';
+import type { BatchTask, FinishedJob } from '../types.js';
+import { JobResults, type DemuxOutput } from './job-results.js';
+import type { Semaphore } from './semaphore.js';
+
+export interface ResultDemuxerOptions {
+  task?: BatchTask;
+  ordered?: boolean;
+  output?: 'objects' | 'jsonl';
+  /** Index of the first chunk (default 0). */
+  firstIndex?: number;
+  /** Do not emit results below this seq. */
+  skipResults?: number;
+  /** Released once per job when its results are all out (the submitter acquires). */
+  window?: Semaphore;
+  journal?: RunJournal;
+  /** Remove spool and results files once emitted (default true). */
+  removeFiles?: boolean;
+  onResult?: (isError: boolean) => void;
+  onTokens?: (prompt: number, candidates: number, total: number) => void;
+}
+
+/** Results handed out per step: big enough to amortise, small enough to stay responsive. */
+const BATCH = 512;
+
+export function resultDemuxer(opts: ResultDemuxerOptions = {}): Duplex {
+  const ordered = opts.ordered ?? true;
+  const waiting = new Map<number, FinishedJob>();
+  const arrivals: FinishedJob[] = [];
+  let nextIndex = opts.firstIndex ?? 0;
+  let current: JobResults | undefined;
+  let currentJob: FinishedJob | undefined;
+  let wantMore = false;
+  let inputEnded = false;
+  let pumping = false;
+  let ended = false;
+
+  const take = (): FinishedJob | undefined => {
+    if (!ordered) return arrivals.shift();
+    const job = waiting.get(nextIndex);
+    if (job) {
+      waiting.delete(nextIndex);
+      nextIndex++;
+    }
+    return job;
+  };
+
+  const finishJob = async (job: FinishedJob) => {
+    current?.close();
+    current = undefined;
+    currentJob = undefined;
+    opts.window?.release();
+    await opts.journal?.emitted(job.chunk.firstSeq + job.chunk.count);
+    if (opts.removeFiles !== false) {
+      await Promise.all([
+        rm(job.chunk.spoolPath, { force: true }),
+        job.resultsPath && !opts.journal ? rm(job.resultsPath, { force: true }) : undefined,
+      ]);
+    }
+  };
+
+  const pump = async () => {
+    if (pumping) return;
+    pumping = true;
+    try {
+      while (wantMore) {
+        if (!current) {
+          const job = take();
+          if (!job) {
+            if (inputEnded && !ended && waiting.size === 0 && arrivals.length === 0) {
+              ended = true;
+              stream.push(null);
+            }
+            return;
+          }
+          currentJob = job;
+          current = new JobResults(job, {
+            task: opts.task,
+            output: opts.output,
+            skipBelow: opts.skipResults,
+            onTokens: opts.onTokens,
+          });
+          current.index();
+        }
+        const batch: DemuxOutput[] = current.next(BATCH);
+        for (const r of batch) {
+          opts.onResult?.(!Buffer.isBuffer(r) && 'error' in r);
+          if (!stream.push(r)) wantMore = false;
+        }
+        if (current.done) await finishJob(currentJob!);
+      }
+    } catch (err) {
+      stream.destroy(err as Error);
+    } finally {
+      pumping = false;
+    }
+  };
+
+  const stream: Duplex = new Duplex({
+    writableObjectMode: true,
+    readableObjectMode: true,
+    writableHighWaterMark: 1,
+    readableHighWaterMark: opts.output === 'jsonl' ? 256 : 64,
+    write(job: FinishedJob, _enc, cb) {
+      if (ordered) waiting.set(job.chunk.index, job);
+      else arrivals.push(job);
+      cb();
+      void pump();
+    },
+    final(cb) {
+      inputEnded = true;
+      cb();
+      void pump();
+    },
+    read() {
+      wantMore = true;
+      void pump();
+    },
+    destroy(err, cb) {
+      current?.close();
+      current = undefined;
+      cb(err);
+    },
+  });
+  return stream;
+}

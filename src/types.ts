@@ -1,0 +1,90 @@
+/** Public data types that flow between the stages (see DESIGN.md, "Data flow"). */
+import type { BatchState, BatchTask } from './api/types.js';
+
+/** The default record shape: one line of a Gemini batch JSONL file. */
+export interface BatchRecord {
+  key?: string | number;
+  request: Record<string, unknown>;
+}
+
+export interface ResultError {
+  code: number;
+  message: string;
+  status: string;
+}
+
+/** One result per input record: exactly one of response / embedding / error is set. */
+export type KeyedResult =
+  | { key: string; response: Record<string, unknown> }
+  | { key: string; embedding: number[] }
+  | { key: string; error: ResultError };
+
+/** A record serialised as one JSONL line of the batch input file. */
+export interface RequestLine {
+  /** 0-based position of the record in the input. */
+  seq: number;
+  /** The user's key (seq as a string when the record had none). */
+  key: string;
+  /** `{"key":"<seq>:<key>","request":{...}}\n` — the exact bytes uploaded. Absent for an invalid record. */
+  line?: Buffer;
+  /** Set (instead of `line`) when the record was invalid and onInvalid is 'emit'. */
+  invalid?: ResultError;
+}
+
+/** A closed chunk: a spool file of request lines covering seqs [firstSeq, firstSeq + count). */
+export interface Chunk {
+  index: number;
+  spoolPath: string;
+  firstSeq: number;
+  /** Records covered, invalid ones included. */
+  count: number;
+  /** Request lines in the spool file. */
+  lineCount: number;
+  /** Size of the spool file (= the upload). */
+  bytes: number;
+  /** Size of the inline create body these lines would make. */
+  inlineBytes: number;
+  sha256: string;
+  mode: 'file' | 'inline';
+  /** Invalid records of this chunk (onInvalid 'emit'), in seq order. */
+  invalid: Array<{ seq: number; key: string; error: ResultError }>;
+}
+
+export interface UploadedChunk extends Chunk {
+  /** files/abc for file mode; undefined for inline chunks. */
+  fileName?: string;
+}
+
+export interface FinishedJob {
+  chunk: UploadedChunk;
+  /** Batch name(s) that produced these results. */
+  batchName?: string;
+  state: BatchState;
+  /** JSONL result lines on disk (file or inline results); absent when the job produced none. */
+  resultsPath?: string;
+  /** When the job did not succeed: the error every record without a result gets. */
+  failure?: ResultError;
+}
+
+export interface ProgressSnapshot {
+  recordsIn: number;
+  invalidRecords: number;
+  chunksSpooled: number;
+  bytesSpooled: number;
+  bytesUploaded: number;
+  jobs: Partial<Record<BatchState, number>>;
+  resultsOut: number;
+  errorsOut: number;
+  /** Token counts summed from usageMetadata of the results (objects output only when parsed). */
+  tokens: { prompt: number; candidates: number; total: number };
+}
+
+export interface JobEvent {
+  chunk: number;
+  batchName?: string;
+  state: BatchState | 'CREATING' | 'UPLOADING' | 'UPLOADED' | 'RESUBMITTING';
+  requests: number;
+  detail?: string;
+}
+
+export type { BatchState, BatchTask };
