@@ -3,6 +3,7 @@
  * KeyedResult per record out, in input order.
  */
 import { randomBytes } from 'node:crypto';
+import { setMaxListeners } from 'node:events';
 import { mkdtempSync, rmSync, mkdirSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -75,6 +76,8 @@ export function geminiBatch<R = BatchRecord>(
   // Stages see an internal signal so destroy() stops their waits as abort does.
   const internalAbort = new AbortController();
   const signal = o.signal ? AbortSignal.any([o.signal, internalAbort.signal]) : internalAbort.signal;
+  // Every request in flight listens on it; their number is bounded by the concurrency options.
+  setMaxListeners(0, internalAbort.signal, signal);
 
   let composed: Duplex;
   const onJob = (e: Parameters<ProgressCounters['onJob']>[0]) => {
