@@ -74,7 +74,8 @@ describe('errors', () => {
     server = await startServer((req, res) => {
       if (req.url?.includes('html')) {
         res.writeHead(418, { 'content-type': 'text/html' });
-        return res.end('<html>teapot</html>');
+        res.end('<html>teapot</html>');
+        return;
       }
       sendJson(res, 404, { error: { code: 404, message: 'Requested entity was not found.', status: 'NOT_FOUND' } });
     });

@@ -138,7 +138,7 @@ describe('retries over HTTP', () => {
   it('retries a connection reset on an idempotent GET', async () => {
     let n = 0;
     server = await startServer((req, res) => {
-      if (++n === 1) return req.socket.destroy();
+      if (++n === 1) return void req.socket.destroy();
       sendJson(res, 200, { name: 'files/abc' });
     });
     client = createGeminiClient({ baseUrl: server.url, apiKey: 'k', retry: { initialDelayMs: 1 } });
