@@ -76,17 +76,26 @@ describe('batches', () => {
     expect(server?.seen.length).toBe(0);
   });
 
-  it('create retries an answered 429/503 (the service said no)', async () => {
+  it('create retries 429 and 408 (the service refused or never read it)', async () => {
     let n = 0;
     const c = await serve(async (req, res) => {
       await readBody(req);
       n++;
       if (n === 1) return apiError(res, 429, 'RESOURCE_EXHAUSTED', 'enqueued tokens');
-      if (n === 2) return apiError(res, 503, 'UNAVAILABLE', 'later');
+      if (n === 2) return apiError(res, 408, 'HTTP_408', 'request timeout');
       sendJson(res, 200, op('BATCH_STATE_PENDING'));
     });
     await expect(c.batches.create({ model: 'm', fileName: 'files/a' })).resolves.toMatchObject({ name: 'batches/b1' });
     expect(n).toBe(3);
+  });
+
+  it('create does not retry a 5xx: the job may exist, so it is ambiguous', async () => {
+    const c = await serve(async (req, res) => {
+      await readBody(req);
+      apiError(res, 503, 'UNAVAILABLE', 'later');
+    });
+    await expect(c.batches.create({ model: 'm', fileName: 'files/a' })).rejects.toMatchObject({ status: 503, code: 'UNAVAILABLE', ambiguous: true, retryable: true });
+    expect(server?.seen.length).toBe(1);
   });
 
   it('create never repeats an ambiguous failure (reset after send, 504): ambiguous error instead', async () => {

@@ -2,12 +2,15 @@
  * The Batches API.
  *
  * `create` is NOT idempotent (the same body sent twice makes two jobs), so it
- * is retried only on failures that prove the service did not act on it: an
- * HTTP error answered by the service (429, 500, 503, ...) or a connection that
- * was never established. When the outcome is unknown (reset after send,
- * timeout, 502/504), it throws a GeminiApiError with `ambiguous: true`; the
- * caller must then look for the job by displayName (`list`) before creating
- * it again.
+ * is retried only on failures that prove the service did not act on it: 429
+ * and 408 (the service refused or never read the request) and a connection
+ * that was never established (ECONNREFUSED, DNS, connect timeout). Every
+ * other failure may hide a created job: a reset or timeout after the body was
+ * sent, and any 5xx (a frontend can answer 500/503/504 after the backend
+ * accepted the job; the emulator's ambiguousCreateRate knob does exactly
+ * that). Those throw a GeminiApiError with `ambiguous: true`, at once; the
+ * caller must look for the job by displayName (`list`) before creating it
+ * again.
  */
 import { abortError } from '../errors.js';
 import { GeminiApiError } from './errors.js';
@@ -110,10 +113,13 @@ export function createBatchesApi(http: HttpTransport): BatchesApi {
       const body = createBody(opts);
       const method = (opts.task ?? 'generate') === 'embed' ? 'asyncBatchEmbedContent' : 'batchGenerateContent';
       const url = http.api(`${modelPath(opts.model)}:${method}`);
-      const wire = await http.retry(
-        () => http.sendJson({ method: 'POST', url, headers: jsonHeaders, body, ...sig(opts.signal) }, operationSchema),
-        { ...sig(opts.signal), idempotent: false },
-      );
+      const wire = await http.retry(async () => {
+        try {
+          return await http.sendJson({ method: 'POST', url, headers: jsonHeaders, body, ...sig(opts.signal) }, operationSchema);
+        } catch (err) {
+          throw err instanceof GeminiApiError && err.status >= 500 ? err.asAmbiguous() : err;
+        }
+      }, { ...sig(opts.signal), idempotent: false });
       return toBatchOperation(wire);
     },
 

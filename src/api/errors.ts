@@ -43,6 +43,8 @@ export class GeminiApiError extends GeminiBatchError {
    */
   readonly ambiguous: boolean;
   readonly errno: string | undefined;
+  // Kept (non-enumerable, so JSON.stringify stays small) to rebuild the error in asAmbiguous().
+  private declare readonly init: GeminiApiErrorInit;
 
   constructor(init: GeminiApiErrorInit) {
     const head = init.status === 0 ? `Gemini API ${init.code}` : `Gemini API ${init.status} ${init.code}`;
@@ -55,6 +57,12 @@ export class GeminiApiError extends GeminiBatchError {
     this.retryAfterMs = init.retryAfterMs;
     this.ambiguous = init.ambiguous ?? false;
     this.errno = init.errno;
+    Object.defineProperty(this, 'init', { value: init, enumerable: false });
+  }
+
+  /** The same error, marked as possibly processed by the service. */
+  asAmbiguous(): GeminiApiError {
+    return this.ambiguous ? this : new GeminiApiError({ ...this.init, ambiguous: true });
   }
 }
 
