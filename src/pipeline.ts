@@ -132,6 +132,7 @@ export function geminiBatch<R = BatchRecord>(
     skipResults: o.skipResults,
     onBytesUploaded: (n) => (progress.bytesUploaded += n),
     onJob,
+    onUploaded: (fileName) => submitter.runner.trackUpload(fileName),
   });
   const submitterOpts = {
     client,
@@ -176,6 +177,11 @@ export function geminiBatch<R = BatchRecord>(
 
   const stages = [requestLines, count, chunker, ...(verify ? [verify] : []), uploads, submitter, demuxer];
   composed = compose(...stages);
+
+  // compose() turns a plain destroy() into an AbortError; a caller who destroys
+  // the stream on purpose should not get an error event for it.
+  const composedDestroy = composed._destroy.bind(composed);
+  composed._destroy = (err, cb) => composedDestroy(err, (e) => cb(err ? e : null));
 
   const timer = setInterval(() => composed.emit('progress', progress.snapshot()), PROGRESS_EVERY_MS);
   timer.unref();

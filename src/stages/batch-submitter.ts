@@ -78,6 +78,11 @@ export class BatchRunner {
     return [...this.inFlight];
   }
 
+  /** Files uploaded upstream for chunks not yet here: cancelOnAbort deletes them too. */
+  trackUpload(fileName: string): void {
+    this.uploaded.add(fileName);
+  }
+
   uploadedFiles(): string[] {
     return [...this.uploaded];
   }
@@ -236,9 +241,9 @@ export class BatchRunner {
       batchName = await this.create(spoolPath, fileName, displayName);
       await journal?.batchCreated(chunk.index, displayName, batchName);
     }
+    // Stays listed until it reaches a terminal state, so an abort can still cancel it.
     this.inFlight.add(batchName);
-    try {
-      const inlinePath = `${resultsPath}.inline-${displayName}`;
+    const inlinePath = `${resultsPath}.inline-${displayName}`;
       let lastState: BatchState | undefined;
       const op = await o.client.batches.waitForBatch(batchName, {
         signal: o.signal,
@@ -251,6 +256,7 @@ export class BatchRunner {
           }
         },
       });
+      this.inFlight.delete(batchName);
       if (terminal === undefined) await journal?.batchTerminal(chunk.index, displayName, op.state);
       if (op.state === 'SUCCEEDED') {
         if (op.responsesFile) {
@@ -262,9 +268,6 @@ export class BatchRunner {
       }
       await rm(inlinePath, { force: true });
       return { state: op.state, batchName, op };
-    } finally {
-      this.inFlight.delete(batchName);
-    }
   }
 
   private async create(spoolPath: string, fileName: string | undefined, displayName: string): Promise<string> {
