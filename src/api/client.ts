@@ -16,10 +16,11 @@ export const DEFAULT_BASE_URL = 'https://generativelanguage.googleapis.com';
 const positiveInt = z.number().int().positive();
 
 const optionsSchema = z.strictObject({
-  apiKey: z.string().min(1, 'must not be empty').optional(),
+  // An empty string means "not set" (e.g. `apiKey: process.env.X ?? ''`): fall back to the environment.
+  apiKey: z.string().optional(),
   baseUrl: z
     .string()
-    .refine((s) => URL.canParse(s) && /^https?:$/.test(new URL(s).protocol), 'must be an http(s) URL')
+    .refine((s) => s === '' || (URL.canParse(s) && /^https?:$/.test(new URL(s).protocol)), 'must be an http(s) URL')
     .optional(),
   apiVersion: z
     .string()
@@ -52,8 +53,8 @@ export function createGeminiClient(opts: GeminiClientOptions = {}): GeminiClient
     throw new GeminiBatchError('ERR_INVALID_OPTIONS', `createGeminiClient: ${where} ${issue?.message ?? 'is invalid'}`);
   }
   const o = parsed.data;
-  const apiKey = o.apiKey ?? envValue('GOOGLE_API_KEY') ?? envValue('GEMINI_API_KEY');
-  const baseUrl = (o.baseUrl ?? envValue('GOOGLE_GEMINI_BASE_URL') ?? DEFAULT_BASE_URL).replace(/\/+$/, '');
+  const apiKey = (o.apiKey?.trim() || undefined) ?? envValue('GOOGLE_API_KEY') ?? envValue('GEMINI_API_KEY');
+  const baseUrl = ((o.baseUrl || undefined) ?? envValue('GOOGLE_GEMINI_BASE_URL') ?? DEFAULT_BASE_URL).replace(/\/+$/, '');
   if (!URL.canParse(baseUrl)) {
     throw new GeminiBatchError('ERR_INVALID_OPTIONS', 'createGeminiClient: GOOGLE_GEMINI_BASE_URL is not a URL');
   }
