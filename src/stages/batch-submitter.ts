@@ -291,6 +291,8 @@ export class BatchRunner {
           // The request may have reached the service: never create again before looking.
           const found = await this.findByDisplayName(displayName);
           if (found) return found;
+          await sleep(wait / 4 + Math.random() * wait, o.signal);
+          wait = Math.min(wait * 2, o.pollInterval?.maxMs ?? 60_000);
           continue;
         }
         if (err instanceof GeminiApiError && err.status === 429) {
