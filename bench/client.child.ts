@@ -1,0 +1,46 @@
+/**
+ * The client under test, in its own process: reads the JSONL the way the
+ * CLI does (split2 + JSON.parse per line), runs it through geminiBatch in
+ * file mode with `output: 'jsonl'`, writes the result lines to a file.
+ *   node --import tsx bench/client.child.ts RESULT_JSON INPUT OUTPUT BASE_URL MAX_REQUESTS POLL_MS
+ */
+import { createReadStream, createWriteStream } from 'node:fs';
+import { pipeline } from 'node:stream/promises';
+import split2 from 'split2';
+import { geminiBatch } from '../src/index.js';
+import type { ProgressSnapshot } from '../src/types.js';
+import { report, startMeasure } from './lib/measure.js';
+
+const [, , , input, output, baseUrl, maxRequests, pollMs] = process.argv;
+if (!input || !output || !baseUrl) throw new Error('usage: client.child.ts RESULT INPUT OUTPUT BASE_URL MAX_REQUESTS POLL_MS');
+
+const stop = startMeasure();
+const batch = geminiBatch({
+  model: 'gemini-2.5-flash',
+  apiKey: 'bench',
+  baseUrl,
+  mode: 'file',
+  output: 'jsonl',
+  maxRequestsPerBatch: Number(maxRequests),
+  pollInterval: { initialMs: Number(pollMs), maxMs: Number(pollMs) * 4 },
+});
+let last: ProgressSnapshot | undefined;
+let lastLog = 0;
+batch.on('progress', (p: ProgressSnapshot) => {
+  last = p;
+  const now = Date.now();
+  if (now - lastLog >= 5000) {
+    lastLog = now;
+    const rss = Math.round(process.memoryUsage.rss() / 1048576);
+    process.stderr.write(`[client] in ${p.recordsIn} out ${p.resultsOut} spooled ${(p.bytesSpooled / 1e6).toFixed(0)}MB rss ${rss}MB jobs ${JSON.stringify(p.jobs)}\n`);
+  }
+});
+
+await pipeline(
+  createReadStream(input, { highWaterMark: 1 << 16 }),
+  split2(JSON.parse),
+  batch,
+  createWriteStream(output),
+);
+const m = stop();
+report({ ...m, resultsOut: last?.resultsOut, errorsOut: last?.errorsOut, chunks: last?.chunksSpooled });

@@ -1,0 +1,85 @@
+/**
+ * The input: Gemini batch JSONL request lines of about `lineBytes` bytes,
+ * with mixed non-ASCII text (accents, Cyrillic, Greek, CJK, emoji, a few
+ * characters that JSON must escape). Deterministic for a given size, and
+ * cached: the file name carries the size and line length.
+ */
+import { closeSync, existsSync, openSync, readFileSync, renameSync, statSync, writeFileSync, writeSync } from 'node:fs';
+import { join } from 'node:path';
+
+const WORDS = [
+  'the', 'batch', 'stream', 'record', 'model', 'answer', 'prompt', 'result', 'order', 'memory',
+  'café', 'naïve', 'über', 'señor', 'façade', 'crème', 'brûlée', 'Ångström', 'smörgåsbord', 'jalapeño',
+  'Zürich', 'São', 'Paulo', 'garçon', 'déjà', 'vu', 'piñata', 'Øresund', 'łódź', 'čeština',
+  'привет', 'мир', 'данные', 'поток', 'καλημέρα', 'κόσμε', 'δεδομένα',
+  '東京', '日本語', '中文字符', '数据流', '批处理', '한국어', '안녕하세요', 'こんにちは', 'カタカナ',
+  '🚀', '😀', '🌍', '👩‍💻', '🎉', '🧪', '❤️', '🇫🇷', '✨', '🐍',
+  '"quoted"', 'back\\slash', 'tab\there', 'new\nline', 'ασφάλεια', 'مرحبا', 'שלום', 'नमस्ते',
+];
+const WORD_BYTES = WORDS.map((w) => Buffer.byteLength(JSON.stringify(w)) - 2);
+
+/** mulberry32: a small seeded PRNG, so the same size always gives the same file. */
+function rng(seed: number): () => number {
+  let a = seed >>> 0;
+  return () => {
+    a = (a + 0x6d2b79f5) >>> 0;
+    let t = a;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
+export interface Generated {
+  path: string;
+  bytes: number;
+  records: number;
+  cached: boolean;
+}
+
+/** Lines until `bytes` is reached (the last line may pass it by less than one line). */
+export function generateInput(dir: string, bytes: number, lineBytes: number): Generated {
+  const path = join(dir, `requests-${bytes}-${lineBytes}.jsonl`);
+  const countPath = `${path}.records`;
+  if (existsSync(path) && existsSync(countPath)) {
+    const records = Number((JSON.parse(readFileSync(countPath, 'utf8')) as { records: number }).records);
+    return { path, bytes: statSync(path).size, records, cached: true };
+  }
+  const tmp = `${path}.tmp-${process.pid}`;
+  const fd = openSync(tmp, 'w');
+  const next = rng(0x5eed);
+  let written = 0;
+  let records = 0;
+  let pending: string[] = [];
+  let pendingBytes = 0;
+  try {
+    while (written + pendingBytes < bytes) {
+      const key = `r${records}`;
+      // {"key":"r1","request":{"contents":[{"role":"user","parts":[{"text":"..."}]}]}}\n
+      const envelope = 74 + key.length;
+      const target = lineBytes - envelope;
+      let text = '';
+      let textBytes = 0;
+      while (textBytes < target) {
+        const i = Math.floor(next() * WORDS.length);
+        text += text ? ' ' + WORDS[i] : WORDS[i];
+        textBytes += WORD_BYTES[i]! + (textBytes ? 1 : 0);
+      }
+      const line = `{"key":"${key}","request":{"contents":[{"role":"user","parts":[{"text":${JSON.stringify(text)}}]}]}}\n`;
+      pending.push(line);
+      pendingBytes += Buffer.byteLength(line);
+      records++;
+      if (pending.length === 4096) {
+        written += writeSync(fd, pending.join(''));
+        pending = [];
+        pendingBytes = 0;
+      }
+    }
+    if (pending.length) written += writeSync(fd, pending.join(''));
+  } finally {
+    closeSync(fd);
+  }
+  renameSync(tmp, path);
+  writeFileSync(countPath, JSON.stringify({ records }));
+  return { path, bytes: statSync(path).size, records, cached: false };
+}
