@@ -190,16 +190,20 @@ export function geminiBatch<R = BatchRecord>(
     if (cleaned) return;
     cleaned = true;
     clearInterval(timer);
+    let cancelling: Promise<unknown> | undefined;
     if (err) {
       // Collect what is in flight before the abort unwinds the stages.
-      const cancelling = o.cancelOnAbort ? cancelAll(submitter.runner, submitterOpts).catch(() => undefined) : undefined;
+      cancelling = o.cancelOnAbort ? cancelAll(submitter.runner, submitterOpts).catch(() => undefined) : undefined;
       internalAbort.abort(err);
-      await cancelling;
+    } else if (!internals.deferJournalComplete) {
+      void journal?.complete().catch(() => undefined);
     }
     composed.emit('progress', progress.snapshot());
-    if (!err && !internals.deferJournalComplete) await journal?.complete().catch(() => undefined);
-    await journal?.close().catch(() => undefined);
+    // No await before this point on success: the journal's writes are synchronous
+    // inside, and temp files must be gone before the consumer sees 'finish'.
+    void journal?.close().catch(() => undefined);
     rmSync(workDir, { recursive: true, force: true });
+    await cancelling;
     if (ownsClient) await client.close().catch(() => undefined);
   };
   composed.on('end', () => void cleanup());

@@ -38,6 +38,7 @@ export class FileJournal implements RunJournal {
   readonly resultsDir: string;
   private readonly chunks = new Map<number, ChunkRecord>();
   private fd: number;
+  private readonly path: string;
   emittedSeq = 0;
   completed = false;
 
@@ -46,6 +47,7 @@ export class FileJournal implements RunJournal {
     opts: OpenJournalOptions,
   ) {
     const path = join(dir, JOURNAL_FILE);
+    this.path = path;
     this.resultsDir = join(dir, 'results');
     mkdirSync(this.resultsDir, { recursive: true });
     let header: Extract<Entry, { t: 'run' }> | undefined;
@@ -140,7 +142,14 @@ export class FileJournal implements RunJournal {
   /** The run is over and its output is safe: drop the kept results files. */
   async complete(): Promise<void> {
     if (this.completed) return;
-    this.record({ t: 'complete' });
+    // The CLI completes after the pipeline has closed the journal, once its own output is durable.
+    const reopen = this.fd < 0;
+    if (reopen) this.fd = openSync(this.path, 'a');
+    try {
+      this.record({ t: 'complete' });
+    } finally {
+      if (reopen) void this.close();
+    }
     for (const f of readdirSync(this.resultsDir)) rmSync(join(this.resultsDir, f), { force: true });
   }
 
