@@ -36,6 +36,20 @@ batch.on('progress', (p: ProgressSnapshot) => {
   }
 });
 
+// BENCH_TRACE_MEM=1: memory and job state every 100 ms on stderr, to see which phase a peak belongs to.
+if (process.env.BENCH_TRACE_MEM === '1') {
+  const jobs: string[] = [];
+  batch.on('job', (e: { chunk: number; state: string }) => jobs.push(`${e.chunk}:${e.state}`));
+  const t0 = Date.now();
+  setInterval(() => {
+    const m = process.memoryUsage();
+    const f = (n: number) => (n / 1048576).toFixed(0);
+    process.stderr.write(
+      `[mem] ${Date.now() - t0}ms rss ${f(m.rss)} heap ${f(m.heapUsed)}/${f(m.heapTotal)} ab ${f(m.arrayBuffers)} in ${last?.recordsIn ?? 0} out ${last?.resultsOut ?? 0} ${jobs.splice(0).join(' ')}\n`,
+    );
+  }, 100).unref();
+}
+
 await pipeline(
   createReadStream(input, { highWaterMark: 1 << 16 }),
   split2(JSON.parse),

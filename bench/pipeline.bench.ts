@@ -192,6 +192,7 @@ const result = {
     recordsPerS: Math.round(input.records / client.wallS),
     processCpuS: client.processCpuS,
     rssSamplesMB: client.rssSamplesMB,
+    maxMemoryMB: client.maxMemoryMB,
   },
   floor: {
     wallS: floor.wallS,
@@ -215,6 +216,7 @@ const result = {
   cpus: `${cpus().length} x ${cpus()[0]?.model ?? 'unknown'}`,
   date: new Date().toISOString(),
 };
-const json = JSON.stringify(result, null, 2);
+// Arrays of numbers on one line: the samples are read at a glance, not scrolled.
+const json = JSON.stringify(result, null, 2).replace(/\[\s*([-\d.,\s]*?)\s*\]/g, (_, xs: string) => `[${xs.split(/,\s*/).join(', ')}]`);
 writeFileSync(join(outDir, 'last.json'), json + '\n');
 process.stdout.write(json + '\n');

@@ -14,8 +14,10 @@ export interface Measured {
   peakRssMB: number;
   /** CPU of the whole process, start-up included. */
   processCpuS: number;
-  /** RSS sampled every 250 ms over the measured section, thinned to at most 20 points. */
+  /** RSS sampled every 100 ms over the measured section, thinned to at most 20 points. */
   rssSamplesMB: number[];
+  /** The largest of each part of process.memoryUsage() seen by the sampler: where the RSS goes. */
+  maxMemoryMB: { rss: number; heapTotal: number; heapUsed: number; external: number; arrayBuffers: number };
 }
 
 const mb = (bytes: number) => Math.round((bytes / (1024 * 1024)) * 10) / 10;
@@ -25,11 +27,17 @@ export function startMeasure(): () => Measured {
   const t0 = performance.now();
   const cpu0 = process.cpuUsage();
   const samples: number[] = [];
-  const sampler = setInterval(() => samples.push(process.memoryUsage.rss()), 250);
+  const max = { rss: 0, heapTotal: 0, heapUsed: 0, external: 0, arrayBuffers: 0 };
+  const sample = () => {
+    const m = process.memoryUsage();
+    samples.push(m.rss);
+    for (const k of Object.keys(max) as (keyof typeof max)[]) if (m[k] > max[k]) max[k] = m[k];
+  };
+  const sampler = setInterval(sample, 100);
   sampler.unref();
   return () => {
     clearInterval(sampler);
-    samples.push(process.memoryUsage.rss());
+    sample();
     const cpu = process.cpuUsage(cpu0);
     const total = process.cpuUsage();
     const step = Math.max(1, Math.ceil(samples.length / 20));
@@ -42,6 +50,13 @@ export function startMeasure(): () => Measured {
       peakRssMB: mb(process.resourceUsage().maxRSS * 1024),
       processCpuS: s(total.user + total.system),
       rssSamplesMB: samples.filter((_, i) => i % step === 0 || i === samples.length - 1).map(mb),
+      maxMemoryMB: {
+        rss: mb(max.rss),
+        heapTotal: mb(max.heapTotal),
+        heapUsed: mb(max.heapUsed),
+        external: mb(max.external),
+        arrayBuffers: mb(max.arrayBuffers),
+      },
     };
   };
 }
