@@ -183,6 +183,8 @@ export class Uploads {
   private async ingest(req: IncomingMessage, s: Session): Promise<boolean> {
     const cutAt = this.ctx.faults.cutPiece(s.pieces, s.cuts);
     const max = this.ctx.settings.maxFileBytes;
+    // Held now: leaving the for-await below destroys req, which detaches req.socket.
+    const socket = req.socket;
     const fh = await open(s.partPath, 'a');
     let pieceBytes = 0;
     let cut = false;
@@ -216,7 +218,7 @@ export class Uploads {
     if (cut) {
       s.cuts++;
       this.ctx.counters.add('uploadCuts');
-      req.socket.destroy();
+      socket.destroy();
     }
     return cut;
   }
