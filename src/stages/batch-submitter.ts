@@ -23,6 +23,7 @@ import { Semaphore } from './semaphore.js';
 import { SpoolFile } from './spool-file.js';
 import { uploadChunkFile } from './uploader.js';
 import { readLineKey } from './wire-line.js';
+import { crashPoint } from '../failpoints.js';
 
 export interface BatchSubmitterOptions {
   client: GeminiClient;
@@ -105,6 +106,7 @@ export class BatchRunner {
     if (outcome.failure === undefined && o.retryFailedRequests) {
       await this.retryFailedRequests(chunk, resultsPath);
     }
+    crashPoint('results-downloaded');
     await o.journal?.resultsDownloaded(chunk.index, resultsPath);
     // Only now that the results are safe locally may the service's copies go.
     const remote = this.remoteResults.get(chunk.index) ?? [];
@@ -239,6 +241,7 @@ export class BatchRunner {
       this.event(chunk, 'CREATING', lines, undefined, displayName);
       await journal?.createIntended(chunk.index, displayName);
       batchName = await this.create(spoolPath, fileName, displayName);
+      crashPoint('create-sent');
       await journal?.batchCreated(chunk.index, displayName, batchName);
     }
     // Stays listed until it reaches a terminal state, so an abort can still cancel it.
@@ -251,6 +254,7 @@ export class BatchRunner {
         inlineResultsPath: inlinePath,
         onState: (s) => {
           if (s.state !== lastState) {
+            if (s.state === 'RUNNING') crashPoint('polling');
             lastState = s.state;
             this.event(chunk, s.state, lines, batchName);
           }

@@ -10,6 +10,7 @@ import type { GeminiClient } from '../api/types.js';
 import type { RunJournal } from '../journal/types.js';
 import type { Chunk, JobEvent, UploadedChunk } from '../types.js';
 import { concurrentTransform } from './concurrent.js';
+import { crashPoint } from '../failpoints.js';
 
 export interface UploaderOptions {
   client: GeminiClient;
@@ -45,6 +46,7 @@ export async function uploadChunkFile(
     onUploadUrl: opts.onUploadUrl,
     signal: opts.signal,
     onProgress: (p) => {
+      if (p.offset < p.total) crashPoint('upload-piece');
       if (p.offset > acked) opts.onBytes?.(p.offset - acked);
       acked = p.offset;
     },
