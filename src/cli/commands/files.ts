@@ -1,0 +1,46 @@
+/** `gemini-batch files list|delete`: uploaded inputs and result files on the service (48 h, 20 GB quota). */
+import type { Command } from 'commander';
+import type { GeminiFile } from '../../api/types.js';
+import { withClient } from '../client.js';
+import { mb } from '../format.js';
+import { positiveInt } from '../parse.js';
+import { table } from '../table.js';
+
+type Print = (text: string) => void;
+
+export function registerFilesCommand(program: Command, print: Print): Command {
+  const files = program.command('files').description('List or delete files on the service');
+  files
+    .command('list')
+    .description('List files (batch inputs and results)')
+    .option('--limit <n>', 'show at most N files', positiveInt, 100)
+    .option('--json', 'one JSON object per line instead of a table')
+    .action(async (flags: { limit: number; json?: boolean }) => {
+      await withClient(async (client) => {
+        const rows: GeminiFile[] = [];
+        for await (const f of client.files.list({ pageSize: Math.min(flags.limit, 100) })) {
+          rows.push(f);
+          if (rows.length >= flags.limit) break;
+        }
+        if (flags.json) return print(rows.map((f) => JSON.stringify(f)).join('\n'));
+        if (rows.length === 0) return print('no files');
+        print(
+          table(
+            ['NAME', 'DISPLAY NAME', 'SIZE', 'STATE', 'SOURCE', 'EXPIRES'],
+            rows.map((f) => [f.name, f.displayName ?? '', f.sizeBytes ? mb(Number(f.sizeBytes)) : '', f.state ?? '', f.source ?? '', f.expirationTime ?? '']),
+          ),
+        );
+      });
+    });
+  files
+    .command('delete')
+    .description('Delete a file')
+    .argument('<name>', 'files/ID or ID')
+    .action(async (name: string) => {
+      await withClient(async (client) => {
+        await client.files.delete(name);
+        print(`deleted ${name}`);
+      });
+    });
+  return files;
+}

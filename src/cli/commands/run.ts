@@ -1,0 +1,51 @@
+/** `gemini-batch run`: its flags and help. The work is in ../run-batch.ts. */
+import { Option, type Command } from 'commander';
+import { jsonObject, nonNegativeInt, positiveInt } from '../parse.js';
+import { runBatch, type RunFlags } from '../run-batch.js';
+
+export function registerRunCommand(program: Command, setExitCode: (code: number) => void): Command {
+  return program
+    .command('run')
+    .description('Send every record of INPUT through the Gemini Batch API and write one result line per record, in input order, to OUT')
+    .argument('<input>', 'Gemini batch JSONL ({"key","request"} per line), any JSONL with --prompt-field, or a JSON array file; - for stdin')
+    .requiredOption('-m, --model <model>', 'model, e.g. gemini-2.5-flash')
+    .requiredOption('-o, --output <out>', 'results JSONL file; - for stdout')
+    .option('--state-dir <dir>', 'journal for resuming after a crash (default: .gemini-batch/<OUT name>/ next to OUT; none for stdout)')
+    .addOption(new Option('--mode <mode>', 'auto: inline when a batch fits 20 MB, else a file').choices(['auto', 'file', 'inline']).default('auto'))
+    .addOption(new Option('--task <task>', 'generate (batchGenerateContent) or embed (asyncBatchEmbedContent)').choices(['generate', 'embed']).default('generate'))
+    .option('--max-file-bytes <n>', 'largest upload per batch (default 2,000,000,000)', positiveInt)
+    .option('--max-requests <n>', 'most requests per batch (default 200,000)', positiveInt)
+    .option('--flush-after <ms>', 'close a batch this long after its first record (for slow, unbounded input)', positiveInt)
+    .option('--upload-concurrency <n>', 'uploads at once (default 2)', positiveInt)
+    .option('--max-jobs <n>', 'batches in flight at once (default 8)', positiveInt)
+    .option('--poll-interval <ms>', 'first poll delay; it backs off to 60 s (default 2000)', positiveInt)
+    .option('--max-line-bytes <n>', 'longest input line accepted (default 64 MiB)', positiveInt)
+    .option('--emulator', 'run against an emulator started in this process (no API key needed)')
+    .option('--prompt-field <field>', 'build each request from this string field of any JSON record')
+    .option('--key-field <field>', 'with --prompt-field: the field holding the record key (default: the record number)')
+    .option('--system <text>', 'with --prompt-field: a system instruction for every request')
+    .option('--generation-config <json>', 'with --prompt-field: generationConfig for every request, e.g. \'{"temperature":0}\'', jsonObject)
+    .addOption(new Option('--on-invalid <policy>', 'a bad record: error stops the run, emit writes an error line for it').choices(['error', 'emit']).default('error'))
+    .option('--retry-failed <n>', 'resubmit requests that failed with a retryable status up to N times', nonNegativeInt)
+    .option('--no-cleanup', 'keep uploaded and result files on the service')
+    .option('--cancel-on-abort', 'on Ctrl-C / SIGTERM, cancel the batches in flight (default: leave them running, resume later)')
+    .option('-q, --quiet', 'print nothing but fatal errors')
+    .option('--json', 'progress, job and summary events as JSON lines on stderr')
+    .addHelpText(
+      'after',
+      `
+Environment:
+  GEMINI_API_KEY / GOOGLE_API_KEY   API key (sent only as the x-goog-api-key header)
+  GOOGLE_GEMINI_BASE_URL            another endpoint, e.g. a 'gemini-batch emulator'
+  DEBUG=gemini-batch                stack traces for unexpected errors
+
+Exit codes: 0 done (per-request errors are results), 1 fatal, 2 usage, 130/143 interrupted.
+Run the same command again after a crash or Ctrl-C: it resumes where it stopped.
+
+Examples:
+  gemini-batch run requests.jsonl -m gemini-2.5-flash -o results.jsonl
+  gemini-batch run reviews.jsonl -m gemini-2.5-flash-lite -o out.jsonl --prompt-field text --key-field id
+  cat requests.jsonl | gemini-batch run - -m gemini-2.5-flash -o - --emulator > results.jsonl`,
+    )
+    .action(async (input: string, flags: RunFlags) => setExitCode(await runBatch(input, flags)));
+}

@@ -1,0 +1,37 @@
+/**
+ * Where the CLI talks to: the real service (key from the environment), a base
+ * URL from GOOGLE_GEMINI_BASE_URL (an emulator elsewhere), or the embedded
+ * emulator started in this process with --emulator.
+ */
+import { startEmulator } from '../emulator/index.js';
+import { CliUsageError } from './errors.js';
+
+export interface Connection {
+  /** Undefined: the library reads the environment itself (GOOGLE_API_KEY, else GEMINI_API_KEY). */
+  apiKey?: string;
+  baseUrl?: string;
+  /** Human description for logs ("the embedded emulator", a URL); never the key. */
+  target: string;
+  close(): Promise<void>;
+}
+
+function env(name: string): string | undefined {
+  const v = process.env[name];
+  return v && v.trim() !== '' ? v.trim() : undefined;
+}
+
+export const NO_KEY_MESSAGE =
+  'no API key: set GEMINI_API_KEY (or GOOGLE_API_KEY) to use the Gemini API, or pass --emulator to run against the local emulator';
+
+export async function connect(opts: { emulator?: boolean }): Promise<Connection> {
+  if (opts.emulator) {
+    const emu = await startEmulator({ port: 0 });
+    // A placeholder key, so a real key in the environment is never sent to the emulator.
+    return { apiKey: 'emulator', baseUrl: emu.url, target: `the embedded emulator (${emu.url})`, close: () => emu.close() };
+  }
+  const baseUrl = env('GOOGLE_GEMINI_BASE_URL');
+  const hasKey = env('GOOGLE_API_KEY') !== undefined || env('GEMINI_API_KEY') !== undefined;
+  if (!hasKey && !baseUrl) throw new CliUsageError(NO_KEY_MESSAGE);
+  if (baseUrl && !URL.canParse(baseUrl)) throw new CliUsageError(`GOOGLE_GEMINI_BASE_URL is not a URL: ${baseUrl}`);
+  return { baseUrl, target: baseUrl ?? 'the Gemini API', close: async () => undefined };
+}

@@ -1,0 +1,59 @@
+/**
+ * JSONL bytes → records, one per line, with line N of the file always being
+ * record seq N-1 so that the library's "line N (key …)" errors point at the
+ * right line: a line that is not JSON and a blank line in the middle become
+ * InvalidInput records instead of disappearing. Blank lines at the very end
+ * are not records (editors add them).
+ */
+import type { Readable, Transform, TransformCallback } from 'node:stream';
+import split2 from 'split2';
+import { GeminiBatchError } from '../errors.js';
+import { InvalidInput } from '../stages/to-request-line.js';
+
+/** Characters in one line before we give up on it (split2 buffers a line whole). */
+export const DEFAULT_MAX_LINE_CHARS = 64 * 1024 * 1024;
+
+export function readJsonl(source: Readable, opts: { maxLineChars?: number; name: string }): Readable {
+  const maxLength = opts.maxLineChars ?? DEFAULT_MAX_LINE_CHARS;
+  let lines = 0;
+  // Blank lines are held back until a real line follows: trailing ones are not records.
+  let pendingBlanks = 0;
+  const splitter: Transform = split2(
+    (line: string): unknown => {
+      lines++;
+      if (lines === 1 && line.charCodeAt(0) === 0xfeff) line = line.slice(1);
+      if (line.length === 0) {
+        pendingBlanks++;
+        return undefined;
+      }
+      let record: unknown;
+      try {
+        record = JSON.parse(line);
+      } catch (err) {
+        if (line.trim() === '') {
+          pendingBlanks++;
+          return undefined;
+        }
+        record = new InvalidInput(`not valid JSON: ${(err as Error).message}`);
+      }
+      for (; pendingBlanks > 0; pendingBlanks--) splitter.push(new InvalidInput('empty line'));
+      return record;
+    },
+    { maxLength },
+  );
+  source.on('error', (err) => splitter.destroy(err));
+  splitter.on('close', () => source.destroy());
+  // split2 fails an over-long line with only "maximum buffer reached": name the line and the fix.
+  const transform = splitter._transform.bind(splitter);
+  splitter._transform = (chunk: Buffer, enc: BufferEncoding, cb: TransformCallback) =>
+    transform(chunk, enc, (err?: Error | null) => {
+      if (err?.message !== 'maximum buffer reached') return cb(err);
+      cb(
+        new GeminiBatchError(
+          'ERR_INVALID_RECORD',
+          `line ${lines + 1} of ${opts.name} is longer than ${maxLength} characters (raise --max-line-bytes if it is meant to be)`,
+        ),
+      );
+    });
+  return source.pipe(splitter);
+}

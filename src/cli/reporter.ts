@@ -1,0 +1,209 @@
+/**
+ * What the user sees on stderr while a run goes: a live line on a terminal,
+ * a plain line every few seconds in logs and CI, JSON events for machines,
+ * or nothing (--quiet). stdout is never touched: it may be the results.
+ */
+import type { JobEvent, ProgressSnapshot } from '../types.js';
+import { describeError, errorCode, redact } from './errors.js';
+import { duration, int, jobStates, mb } from './format.js';
+import { formatSummary, type Summary } from './summary.js';
+
+export type ReporterMode = 'tty' | 'log' | 'json' | 'quiet';
+
+export function chooseMode(
+  flags: { quiet?: boolean; json?: boolean },
+  stream: { isTTY?: boolean } = process.stderr,
+  env: NodeJS.ProcessEnv = process.env,
+): ReporterMode {
+  if (flags.json) return 'json';
+  if (flags.quiet) return 'quiet';
+  const ci = env.CI !== undefined && env.CI !== '' && env.CI !== 'false' && env.CI !== '0';
+  return stream.isTTY && !ci ? 'tty' : 'log';
+}
+
+/** The live counters a status line is drawn from. */
+export class RunView {
+  readonly startedAt = Date.now();
+  progress: ProgressSnapshot | undefined;
+  written = 0;
+  resumed = 0;
+  inputDone = false;
+  private firstResultAt: number | undefined;
+  private readonly batchNames = new Set<string>();
+
+  get batches(): number {
+    return this.batchNames.size;
+  }
+
+  onJob(e: JobEvent): void {
+    if (e.batchName) this.batchNames.add(e.batchName);
+  }
+
+  onWritten(total: number): void {
+    if (total > 0 && this.firstResultAt === undefined) this.firstResultAt = Date.now();
+    this.written = total;
+  }
+
+  /** ms left, once the input is all read and results are flowing. */
+  eta(now = Date.now()): number | undefined {
+    if (!this.inputDone || !this.progress || this.firstResultAt === undefined || this.written === 0) return undefined;
+    const left = this.progress.recordsIn - this.resumed - this.written;
+    const rate = this.written / Math.max(1, now - this.firstResultAt);
+    return left > 0 ? left / rate : 0;
+  }
+
+  line(now = Date.now()): string {
+    const p = this.progress;
+    const eta = this.eta(now);
+    return [
+      `records ${int(p?.recordsIn ?? 0)} read${this.inputDone ? ' (all)' : ''}`,
+      `${mb(p?.bytesUploaded ?? 0)} uploaded`,
+      `batches: ${jobStates(p?.jobs ?? {})}`,
+      `results ${int(this.written)} written`,
+      duration(now - this.startedAt),
+      ...(eta !== undefined ? [`ETA ${duration(eta)}`] : []),
+    ].join(' · ');
+  }
+}
+
+export interface Reporter {
+  readonly view: RunView;
+  notice(message: string): void;
+  progress(p: ProgressSnapshot): void;
+  job(e: JobEvent): void;
+  summary(s: Summary): void;
+  fatal(err: unknown): void;
+  stop(): void;
+}
+
+type Write = (text: string) => void;
+const stderrWrite: Write = (t) => void process.stderr.write(t);
+
+class BaseReporter implements Reporter {
+  readonly view = new RunView();
+  constructor(protected readonly write: Write) {}
+  notice(message: string): void {
+    this.write(`gemini-batch: ${redact(message)}\n`);
+  }
+  progress(p: ProgressSnapshot): void {
+    this.view.progress = p;
+  }
+  job(e: JobEvent): void {
+    this.view.onJob(e);
+  }
+  summary(s: Summary): void {
+    this.write(`${formatSummary(s)}\n`);
+  }
+  fatal(err: unknown): void {
+    this.write(`${describeError(err)}\n`);
+  }
+  stop(): void {}
+}
+
+class QuietReporter extends BaseReporter {
+  override notice(): void {}
+  override summary(): void {}
+}
+
+/** Plain lines every few seconds: readable in a CI log, no control characters. */
+class LogReporter extends BaseReporter {
+  private readonly timer: NodeJS.Timeout;
+  constructor(write: Write, everyMs: number) {
+    super(write);
+    this.timer = setInterval(() => this.write(`gemini-batch: ${this.view.line()}\n`), everyMs);
+    this.timer.unref();
+  }
+  override job(e: JobEvent): void {
+    super.job(e);
+    // Trouble is worth a line of its own; routine state changes are in the periodic line.
+    if (e.state === 'FAILED' || e.state === 'EXPIRED' || e.state === 'CANCELLED' || e.state === 'RESUBMITTING') {
+      this.write(`gemini-batch: batch ${e.batchName ?? `(chunk ${e.chunk})`} ${e.state.toLowerCase()}${e.detail ? `: ${redact(e.detail)}` : ''}\n`);
+    }
+  }
+  override stop(): void {
+    clearInterval(this.timer);
+  }
+}
+
+/** One line redrawn in place. */
+class TtyReporter extends BaseReporter {
+  private readonly timer: NodeJS.Timeout;
+  private drawn = false;
+  constructor(
+    write: Write,
+    private readonly columns: () => number,
+  ) {
+    super(write);
+    // Redraw on a clock too, so elapsed time moves while a batch sits in PENDING.
+    this.timer = setInterval(() => this.draw(), 250);
+    this.timer.unref();
+  }
+  private draw(): void {
+    const text = this.view.line();
+    const width = Math.max(20, this.columns() - 1);
+    this.write(`\r\x1b[2K${text.length > width ? `${text.slice(0, width - 1)}…` : text}`);
+    this.drawn = true;
+  }
+  private clear(): void {
+    if (this.drawn) this.write('\r\x1b[2K');
+    this.drawn = false;
+  }
+  override progress(p: ProgressSnapshot): void {
+    super.progress(p);
+    this.draw();
+  }
+  override notice(message: string): void {
+    this.clear();
+    super.notice(message);
+  }
+  override summary(s: Summary): void {
+    this.clear();
+    super.summary(s);
+  }
+  override fatal(err: unknown): void {
+    this.clear();
+    super.fatal(err);
+  }
+  override stop(): void {
+    clearInterval(this.timer);
+    this.clear();
+  }
+}
+
+/** One JSON object per line: {"event": "progress" | "job" | "notice" | "summary" | "error", …}. */
+class JsonReporter extends BaseReporter {
+  private emit(event: string, body: object): void {
+    this.write(`${redact(JSON.stringify({ event, time: new Date().toISOString(), ...body }))}\n`);
+  }
+  override notice(message: string): void {
+    this.emit('notice', { message });
+  }
+  override progress(p: ProgressSnapshot): void {
+    super.progress(p);
+    this.emit('progress', { ...p, resultsWritten: this.view.written, resumed: this.view.resumed, elapsedMs: Date.now() - this.view.startedAt });
+  }
+  override job(e: JobEvent): void {
+    super.job(e);
+    this.emit('job', e);
+  }
+  override summary(s: Summary): void {
+    this.emit('summary', s);
+  }
+  override fatal(err: unknown): void {
+    const message = describeError(err).replace(/^gemini-batch: /, '');
+    this.emit('error', { code: errorCode(err) ?? 'ERR_UNEXPECTED', message });
+  }
+}
+
+export function createReporter(mode: ReporterMode, write: Write = stderrWrite): Reporter {
+  switch (mode) {
+    case 'json':
+      return new JsonReporter(write);
+    case 'quiet':
+      return new QuietReporter(write);
+    case 'tty':
+      return new TtyReporter(write, () => process.stderr.columns ?? 100);
+    case 'log':
+      return new LogReporter(write, 5_000);
+  }
+}

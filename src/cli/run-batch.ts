@@ -1,0 +1,204 @@
+/**
+ * The `run` command: INPUT → geminiBatch → OUT, with resume, progress,
+ * a summary, signals and exit codes. Everything the user can get wrong ends in
+ * one sentence on stderr; the output file is flushed whatever happens, so the
+ * same command can pick up where this one stopped.
+ */
+import { existsSync } from 'node:fs';
+import { pipeline } from 'node:stream/promises';
+import { GeminiBatchError } from '../errors.js';
+import { geminiBatch } from '../pipeline.js';
+import type { GeminiBatchOptions } from '../options.js';
+import type { BatchRecord, JobEvent, ProgressSnapshot } from '../types.js';
+import { connect, type Connection } from './connection.js';
+import { CliUsageError, EXIT_OK, EXIT_SIGINT, EXIT_SIGTERM, exitCodeOf } from './errors.js';
+import { openInput } from './input.js';
+import { countCompleteLines, openOutput, type CompleteLines, type OutputTarget } from './output.js';
+import { promptToRequest } from './prompt-request.js';
+import { chooseMode, createReporter, type Reporter } from './reporter.js';
+import { defaultStateDir, hasJournal, journalCompleted, removeDefaultStateDir, resetState } from './state-dir.js';
+import { buildSummary } from './summary.js';
+import { ResultTally } from './tally.js';
+
+export interface RunFlags {
+  model: string;
+  output: string;
+  stateDir?: string;
+  mode: 'auto' | 'file' | 'inline';
+  task: 'generate' | 'embed';
+  maxFileBytes?: number;
+  maxRequests?: number;
+  flushAfter?: number;
+  uploadConcurrency?: number;
+  maxJobs?: number;
+  pollInterval?: number;
+  maxLineBytes?: number;
+  emulator?: boolean;
+  promptField?: string;
+  keyField?: string;
+  system?: string;
+  generationConfig?: Record<string, unknown>;
+  onInvalid: 'error' | 'emit';
+  retryFailed?: number;
+  cleanup: boolean;
+  cancelOnAbort?: boolean;
+  quiet?: boolean;
+  json?: boolean;
+}
+
+function checkFlags(f: RunFlags): void {
+  if (f.promptField === undefined) {
+    const needs = (['keyField', 'system', 'generationConfig'] as const).find((k) => f[k] !== undefined);
+    if (needs) {
+      const flag = `--${needs.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`)}`;
+      throw new CliUsageError(`${flag} builds requests from plain records, so it needs --prompt-field too`);
+    }
+  }
+  if (f.quiet && f.json) throw new CliUsageError('--quiet and --json do not go together: pick one');
+}
+
+/** The library options the flags stand for. */
+function libraryOptions(f: RunFlags, conn: Connection): GeminiBatchOptions<Record<string, unknown>> {
+  const o: GeminiBatchOptions<Record<string, unknown>> = {
+    model: f.model,
+    task: f.task,
+    mode: f.mode,
+    output: 'jsonl',
+    onInvalid: f.onInvalid,
+    cleanupRemote: f.cleanup,
+    cancelOnAbort: f.cancelOnAbort ?? false,
+  };
+  if (conn.apiKey !== undefined) o.apiKey = conn.apiKey;
+  if (conn.baseUrl !== undefined) o.baseUrl = conn.baseUrl;
+  if (f.maxFileBytes !== undefined) o.maxFileBytes = f.maxFileBytes;
+  if (f.maxRequests !== undefined) o.maxRequestsPerBatch = f.maxRequests;
+  if (f.flushAfter !== undefined) o.flushAfterMs = f.flushAfter;
+  if (f.uploadConcurrency !== undefined) o.uploadConcurrency = f.uploadConcurrency;
+  if (f.maxJobs !== undefined) o.maxJobsInFlight = f.maxJobs;
+  if (f.pollInterval !== undefined) o.pollInterval = { initialMs: f.pollInterval, maxMs: Math.max(f.pollInterval, 60_000) };
+  if (f.maxLineBytes !== undefined) o.maxLineBytes = f.maxLineBytes;
+  if (f.retryFailed !== undefined) o.retryFailedRequests = f.retryFailed;
+  if (f.promptField !== undefined) {
+    o.toRequest = promptToRequest({
+      promptField: f.promptField,
+      keyField: f.keyField,
+      system: f.system,
+      generationConfig: f.generationConfig,
+      task: f.task,
+    }) as (r: Record<string, unknown>, seq: number) => BatchRecord;
+  }
+  return o;
+}
+
+/** SIGINT/SIGTERM abort the run once; a second one exits at once. */
+function trapSignals(abort: (sig: NodeJS.Signals) => void): { signal: () => NodeJS.Signals | undefined; release: () => void } {
+  let got: NodeJS.Signals | undefined;
+  const on = (sig: NodeJS.Signals) => {
+    if (got) process.exit(sig === 'SIGINT' ? EXIT_SIGINT : EXIT_SIGTERM);
+    got = sig;
+    abort(sig);
+  };
+  process.on('SIGINT', on);
+  process.on('SIGTERM', on);
+  return {
+    signal: () => got,
+    release: () => {
+      process.off('SIGINT', on);
+      process.off('SIGTERM', on);
+    },
+  };
+}
+
+export async function runBatch(inputPath: string, flags: RunFlags): Promise<number> {
+  const reporter: Reporter = createReporter(chooseMode(flags));
+  const startedAt = Date.now();
+  let conn: Connection | undefined;
+  let output: OutputTarget | undefined;
+  const abort = new AbortController();
+  const signals = trapSignals((sig) => {
+    reporter.notice(`${sig}: stopping (press Ctrl-C again to quit at once)`);
+    abort.abort(new GeminiBatchError('ERR_ABORTED', `interrupted by ${sig}`));
+  });
+  try {
+    checkFlags(flags);
+    const input = await openInput(inputPath, { maxLineChars: flags.maxLineBytes });
+    conn = await connect({ emulator: flags.emulator });
+    if (flags.emulator) reporter.notice(`using ${conn.target}`);
+
+    // Resume: a journal in the state dir and an OUT file from the run it records.
+    const stateDir = flags.stateDir ?? (flags.output === '-' ? undefined : defaultStateDir(flags.output));
+    if (stateDir && journalCompleted(stateDir)) resetState(stateDir);
+    let resume: CompleteLines | undefined;
+    if (stateDir && hasJournal(stateDir) && flags.output !== '-' && existsSync(flags.output)) {
+      resume = countCompleteLines(flags.output);
+      reporter.notice(`resuming: ${resume.lines} results already in ${flags.output}`);
+    }
+
+    const gb = geminiBatch<Record<string, unknown>>(
+      { ...libraryOptions(flags, conn), signal: abort.signal, skipResults: resume?.lines ?? 0, ...(stateDir ? { stateDir } : {}) },
+      { lineNumbers: input.lineNumbers, deferJournalComplete: true },
+    );
+    output = openOutput(flags.output, resume);
+    const tally = new ResultTally();
+    const view = reporter.view;
+    view.resumed = resume?.lines ?? 0;
+    let last: ProgressSnapshot | undefined;
+    gb.on('progress', (p: ProgressSnapshot) => {
+      last = p;
+      view.onWritten(tally.written);
+      reporter.progress(p);
+    });
+    gb.on('job', (e: JobEvent) => reporter.job(e));
+    void input.done.then(() => (view.inputDone = true));
+
+    await pipeline(input.records, gb, tally.stage(), output.stream);
+    output.finish();
+    const progress = last ?? emptyProgress();
+    if ((resume?.lines ?? 0) > progress.recordsIn) {
+      throw new GeminiBatchError(
+        'ERR_STATE_MISMATCH',
+        `${flags.output} had ${resume!.lines} lines but INPUT has only ${progress.recordsIn} records, so it is not this run's output; delete it and run again`,
+      );
+    }
+    // Only now, with OUT on disk, may the journal drop what a resume would need.
+    await gb.journal?.complete();
+    if (stateDir && flags.stateDir === undefined) removeDefaultStateDir(stateDir);
+
+    reporter.summary(
+      buildSummary({
+        model: flags.model,
+        progress,
+        tally,
+        resumed: resume?.lines ?? 0,
+        batches: view.batches,
+        wallMs: Date.now() - startedAt,
+        output: flags.output,
+      }),
+    );
+    return EXIT_OK;
+  } catch (err) {
+    // Whatever was written stays written and durable: the rerun continues after it.
+    try {
+      output?.finish();
+    } catch {
+      // Flushing is best effort here; the error that brought us here matters more.
+    }
+    const sig = signals.signal();
+    if (sig) {
+      reporter.notice(
+        flags.output === '-' ? 'interrupted' : `interrupted; run the same command again to resume from ${flags.output}`,
+      );
+      return sig === 'SIGINT' ? EXIT_SIGINT : EXIT_SIGTERM;
+    }
+    reporter.fatal(err);
+    return exitCodeOf(err);
+  } finally {
+    reporter.stop();
+    signals.release();
+    await conn?.close().catch(() => undefined);
+  }
+}
+
+function emptyProgress(): ProgressSnapshot {
+  return { recordsIn: 0, invalidRecords: 0, chunksSpooled: 0, bytesSpooled: 0, bytesUploaded: 0, jobs: {}, resultsOut: 0, errorsOut: 0, tokens: { prompt: 0, candidates: 0, total: 0 } };
+}
