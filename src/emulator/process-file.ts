@@ -5,7 +5,9 @@
  *
  * Lines are split by hand on Buffers (indexOf 0x0a) instead of split2: the
  * work per 1 MiB chunk is one synchronous loop and one joined write, with no
- * per-line stream event, which is what keeps ~1.7M lines per GB fast.
+ * per-line stream event. Measured on a 300 MB input (2 cores): splitting
+ * alone runs at 110-170 MB/s by hand against 33-48 MB/s through split2.
+ * maxLineBytes plays split2's maxLength role.
  */
 import { createReadStream } from 'node:fs';
 import type { Batch } from './batch.js';

@@ -33,7 +33,12 @@ export interface EmulatorOptions {
   maxInlineBytes?: number;
 
   // ---- fault injection ----
-  /** Probability per request of an HTTP error, by route group: upload, files, create, get, list, cancel, delete, download. */
+  /**
+   * Probability per request of an HTTP error, by route group: upload, files, create, get, list, cancel, delete, download.
+   * Groups: upload = upload start, pieces and queries; files = files get/list/delete; download = file downloads;
+   * create/get/list/cancel/delete = the batch calls. Injected errors happen before the call has any effect
+   * (see ambiguousCreateRate for the other kind).
+   */
   errorRates?: Partial<Record<EmulatorRoute, number>>;
   /** Which statuses the error rates draw from (default [429, 500, 503]). */
   errorStatuses?: number[];
