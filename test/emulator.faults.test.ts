@@ -2,6 +2,7 @@
  * The emulator's limits and fault knobs, driven over plain HTTP the way a
  * hand-written REST client would: every knob does what it says, and only that.
  */
+import { createHash } from 'node:crypto';
 import { once } from 'node:events';
 import { createWriteStream, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -252,8 +253,10 @@ describe('resumable upload faults', () => {
     });
     expect(rest.status).toBe(200);
     expect(rest.headers['x-goog-upload-status']).toBe('final');
-    const file = rest.json().file as { name: string; sizeBytes: string };
+    const file = rest.json().file as { name: string; sizeBytes: string; sha256Hash: string };
     expect(file.sizeBytes).toBe(String(data.length));
+    // Hashed incrementally across the cut: base64 of the hex digest, as the service encodes it.
+    expect(file.sha256Hash).toBe(Buffer.from(createHash('sha256').update(data).digest('hex')).toString('base64'));
     const back = await call('GET', `${e.url}/v1beta/${file.name}:download?alt=media`);
     expect(back.text).toBe(data.toString());
   });

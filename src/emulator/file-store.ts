@@ -115,8 +115,9 @@ export class FileStore {
   }
 
   toResource(f: StoredFile, baseUrl: string): FileResource {
-    const r: FileResource = {
+    return {
       name: `files/${f.id}`,
+      ...(f.displayName !== undefined ? { displayName: f.displayName } : {}),
       mimeType: f.mimeType,
       sizeBytes: String(f.sizeBytes),
       createTime: isoTime(f.createTime),
@@ -128,7 +129,5 @@ export class FileStore {
       state: 'ACTIVE',
       source: f.source,
     };
-    if (f.displayName !== undefined) r.displayName = f.displayName;
-    return r;
   }
 }
