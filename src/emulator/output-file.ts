@@ -18,7 +18,7 @@ export class OutputFile {
 
   constructor(path: string) {
     this.path = path;
-    this.ws = createWriteStream(path, { highWaterMark: 1 << 20 });
+    this.ws = createWriteStream(path, { highWaterMark: 256 << 10 });
   }
 
   /** Queue one line (no newline): cheap, no I/O. */

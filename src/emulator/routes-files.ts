@@ -54,7 +54,7 @@ export async function downloadFile(ctx: Context, req: IncomingMessage, res: Serv
     return;
   }
   // pipeline() rather than pipe(): a client that hangs up must close the file too.
-  await pipeline(createReadStream(ctx.files.binPath(id), { start, end, highWaterMark: 1 << 20 }), res).catch(() => {
+  await pipeline(createReadStream(ctx.files.binPath(id), { start, end, highWaterMark: 256 << 10 }), res).catch(() => {
     res.destroy();
   });
 }
