@@ -138,6 +138,11 @@ export function createRouter(
         const injected = ctx.faults.httpError(found.route.group);
         if (injected) {
           ctx.counters.add('injectedErrors');
+          if (injected.code === 0) {
+            // Status 0 in errorStatuses: the connection drops with no answer at all.
+            req.socket.destroy();
+            return;
+          }
           throw injected;
         }
       }

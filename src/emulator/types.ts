@@ -40,7 +40,7 @@ export interface EmulatorOptions {
    * (see ambiguousCreateRate for the other kind).
    */
   errorRates?: Partial<Record<EmulatorRoute, number>>;
-  /** Which statuses the error rates draw from (default [429, 500, 503]). */
+  /** Which statuses the error rates draw from (default [429, 500, 503]); 0 drops the connection without an answer. */
   errorStatuses?: number[];
   /** Cut the connection after this many bytes of an upload piece (once per session, or every time with cutUploadEvery). */
   cutUploadAfterBytes?: number;
