@@ -116,16 +116,19 @@ describe('gemini-batch run', () => {
   });
 
   it('rejects a bad flag value or a missing option with exit 2', async () => {
-    const a = await runCli(['run', 'x.jsonl', '-m', MODEL, '-o', '-', '--max-requests', 'lots'], { env: emuEnv(emu) });
+    // Separate processes, no shared state: run them side by side.
+    const [a, b, c, d] = await Promise.all([
+      runCli(['run', 'x.jsonl', '-m', MODEL, '-o', '-', '--max-requests', 'lots'], { env: emuEnv(emu) }),
+      runCli(['run', 'x.jsonl', '-o', '-'], { env: emuEnv(emu) }),
+      runCli(['run', join(dir, 'absent.jsonl'), '-m', MODEL, '-o', '-'], { env: emuEnv(emu) }),
+      runCli(['run', 'x.jsonl', '-m', MODEL, '-o', '-', '--frobnicate'], { env: emuEnv(emu) }),
+    ]);
     expect(a.code).toBe(2);
     expect(a.stderr).toContain('--max-requests');
-    const b = await runCli(['run', 'x.jsonl', '-o', '-'], { env: emuEnv(emu) });
     expect(b.code).toBe(2);
     expect(b.stderr).toContain('--model');
-    const c = await runCli(['run', join(dir, 'absent.jsonl'), '-m', MODEL, '-o', '-'], { env: emuEnv(emu) });
     expect(c.code).toBe(2);
     expect(c.stderr).toContain('cannot read INPUT');
-    const d = await runCli(['run', 'x.jsonl', '-m', MODEL, '-o', '-', '--frobnicate'], { env: emuEnv(emu) });
     expect(d.code).toBe(2);
   });
 
@@ -181,11 +184,12 @@ describe('gemini-batch run', () => {
 describe('gemini-batch help and other commands', () => {
   it('--help on every command and --version', async () => {
     const env = cliEnv();
-    for (const args of [['--help'], ['run', '--help'], ['jobs', '--help'], ['jobs', 'list', '--help'], ['files', '--help'], ['emulator', '--help']]) {
-      const r = await runCli(args, { env });
-      expect(r.code, args.join(' ')).toBe(0);
+    const commands = [['--help'], ['run', '--help'], ['jobs', '--help'], ['jobs', 'list', '--help'], ['files', '--help'], ['emulator', '--help']];
+    const results = await Promise.all(commands.map((args) => runCli(args, { env })));
+    results.forEach((r, i) => {
+      expect(r.code, commands[i]!.join(' ')).toBe(0);
       expect(r.stdout).toContain('Usage: gemini-batch');
-    }
+    });
     const v = await runCli(['--version'], { env });
     expect(v.stdout.trim()).toMatch(/^\d+\.\d+\.\d+/);
   });

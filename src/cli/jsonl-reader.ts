@@ -16,11 +16,19 @@ export const DEFAULT_MAX_LINE_CHARS = 64 * 1024 * 1024;
 export function readJsonl(source: Readable, opts: { maxLineChars?: number; name: string }): Readable {
   const maxLength = opts.maxLineChars ?? DEFAULT_MAX_LINE_CHARS;
   let lines = 0;
+  // Fatal whatever --on-invalid says: split2 cannot skip the rest of such a line without losing count.
+  const tooLong = (line: number) =>
+    new GeminiBatchError(
+      'ERR_INVALID_RECORD',
+      `line ${line} of ${opts.name} is longer than ${maxLength} characters (raise --max-line-bytes if it is meant to be)`,
+    );
   // Blank lines are held back until a real line follows: trailing ones are not records.
   let pendingBlanks = 0;
   const splitter: Transform = split2(
     (line: string): unknown => {
       lines++;
+      // split2 only bounds the unfinished fragment; a whole line that came in one read is checked here.
+      if (line.length > maxLength) throw tooLong(lines);
       if (lines === 1 && line.charCodeAt(0) === 0xfeff) line = line.slice(1);
       if (line.length === 0) {
         pendingBlanks++;
@@ -47,13 +55,7 @@ export function readJsonl(source: Readable, opts: { maxLineChars?: number; name:
   const transform = splitter._transform.bind(splitter);
   splitter._transform = (chunk: Buffer, enc: BufferEncoding, cb: TransformCallback) =>
     transform(chunk, enc, (err?: Error | null) => {
-      if (err?.message !== 'maximum buffer reached') return cb(err);
-      cb(
-        new GeminiBatchError(
-          'ERR_INVALID_RECORD',
-          `line ${lines + 1} of ${opts.name} is longer than ${maxLength} characters (raise --max-line-bytes if it is meant to be)`,
-        ),
-      );
+      cb(err?.message === 'maximum buffer reached' ? tooLong(lines + 1) : err);
     });
   return source.pipe(splitter);
 }

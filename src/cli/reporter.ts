@@ -28,7 +28,6 @@ export class RunView {
   written = 0;
   resumed = 0;
   inputDone = false;
-  private firstResultAt: number | undefined;
   private readonly batchNames = new Set<string>();
 
   get batches(): number {
@@ -40,15 +39,18 @@ export class RunView {
   }
 
   onWritten(total: number): void {
-    if (total > 0 && this.firstResultAt === undefined) this.firstResultAt = Date.now();
     this.written = total;
   }
 
-  /** ms left, once the input is all read and results are flowing. */
+  /**
+   * ms left, once the input is all read and results are flowing. Measured on
+   * the whole run, not since the first result: results land a batch at a time,
+   * and the first batch would promise a finish that never comes.
+   */
   eta(now = Date.now()): number | undefined {
-    if (!this.inputDone || !this.progress || this.firstResultAt === undefined || this.written === 0) return undefined;
+    if (!this.inputDone || !this.progress || this.written === 0) return undefined;
     const left = this.progress.recordsIn - this.resumed - this.written;
-    const rate = this.written / Math.max(1, now - this.firstResultAt);
+    const rate = this.written / Math.max(1, now - this.startedAt);
     return left > 0 ? left / rate : 0;
   }
 
@@ -202,7 +204,7 @@ export function createReporter(mode: ReporterMode, write: Write = stderrWrite): 
     case 'quiet':
       return new QuietReporter(write);
     case 'tty':
-      return new TtyReporter(write, () => process.stderr.columns ?? 100);
+      return new TtyReporter(write, () => process.stderr.columns || 100);
     case 'log':
       return new LogReporter(write, 5_000);
   }

@@ -1,0 +1,130 @@
+/** The CLI's small cores, in process: the JSONL and JSON array readers, the result tally, prices, the resume cut. */
+import { writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { PassThrough, Readable } from 'node:stream';
+import { describe, expect, it } from 'vitest';
+import { openInput } from '../src/cli/input.js';
+import { readJsonl } from '../src/cli/jsonl-reader.js';
+import { countCompleteLines } from '../src/cli/output.js';
+import { batchPrice, estimateCost } from '../src/cli/prices.js';
+import { chooseMode } from '../src/cli/reporter.js';
+import { ResultTally } from '../src/cli/tally.js';
+import { InvalidInput } from '../src/stages/to-request-line.js';
+import { tempDir } from './cli.helpers.js';
+
+async function records(stream: Readable): Promise<unknown[]> {
+  const out: unknown[] = [];
+  for await (const r of stream) out.push(r);
+  return out;
+}
+
+/** Feed text one byte at a time: multi-byte characters and newlines split everywhere. */
+function bytewise(text: string): Readable {
+  const buf = Buffer.from(text);
+  return Readable.from((function* () {
+    for (let i = 0; i < buf.length; i++) yield buf.subarray(i, i + 1);
+  })(), { objectMode: false });
+}
+
+const reasons = (rs: unknown[]) => rs.map((r) => (r instanceof InvalidInput ? `!${r.reason.split(':')[0]}` : (r as { k: string }).k));
+
+describe('readJsonl', () => {
+  it('keeps line N = record N-1: blank and non-JSON lines in the middle become InvalidInput, trailing blanks are no records', async () => {
+    const text = '\uFEFF{"k":"a"}\r\n\n{"k":"ü東"}\n  \n{oops\n{"k":"z"}\n\n\n';
+    const rs = await records(readJsonl(bytewise(text), { name: 't' }));
+    expect(reasons(rs)).toEqual(['a', '!empty line', 'ü東', '!empty line', '!not valid JSON', 'z']);
+  });
+
+  it('a file without a final newline still gives its last line', async () => {
+    const rs = await records(readJsonl(Readable.from([Buffer.from('{"k":"a"}\n{"k":"b"}')]), { name: 't' }));
+    expect(reasons(rs)).toEqual(['a', 'b']);
+  });
+
+  it('an over-long line is a user error naming the line', async () => {
+    const text = `{"k":"a"}\n{"k":"${'x'.repeat(200)}"}\n`;
+    // Whole in one read, or trickling in: the same error.
+    for (const source of [Readable.from([Buffer.from(text)]), bytewise(text)]) {
+      const err = await records(readJsonl(source, { name: 'big.jsonl', maxLineChars: 100 })).catch((e: unknown) => e);
+      expect(err).toMatchObject({ code: 'ERR_INVALID_RECORD' });
+      expect((err as Error).message).toContain('line 2 of big.jsonl is longer than 100 characters');
+    }
+  });
+});
+
+describe('openInput', () => {
+  it('tells a JSON array from JSONL by its first non-blank byte, on stdin too', async () => {
+    const stdin = new PassThrough();
+    stdin.end('\n  [ {"k": 1}, {"k": 2} ]\n');
+    const arr = await openInput('-', { stdin });
+    expect(arr.format).toBe('json-array');
+    expect(arr.lineNumbers).toBe(false);
+    expect(await records(arr.records)).toEqual([{ k: 1 }, { k: 2 }]);
+
+    const jsonl = new PassThrough();
+    jsonl.end('{"k": 1}\n');
+    const j = await openInput('-', { stdin: jsonl });
+    expect(j.format).toBe('jsonl');
+    expect(await records(j.records)).toEqual([{ k: 1 }]);
+  });
+
+  it('an empty input is zero records, and a broken JSON array one clear error', async () => {
+    const empty = new PassThrough();
+    empty.end('  \n');
+    expect(await records((await openInput('-', { stdin: empty })).records)).toEqual([]);
+    const broken = new PassThrough();
+    broken.end('[{"k": 1}, {"k": ');
+    const err = await records((await openInput('-', { stdin: broken })).records).catch((e: unknown) => e);
+    expect((err as Error).message).toMatch(/^stdin is not a valid JSON array/);
+  });
+});
+
+describe('ResultTally', () => {
+  it('counts ok lines and errors by status from the bytes, keys with escapes included', () => {
+    const t = new ResultTally();
+    const lines = [
+      { key: 'a', response: { error: 'not really' } },
+      { key: 'b"\\,"error":', response: {} },
+      { key: 'c', error: { code: 429, message: 'x', status: 'RESOURCE_EXHAUSTED' } },
+      { key: 'd', error: { code: 500, message: 'x', status: 'MISSING_RESULT' } },
+      { key: 'e', error: { code: 429, message: 'x', status: 'RESOURCE_EXHAUSTED' } },
+      { key: 'f', embedding: [1, 2] },
+    ];
+    for (const l of lines) t.add(Buffer.from(`${JSON.stringify(l)}\n`));
+    expect(t.written).toBe(6);
+    expect(t.ok).toBe(3);
+    expect(Object.fromEntries(t.errors)).toEqual({ RESOURCE_EXHAUSTED: 2, MISSING_RESULT: 1 });
+    expect(t.errorCount).toBe(3);
+  });
+});
+
+describe('prices', () => {
+  it('half the list price, by model family, longest name first; unknown models have none', () => {
+    expect(batchPrice('gemini-2.5-flash')).toEqual({ inputPerM: 0.15, outputPerM: 1.25 });
+    expect(batchPrice('models/gemini-2.5-flash-lite')).toEqual({ inputPerM: 0.05, outputPerM: 0.2 });
+    expect(batchPrice('gemini-2.5-flash-preview-09-2025')).toEqual({ inputPerM: 0.15, outputPerM: 1.25 });
+    expect(batchPrice('gemini-2.5-flashy')).toBeUndefined();
+    expect(batchPrice('my-model')).toBeUndefined();
+    // Thinking tokens are billed as output: output = total - prompt.
+    expect(estimateCost('gemini-2.5-pro', { prompt: 1_000_000, candidates: 100_000, total: 1_300_000 })).toBeCloseTo(0.625 + 0.3 * 5);
+  });
+});
+
+describe('countCompleteLines', () => {
+  it('counts lines ending in a newline and where the last one ends', () => {
+    const dir = tempDir();
+    const p = join(dir, 'o.jsonl');
+    writeFileSync(p, 'ab\ncd\nef');
+    expect(countCompleteLines(p)).toEqual({ lines: 2, bytes: 6 });
+    expect(countCompleteLines(join(dir, 'none'))).toEqual({ lines: 0, bytes: 0 });
+  });
+});
+
+describe('chooseMode', () => {
+  it('a live line only on a terminal outside CI', () => {
+    expect(chooseMode({}, { isTTY: true }, {})).toBe('tty');
+    expect(chooseMode({}, { isTTY: true }, { CI: 'true' })).toBe('log');
+    expect(chooseMode({}, { isTTY: false }, {})).toBe('log');
+    expect(chooseMode({ quiet: true }, { isTTY: true }, {})).toBe('quiet');
+    expect(chooseMode({ json: true }, { isTTY: true }, {})).toBe('json');
+  });
+});
