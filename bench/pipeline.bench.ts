@@ -11,7 +11,9 @@
  * (100000), BENCH_PENDING_MS / BENCH_RUNNING_MS (10), BENCH_POLL_MS (50),
  * BENCH_KEEP=1 (keep the client's output), BENCH_CLIENT_NODE_FLAGS (e.g.
  * "--cpu-prof --cpu-prof-dir=bench/out/prof"), BENCH_RUNTIME (build: children
- * run as tsc-compiled JS from bench/out/build; tsx: straight from TS). One JSON object on stdout,
+ * run as tsc-compiled JS from bench/out/build; tsx: straight from TS),
+ * BENCH_BUILD_DIR (run the children from another compiled tree, e.g. a copy
+ * of bench/out/build with a patch to try, instead of compiling). One JSON object on stdout,
  * also written to bench/out/last.json; progress on stderr.
  */
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
@@ -32,7 +34,7 @@ const log = (msg: string) => process.stderr.write(`[bench] ${msg}\n`);
 const round = (n: number, d = 2) => Math.round(n * 10 ** d) / 10 ** d;
 
 const k = readKnobs();
-const buildDir = join(outDir, 'build');
+const buildDir = k.buildDir ?? join(outDir, 'build');
 
 /**
  * Children run as compiled JS by default: the tsx loader alone adds ~40 MB
@@ -149,7 +151,7 @@ function verifyOutput(path: string, records: number): { lines: number; firstKey:
   return { lines, firstKey, lastKey, errorLines };
 }
 
-if (k.runtime === 'build') compile();
+if (k.runtime === 'build' && !k.buildDir) compile();
 log(`generating ${k.bytes} bytes of ~${k.lineBytes}-byte request lines (cached in bench/out)`);
 const input = generateInput(outDir, k.bytes, k.lineBytes);
 log(`${input.cached ? 'cached' : 'generated'} ${input.path}: ${input.bytes} bytes, ${input.records} records`);

@@ -40,6 +40,8 @@ export interface Knobs {
   /** 'build': children run as tsc-compiled JS (what users run from dist); 'tsx': straight from TypeScript. */
   runtime: 'build' | 'tsx';
   clientNodeFlags: string[];
+  /** Run the children from this compiled tree instead of compiling src (A/B of a patched copy). */
+  buildDir: string | undefined;
 }
 
 export function readKnobs(): Knobs {
@@ -53,6 +55,7 @@ export function readKnobs(): Knobs {
     keep: process.env.BENCH_KEEP === '1',
     runtime: parseRuntime(process.env.BENCH_RUNTIME),
     clientNodeFlags: (process.env.BENCH_CLIENT_NODE_FLAGS ?? '').split(/\s+/).filter(Boolean),
+    buildDir: process.env.BENCH_BUILD_DIR || undefined,
   };
 }
 
