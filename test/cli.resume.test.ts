@@ -8,7 +8,8 @@ import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { RunningEmulator } from '../src/emulator/index.js';
-import { batchJsonl, collect, emuEnv, emulator, runCli, spawnCli, tempDir } from './cli.helpers.js';
+import { createGeminiClient } from '../src/api/client.js';
+import { batchJsonl, collect, emuEnv, emulator, KEY, runCli, spawnCli, tempDir } from './cli.helpers.js';
 
 const N = 4000;
 let emu: RunningEmulator;
@@ -121,6 +122,33 @@ describe('gemini-batch run: resume', () => {
     expect(readFileSync(out).equals(reference)).toBe(true);
     expect(existsSync(join(dir, '.gemini-batch', 'sigint.jsonl'))).toBe(false);
     expectNoDuplicateCreates();
+  });
+
+  it('--cancel-on-abort: SIGTERM cancels the batches in flight and exits 143', async () => {
+    // An emulator whose jobs sit in PENDING long enough to be caught in flight.
+    const slow = await emulator({ pendingMs: 60_000 });
+    try {
+      const out = join(dir, 'cancel.jsonl');
+      const child = spawnCli(['run', input, '-o', out, ...flags, '--json', '--cancel-on-abort'], emuEnv(slow));
+      const done = collect(child);
+      // --max-jobs 2: once two batches are PENDING no create can be in flight, so every batch is known.
+      let pending = 0;
+      for await (const line of createInterface({ input: child.stderr! })) {
+        const e = JSON.parse(line) as { event: string; state?: string };
+        if (e.event === 'job' && e.state === 'PENDING' && ++pending === 2) break;
+      }
+      child.kill('SIGTERM');
+      const stopped = await done;
+      expect(stopped.code).toBe(143);
+      const client = createGeminiClient({ baseUrl: slow.url, apiKey: KEY });
+      const states: string[] = [];
+      for await (const op of client.batches.list()) states.push(op.state);
+      await client.close();
+      expect(states.length).toBeGreaterThan(0);
+      expect(states.every((s) => s === 'CANCELLED')).toBe(true);
+    } finally {
+      await slow.close();
+    }
   });
 
   it('a different input against the same state dir is refused in one sentence', async () => {
