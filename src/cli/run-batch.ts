@@ -11,8 +11,8 @@ import { geminiBatch } from '../pipeline.js';
 import type { GeminiBatchOptions } from '../options.js';
 import type { BatchRecord, JobEvent, ProgressSnapshot } from '../types.js';
 import { connect, type Connection } from './connection.js';
-import { CliUsageError, EXIT_OK, EXIT_SIGINT, EXIT_SIGTERM, exitCodeOf } from './errors.js';
-import { openInput } from './input.js';
+import { CliUsageError, errorCode, EXIT_FATAL, EXIT_OK, EXIT_SIGINT, EXIT_SIGTERM, exitCodeOf } from './errors.js';
+import { openInput, type OpenedInput } from './input.js';
 import { countCompleteLines, openOutput, type CompleteLines, type OutputTarget } from './output.js';
 import { promptToRequest } from './prompt-request.js';
 import { chooseMode, createReporter, type Reporter } from './reporter.js';
@@ -114,6 +114,7 @@ export async function runBatch(inputPath: string, flags: RunFlags): Promise<numb
   const startedAt = Date.now();
   let conn: Connection | undefined;
   let output: OutputTarget | undefined;
+  let input: OpenedInput | undefined;
   const abort = new AbortController();
   const signals = trapSignals((sig) => {
     reporter.notice(`${sig}: stopping (press Ctrl-C again to quit at once)`);
@@ -121,7 +122,8 @@ export async function runBatch(inputPath: string, flags: RunFlags): Promise<numb
   });
   try {
     checkFlags(flags);
-    const input = await openInput(inputPath, { maxLineChars: flags.maxLineBytes });
+    if (inputPath === '-' && process.stdin.isTTY) reporter.notice('reading records from the terminal (end with Ctrl-D)');
+    input = await openInput(inputPath, { maxLineChars: flags.maxLineBytes });
     conn = await connect({ emulator: flags.emulator });
     if (flags.emulator) reporter.notice(`using ${conn.target}`);
 
@@ -177,6 +179,7 @@ export async function runBatch(inputPath: string, flags: RunFlags): Promise<numb
     );
     return EXIT_OK;
   } catch (err) {
+    input?.records.destroy();
     // Whatever was written stays written and durable: the rerun continues after it.
     try {
       output?.finish();
@@ -189,6 +192,11 @@ export async function runBatch(inputPath: string, flags: RunFlags): Promise<numb
         flags.output === '-' ? 'interrupted' : `interrupted; run the same command again to resume from ${flags.output}`,
       );
       return sig === 'SIGINT' ? EXIT_SIGINT : EXIT_SIGTERM;
+    }
+    if (flags.output === '-' && errorCode(err) === 'EPIPE') {
+      // `… -o - | head`: the reader left; not a failure of ours worth a stack of words.
+      reporter.fatal(new Error('stdout was closed before every result was written'));
+      return EXIT_FATAL;
     }
     reporter.fatal(err);
     return exitCodeOf(err);
