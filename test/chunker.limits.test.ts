@@ -133,3 +133,34 @@ describe('RequestLineMaker', () => {
     });
   });
 });
+
+describe('RequestLineMaker with raw JSONL lines', () => {
+  it('sends the same bytes as serialising the parsed record, however the line is written', () => {
+    const maker = new RequestLineMaker({});
+    fc.assert(
+      fc.property(
+        fc.nat(1e6),
+        fc.option(fc.string({ unit: 'grapheme' }), { nil: undefined }),
+        fc.string({ unit: 'grapheme' }),
+        fc.constantFrom(0, 2),
+        fc.constantFrom('', '\r', '  '),
+        (seq, key, text, indent, tail) => {
+          const request = { contents: [{ role: 'user', parts: [{ text }] }] };
+          const rec = key === undefined ? { request } : { key, request };
+          const raw = JSON.stringify(rec, null, indent || undefined).replace(/\n/g, ' ') + tail;
+          const asString = maker.make(raw as never, seq);
+          const asBuffer = maker.make(Buffer.from(raw) as never, seq);
+          const expected = serializeRequestLine(seq, key ?? String(seq), request);
+          expect(asString.line).toEqual(expected);
+          expect(asBuffer.line).toEqual(expected);
+          expect(asBuffer.key).toBe(key ?? String(seq));
+        },
+      ),
+    );
+  });
+
+  it('names a line that is not JSON', () => {
+    const maker = new RequestLineMaker({ lineNumbers: true });
+    expect(() => maker.make(Buffer.from('{"key": nope}') as never, 9)).toThrowError(/^line 10: not valid JSON: /);
+  });
+});

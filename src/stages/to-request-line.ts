@@ -17,6 +17,12 @@ export class InvalidInput {
   ) {}
 }
 
+/**
+ * A record is an object ({key, request} by default, anything with toRequest),
+ * or, with no toRequest, one raw JSONL line of the Gemini batch format (a
+ * string or Buffer): it is parsed once to validate it and its bytes are sent
+ * as they are when they already have the wire shape.
+ */
 export interface ToRequestLineOptions<R = BatchRecord> {
   toRequest?: (record: R, seq: number) => BatchRecord;
   task?: BatchTask;
@@ -50,11 +56,22 @@ export class RequestLineMaker<R = BatchRecord> {
     if (record instanceof InvalidInput) {
       return this.invalid(record.reason, where(record.key));
     }
+    let raw: Buffer | undefined;
     let mapped: unknown;
-    try {
-      mapped = this.opts.toRequest ? this.opts.toRequest(record as R, seq) : record;
-    } catch (err) {
-      return this.invalid(`toRequest threw: ${err instanceof Error ? err.message : String(err)}`, where());
+    if (!this.opts.toRequest && (Buffer.isBuffer(record) || typeof record === 'string')) {
+      // A raw JSONL line of the Gemini batch format: parsed once, to validate it.
+      raw = Buffer.isBuffer(record) ? record : Buffer.from(record);
+      try {
+        mapped = JSON.parse(raw.toString('utf8'));
+      } catch (err) {
+        return this.invalid(`not valid JSON: ${(err as Error).message}`, where());
+      }
+    } else {
+      try {
+        mapped = this.opts.toRequest ? this.opts.toRequest(record as R, seq) : record;
+      } catch (err) {
+        return this.invalid(`toRequest threw: ${err instanceof Error ? err.message : String(err)}`, where());
+      }
     }
     if (mapped === null || typeof mapped !== 'object' || Array.isArray(mapped)) {
       return this.invalid(`expected an object {key, request}, got ${describe(mapped)}`, where());
@@ -74,7 +91,7 @@ export class RequestLineMaker<R = BatchRecord> {
       const msg = issue.message.startsWith('request') ? issue.message : `${path}: ${issue.message}`;
       return this.invalid(msg, where(key));
     }
-    const line = serializeRequestLine(seq, key, rec.request);
+    const line = (raw && spliceRawLine(raw, seq, rec)) || serializeRequestLine(seq, key, rec.request);
     if (this.opts.maxLineBytes !== undefined && line.length > this.opts.maxLineBytes) {
       return this.invalid(
         `the request is ${line.length} bytes serialised, over the ${this.opts.maxLineBytes}-byte line limit`,
@@ -94,6 +111,35 @@ export class RequestLineMaker<R = BatchRecord> {
     };
   }
 }
+
+const KEY_HEAD = Buffer.from('{"key":"');
+const REQUEST_AFTER_KEY = Buffer.from(',"request":');
+const REQUEST_HEAD = Buffer.from('{"request":');
+
+/**
+ * The wire line made from the raw bytes, without serialising the request
+ * again, when the raw line already has our exact shape: `{"key":"k","request":R}`
+ * (no escapes in the key, no spaces, nothing else) or `{"request":R}`.
+ * Undefined when it does not; the caller then serialises.
+ */
+function spliceRawLine(raw: Buffer, seq: number, rec: { key?: unknown; request?: unknown }): Buffer | undefined {
+  let end = raw.length;
+  while (end > 0 && (raw[end - 1] === 0x0d || raw[end - 1] === 0x20 || raw[end - 1] === 0x0a || raw[end - 1] === 0x09)) end--;
+  if (raw[end - 1] !== 0x7d) return undefined;
+  const fields = Object.keys(rec).length;
+  if (typeof rec.key === 'string' && fields === 2 && raw.compare(KEY_HEAD, 0, KEY_HEAD.length, 0, KEY_HEAD.length) === 0) {
+    const q = raw.indexOf(0x22, KEY_HEAD.length);
+    const escape = raw.indexOf(0x5c, KEY_HEAD.length);
+    if (q === -1 || (escape !== -1 && escape < q)) return undefined;
+    if (raw.compare(REQUEST_AFTER_KEY, 0, REQUEST_AFTER_KEY.length, q + 1, q + 1 + REQUEST_AFTER_KEY.length) !== 0) return undefined;
+    return Buffer.concat([Buffer.from(`{"key":"${seq}:`), raw.subarray(KEY_HEAD.length, end), NEWLINE]);
+  }
+  if (rec.key === undefined && fields === 1 && raw.compare(REQUEST_HEAD, 0, REQUEST_HEAD.length, 0, REQUEST_HEAD.length) === 0) {
+    return Buffer.concat([Buffer.from(`{"key":"${seq}:${seq}",`), raw.subarray(1, end), NEWLINE]);
+  }
+  return undefined;
+}
+const NEWLINE = Buffer.from('\n');
 
 function describe(v: unknown): string {
   if (v === null) return 'null';
