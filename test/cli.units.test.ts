@@ -35,6 +35,11 @@ describe('readJsonl', () => {
     expect(reasons(rs)).toEqual(['a', '!empty line', 'ü東', '!empty line', '!not valid JSON', 'z']);
   });
 
+  it('raw: lines go on as text, blank lines still become InvalidInput in place', async () => {
+    const rs = await records(readJsonl(bytewise('{"k":"a"}\n \t\n{"k":"ü"}\n\n'), { name: 't', raw: true }));
+    expect(rs.map((r) => (r instanceof InvalidInput ? `!${r.reason}` : r))).toEqual(['{"k":"a"}', '!empty line', '{"k":"ü"}']);
+  });
+
   it('a file without a final newline still gives its last line', async () => {
     const rs = await records(readJsonl(Readable.from([Buffer.from('{"k":"a"}\n{"k":"b"}')]), { name: 't' }));
     expect(reasons(rs)).toEqual(['a', 'b']);

@@ -37,12 +37,19 @@ function openFile(path: string): Readable {
   return createReadStream(path, { fd, highWaterMark: 256 * 1024 });
 }
 
-export async function openInput(path: string, opts: { maxLineChars?: number; stdin?: Readable } = {}): Promise<OpenedInput> {
+export interface OpenInputOptions {
+  maxLineChars?: number;
+  /** JSONL lines go on unparsed (see readJsonl); JSON array elements are always objects. */
+  rawLines?: boolean;
+  stdin?: Readable;
+}
+
+export async function openInput(path: string, opts: OpenInputOptions = {}): Promise<OpenedInput> {
   const source = path === '-' ? (opts.stdin ?? process.stdin) : openFile(path);
   const name = path === '-' ? 'stdin' : path;
   const first = await peekFirstByte(source);
   const format: InputFormat = first === 0x5b /* [ */ ? 'json-array' : 'jsonl';
-  const records = format === 'json-array' ? readJsonArray(source, { name }) : readJsonl(source, { name, maxLineChars: opts.maxLineChars });
+  const records = format === 'json-array' ? readJsonArray(source, { name }) : readJsonl(source, { name, maxLineChars: opts.maxLineChars, raw: opts.rawLines });
   const done = new Promise<void>((resolve) => {
     records.once('end', resolve);
     records.once('close', resolve);

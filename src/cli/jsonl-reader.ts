@@ -13,7 +13,20 @@ import { InvalidInput } from '../stages/to-request-line.js';
 /** Characters in one line before we give up on it (split2 buffers a line whole). */
 export const DEFAULT_MAX_LINE_CHARS = 64 * 1024 * 1024;
 
-export function readJsonl(source: Readable, opts: { maxLineChars?: number; name: string }): Readable {
+export interface ReadJsonlOptions {
+  name: string;
+  maxLineChars?: number;
+  /**
+   * Hand each line on as its raw text for toRequestLine to parse once and send
+   * as it is (Gemini batch JSONL needs no re-serialising); false: parse here,
+   * for a toRequest that wants objects.
+   */
+  raw?: boolean;
+}
+
+const isSpace = (c: number) => c === 0x20 || c === 0x09 || c === 0x0d;
+
+export function readJsonl(source: Readable, opts: ReadJsonlOptions): Readable {
   const maxLength = opts.maxLineChars ?? DEFAULT_MAX_LINE_CHARS;
   let lines = 0;
   // Fatal whatever --on-invalid says: split2 cannot skip the rest of such a line without losing count.
@@ -30,21 +43,18 @@ export function readJsonl(source: Readable, opts: { maxLineChars?: number; name:
       // split2 only bounds the unfinished fragment; a whole line that came in one read is checked here.
       if (line.length > maxLength) throw tooLong(lines);
       if (lines === 1 && line.charCodeAt(0) === 0xfeff) line = line.slice(1);
-      if (line.length === 0) {
+      if (line.length === 0 || (isSpace(line.charCodeAt(0)) && line.trim() === '')) {
         pendingBlanks++;
         return undefined;
       }
+      for (; pendingBlanks > 0; pendingBlanks--) splitter.push(new InvalidInput('empty line'));
+      if (opts.raw) return line;
       let record: unknown;
       try {
         record = JSON.parse(line);
       } catch (err) {
-        if (line.trim() === '') {
-          pendingBlanks++;
-          return undefined;
-        }
         record = new InvalidInput(`not valid JSON: ${(err as Error).message}`);
       }
-      for (; pendingBlanks > 0; pendingBlanks--) splitter.push(new InvalidInput('empty line'));
       return record;
     },
     { maxLength },

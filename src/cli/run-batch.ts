@@ -123,7 +123,8 @@ export async function runBatch(inputPath: string, flags: RunFlags): Promise<numb
   try {
     checkFlags(flags);
     if (inputPath === '-' && process.stdin.isTTY) reporter.notice('reading records from the terminal (end with Ctrl-D)');
-    input = await openInput(inputPath, { maxLineChars: flags.maxLineBytes });
+    // Gemini batch JSONL travels as raw lines: the library parses each once and sends its bytes.
+    input = await openInput(inputPath, { maxLineChars: flags.maxLineBytes, rawLines: flags.promptField === undefined });
     conn = await connect({ emulator: flags.emulator });
     if (flags.emulator) reporter.notice(`using ${conn.target}`);
 
