@@ -49,6 +49,17 @@ describe('geminiBatch under faults', () => {
     for (const e of errors) expect(errorOf(e)).toMatchObject({ code: expect.any(Number), message: expect.any(String), status: expect.any(String) });
   });
 
+  it('counts error results in progress events, in jsonl output too', async () => {
+    const base = await setup({ requestErrorRate: 0.2, seed: 5, dropResults: 1 });
+    const stage = geminiBatch({ model: 'm', mode: 'file', output: 'jsonl', maxRequestsPerBatch: 50, ...base });
+    let last: { resultsOut: number; errorsOut: number } | undefined;
+    stage.on('progress', (p: { resultsOut: number; errorsOut: number }) => (last = p));
+    const out = (await collect(records(150), stage)) as unknown as Buffer[];
+    const errorLines = out.filter((b) => 'error' in (JSON.parse(b.toString()) as object)).length;
+    expect(errorLines).toBeGreaterThan(3);
+    expect(last).toMatchObject({ resultsOut: 150, errorsOut: errorLines });
+  });
+
   it('resubmits requests that failed with a retryable status (retryFailedRequests)', async () => {
     const base = await setup({ requestErrorRate: 0.3, seed: 3 });
     const input = records(100);

@@ -2,7 +2,7 @@
  * The CLI's state directory: where the library keeps its run journal so that
  * a killed run can be resumed. By default one per output file, next to it.
  */
-import { existsSync, readFileSync, readdirSync, rmSync, rmdirSync } from 'node:fs';
+import { existsSync, readdirSync, rmSync, rmdirSync } from 'node:fs';
 import { basename, dirname, join, resolve } from 'node:path';
 import { JOURNAL_FILE } from '../journal/journal.js';
 
@@ -16,21 +16,8 @@ export function hasJournal(dir: string): boolean {
   return existsSync(join(dir, JOURNAL_FILE));
 }
 
-/**
- * True when the journal records a finished run. Such a run's output is whole;
- * the same command again means a new run, not a resume.
- */
-export function journalCompleted(dir: string): boolean {
-  const path = join(dir, JOURNAL_FILE);
-  if (!existsSync(path)) return false;
-  return readFileSync(path, 'utf8').split('\n').some((l) => l === '{"t":"complete"}');
-}
-
-/** Forget a finished run: only the files the library keeps there are removed. */
-export function resetState(dir: string): void {
-  rmSync(join(dir, JOURNAL_FILE), { force: true });
-  rmSync(join(dir, 'results'), { recursive: true, force: true });
-}
+/** A finished run's output is whole: the same command again means a new run, not a resume. */
+export { journalCompleted, resetJournal as resetState } from '../journal/journal.js';
 
 /** Remove a default state dir after a finished run, and its .gemini-batch parent once empty. */
 export function removeDefaultStateDir(dir: string): void {

@@ -212,3 +212,16 @@ export class FileJournal implements RunJournal {
 export function openJournal(dir: string, opts: OpenJournalOptions): FileJournal {
   return new FileJournal(dir, opts);
 }
+
+/** True when the journal in `dir` records a finished run (its output is whole). */
+export function journalCompleted(dir: string): boolean {
+  const path = join(dir, JOURNAL_FILE);
+  if (!existsSync(path)) return false;
+  return readFileSync(path, 'utf8').split('\n').some((l) => l === '{"t":"complete"}');
+}
+
+/** Forget a run: only the files the journal keeps in `dir` are removed. */
+export function resetJournal(dir: string): void {
+  rmSync(join(dir, JOURNAL_FILE), { force: true });
+  rmSync(join(dir, 'results'), { recursive: true, force: true });
+}

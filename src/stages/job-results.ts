@@ -25,6 +25,8 @@ export interface JobResultsOptions {
   /** Skip results below this seq (emitted by an earlier run). */
   skipBelow?: number;
   onTokens?: (prompt: number, candidates: number, total: number) => void;
+  /** Called once per result handed out, with whether it is an error (works for jsonl output too). */
+  onResult?: (isError: boolean) => void;
 }
 
 export class JobResults {
@@ -93,8 +95,10 @@ export class JobResults {
       const inv = invalid[this.invalidAt];
       if (inv && inv.seq === seq) {
         this.invalidAt++;
+        this.opts.onResult?.(true);
         out.push(this.format({ key: inv.key, error: inv.error }));
       } else if (this.kinds[this.i] !== NONE) {
+        this.opts.onResult?.(this.kinds[this.i] === ERROR);
         out.push(this.fromLine(this.reader!.read(this.offsets[this.i]!, this.lengths[this.i]!)));
       } else {
         this.missing++;
@@ -103,6 +107,7 @@ export class JobResults {
           status: 'MISSING_RESULT',
           message: 'the service returned no result for this request',
         };
+        this.opts.onResult?.(true);
         out.push(this.format({ key: this.keyFromSpool(seq), error }));
       }
       this.i++;

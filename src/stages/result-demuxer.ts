@@ -86,12 +86,12 @@ export function resultDemuxer(opts: ResultDemuxerOptions = {}): Duplex {
             output: opts.output,
             skipBelow: opts.skipResults,
             onTokens: opts.onTokens,
+            onResult: opts.onResult,
           });
           current.index();
         }
         const batch: DemuxOutput[] = current.next(BATCH);
         for (const r of batch) {
-          opts.onResult?.(!Buffer.isBuffer(r) && 'error' in r);
           if (!stream.push(r)) wantMore = false;
         }
         if (current.done) await finishJob(currentJob!);
