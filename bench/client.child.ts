@@ -1,12 +1,15 @@
 /**
  * The client under test, in its own process: reads the JSONL the way the
- * CLI does (split2 + JSON.parse per line), runs it through geminiBatch in
- * file mode with `output: 'jsonl'`, writes the result lines to a file.
+ * CLI does (its reader hands raw lines on; toRequestLine parses each once
+ * to validate it and sends its bytes as they are), runs it through
+ * geminiBatch in file mode with `output: 'jsonl'`, writes the result lines
+ * to a file. BENCH_PARSE=1 parses in the reader instead (split2(JSON.parse)).
  *   node --import tsx bench/client.child.ts RESULT_JSON INPUT OUTPUT BASE_URL MAX_REQUESTS POLL_MS
  */
 import { createReadStream, createWriteStream } from 'node:fs';
 import { pipeline } from 'node:stream/promises';
 import split2 from 'split2';
+import { readJsonl } from '../src/cli/jsonl-reader.js';
 import { geminiBatch } from '../src/index.js';
 import type { ProgressSnapshot } from '../src/types.js';
 import { report, startMeasure } from './lib/measure.js';
@@ -50,9 +53,9 @@ if (process.env.BENCH_TRACE_MEM === '1') {
   }, 100).unref();
 }
 
+const source = createReadStream(input, { highWaterMark: 1 << 16 });
 await pipeline(
-  createReadStream(input, { highWaterMark: 1 << 16 }),
-  split2(JSON.parse),
+  process.env.BENCH_PARSE === '1' ? source.pipe(split2(JSON.parse)) : readJsonl(source, { name: input, raw: true }),
   batch,
   createWriteStream(output),
 );

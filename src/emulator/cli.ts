@@ -108,7 +108,7 @@ export function registerEmulatorCommand(program: Command): Command {
     cmd.option(`--error-rate-${kebab(r)} <p>`, `injected HTTP error rate on ${r} calls`, parseProbability);
   }
   cmd
-    .option('--error-statuses <codes>', 'statuses injected errors draw from (default 429,500,503)', parseStatuses)
+    .option('--error-statuses <codes>', 'statuses injected errors draw from; 0 drops the connection (default 429,500,503)', parseStatuses)
     .option('--cut-upload-after-bytes <n>', 'cut the connection after N bytes of an upload piece', parseCount)
     .option('--cut-upload-every <n>', 'cut every Nth upload piece (default: first piece of a session only)', parseCount)
     .option('--shuffle-results', 'write result lines out of order')

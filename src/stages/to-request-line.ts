@@ -56,13 +56,13 @@ export class RequestLineMaker<R = BatchRecord> {
     if (record instanceof InvalidInput) {
       return this.invalid(record.reason, where(record.key));
     }
-    let raw: Buffer | undefined;
+    let raw: Buffer | string | undefined;
     let mapped: unknown;
     if (!this.opts.toRequest && (Buffer.isBuffer(record) || typeof record === 'string')) {
       // A raw JSONL line of the Gemini batch format: parsed once, to validate it.
-      raw = Buffer.isBuffer(record) ? record : Buffer.from(record);
+      raw = record;
       try {
-        mapped = JSON.parse(raw.toString('utf8'));
+        mapped = JSON.parse(typeof raw === 'string' ? raw : raw.toString('utf8'));
       } catch (err) {
         return this.invalid(`not valid JSON: ${(err as Error).message}`, where());
       }
@@ -112,32 +112,39 @@ export class RequestLineMaker<R = BatchRecord> {
   }
 }
 
-const KEY_HEAD = Buffer.from('{"key":"');
-const REQUEST_AFTER_KEY = Buffer.from(',"request":');
-const REQUEST_HEAD = Buffer.from('{"request":');
+const KEY_HEAD = '{"key":"';
+const REQUEST_AFTER_KEY = ',"request":';
+const REQUEST_HEAD = '{"request":';
 
 /**
- * The wire line made from the raw bytes, without serialising the request
+ * The wire line made from the raw line, without serialising the request
  * again, when the raw line already has our exact shape: `{"key":"k","request":R}`
  * (no escapes in the key, no spaces, nothing else) or `{"request":R}`.
  * Undefined when it does not; the caller then serialises.
  */
-function spliceRawLine(raw: Buffer, seq: number, rec: { key?: unknown; request?: unknown }): Buffer | undefined {
-  let end = raw.length;
-  while (end > 0 && (raw[end - 1] === 0x0d || raw[end - 1] === 0x20 || raw[end - 1] === 0x0a || raw[end - 1] === 0x09)) end--;
-  if (raw[end - 1] !== 0x7d) return undefined;
+function spliceRawLine(raw: Buffer | string, seq: number, rec: { key?: unknown; request?: unknown }): Buffer | undefined {
+  // Only the ASCII frame of the line is looked at, so latin1 offsets of a Buffer are byte offsets.
+  const text = typeof raw === 'string' ? raw : raw.toString('latin1');
+  let end = text.length;
+  while (end > 0 && /[\r\n\t ]/.test(text[end - 1]!)) end--;
+  if (text.charCodeAt(end - 1) !== 0x7d) return undefined;
   const fields = Object.keys(rec).length;
-  if (typeof rec.key === 'string' && fields === 2 && raw.compare(KEY_HEAD, 0, KEY_HEAD.length, 0, KEY_HEAD.length) === 0) {
-    const q = raw.indexOf(0x22, KEY_HEAD.length);
-    const escape = raw.indexOf(0x5c, KEY_HEAD.length);
-    if (q === -1 || (escape !== -1 && escape < q)) return undefined;
-    if (raw.compare(REQUEST_AFTER_KEY, 0, REQUEST_AFTER_KEY.length, q + 1, q + 1 + REQUEST_AFTER_KEY.length) !== 0) return undefined;
-    return Buffer.concat([Buffer.from(`{"key":"${seq}:`), raw.subarray(KEY_HEAD.length, end), NEWLINE]);
+  let head: string;
+  let from: number;
+  if (typeof rec.key === 'string' && fields === 2 && text.startsWith(KEY_HEAD)) {
+    const q = text.indexOf('"', KEY_HEAD.length);
+    const escape = text.indexOf('\\', KEY_HEAD.length);
+    if (q === -1 || (escape !== -1 && escape < q) || !text.startsWith(REQUEST_AFTER_KEY, q + 1)) return undefined;
+    head = `{"key":"${seq}:`;
+    from = KEY_HEAD.length;
+  } else if (rec.key === undefined && fields === 1 && text.startsWith(REQUEST_HEAD)) {
+    head = `{"key":"${seq}:${seq}",`;
+    from = 1;
+  } else {
+    return undefined;
   }
-  if (rec.key === undefined && fields === 1 && raw.compare(REQUEST_HEAD, 0, REQUEST_HEAD.length, 0, REQUEST_HEAD.length) === 0) {
-    return Buffer.concat([Buffer.from(`{"key":"${seq}:${seq}",`), raw.subarray(1, end), NEWLINE]);
-  }
-  return undefined;
+  if (typeof raw === 'string') return Buffer.from(head + raw.slice(from, end) + '\n');
+  return Buffer.concat([Buffer.from(head), raw.subarray(from, end), NEWLINE]);
 }
 const NEWLINE = Buffer.from('\n');
 
