@@ -111,6 +111,13 @@ describe('geminiBatch under faults', () => {
     expect(out.map((r) => errorOf(r)?.status)).toEqual(Array(5).fill('BATCH_CANCELLED'));
   });
 
+  it('gives up after bounded retries with an error that says what was being done', async () => {
+    const base = await setup({ errorRates: { upload: 1 }, errorStatuses: [503] });
+    const err = await collect(records(10), geminiBatch({ model: 'm', mode: 'file', ...base, retry: { maxAttempts: 3, initialDelayMs: 5, maxDelayMs: 10 } })).catch((e: Error) => e);
+    expect(err).toMatchObject({ status: 503, code: 'UNAVAILABLE' });
+    expect((err as Error).message).toMatch(/^uploading chunk 0 \(records 0\.\.9\): .*503/);
+  });
+
   it('retries through HTTP error storms on every route', async () => {
     const rate = 0.15;
     const base = await setup({

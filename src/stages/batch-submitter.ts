@@ -13,7 +13,7 @@ import { createReadStream } from 'node:fs';
 import type { Transform } from 'node:stream';
 import { GeminiApiError } from '../api/errors.js';
 import type { BatchOperation, BatchState, BatchTask, GeminiClient } from '../api/types.js';
-import { GeminiBatchError, abortError } from '../errors.js';
+import { GeminiBatchError, abortError, withContext } from '../errors.js';
 import type { RunJournal } from '../journal/types.js';
 import type { FinishedJob, JobEvent, ResultError, UploadedChunk } from '../types.js';
 import { concurrentTransform } from './concurrent.js';
@@ -422,7 +422,9 @@ export function batchSubmitter(opts: BatchSubmitterOptions & { cancelOnAbort?: b
     ordered: opts.ordered ?? true,
     task: async (chunk) => {
       await window?.acquire(opts.signal);
-      return runner.run(chunk);
+      return runner.run(chunk).catch((err: unknown) => {
+        throw withContext(err, `running the batch of chunk ${chunk.index} (records ${chunk.firstSeq}..${chunk.firstSeq + chunk.count - 1})`);
+      });
     },
     onDestroy: async (err) => {
       if (err && opts.cancelOnAbort) await cancelAll(runner, opts);

@@ -7,7 +7,7 @@
  * the first line wins.
  */
 import type { BatchTask, Chunk, FinishedJob, KeyedResult, ResultError } from '../types.js';
-import { forEachLine, LineReader, SequentialLines } from './lines.js';
+import { forEachLineAsync, LineReader, SequentialLines } from './lines.js';
 import { readLineKey } from './wire-line.js';
 
 const NONE = 0;
@@ -58,11 +58,11 @@ export class JobResults {
   }
 
   /** Pass over the results file, remembering where each request's line is. */
-  index(): void {
+  async index(): Promise<void> {
     if (!this.job.resultsPath || this.i >= this.chunk.count) return;
     const { firstSeq, count } = this.chunk;
     try {
-      forEachLine(this.job.resultsPath, (line, offset) => {
+      await forEachLineAsync(this.job.resultsPath, (line, offset) => {
         const k = readLineKey(line);
         const i = k ? k.seq - firstSeq : -1;
         if (!k || i < 0 || i >= count) {

@@ -9,6 +9,33 @@ const BLOCK = 1 << 20;
 
 /** Visit every line of a file with its byte offset (the newline excluded). */
 export function forEachLine(path: string, visit: (line: Buffer, offset: number) => void): void {
+  const walk = walkLines(path, visit);
+  while (!walk.next().done);
+}
+
+/**
+ * forEachLine that hands the event loop back every `yieldEveryBytes`: a 2 GB
+ * results file takes seconds to index, and uploads and polls of other jobs
+ * must not stall meanwhile.
+ */
+export async function forEachLineAsync(
+  path: string,
+  visit: (line: Buffer, offset: number) => void,
+  yieldEveryBytes = 16 << 20,
+): Promise<void> {
+  const walk = walkLines(path, visit);
+  let since = 0;
+  for (let step = walk.next(); !step.done; step = walk.next()) {
+    since += step.value;
+    if (since >= yieldEveryBytes) {
+      since = 0;
+      await new Promise<void>((resolve) => setImmediate(resolve));
+    }
+  }
+}
+
+/** The block loop behind both: yields the bytes read after each block. */
+function* walkLines(path: string, visit: (line: Buffer, offset: number) => void): Generator<number, void, void> {
   const fd = openSync(path, 'r');
   try {
     let buf = Buffer.allocUnsafe(BLOCK);
@@ -37,6 +64,7 @@ export function forEachLine(path: string, visit: (line: Buffer, offset: number) 
       buf.copy(buf, 0, start, end);
       base += start;
       filled = end - start;
+      yield n;
     }
   } finally {
     closeSync(fd);

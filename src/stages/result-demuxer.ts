@@ -81,14 +81,20 @@ export function resultDemuxer(opts: ResultDemuxerOptions = {}): Duplex {
             return;
           }
           currentJob = job;
-          current = new JobResults(job, {
+          const results = new JobResults(job, {
             task: opts.task,
             output: opts.output,
             skipBelow: opts.skipResults,
             onTokens: opts.onTokens,
             onResult: opts.onResult,
           });
-          current.index();
+          current = results;
+          await results.index();
+          if (stream.destroyed) {
+            // Destroyed while indexing: nothing will read these results.
+            results.close();
+            return;
+          }
         }
         const batch: DemuxOutput[] = current.next(BATCH);
         for (const r of batch) {

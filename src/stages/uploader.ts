@@ -11,6 +11,7 @@ import type { RunJournal } from '../journal/types.js';
 import type { Chunk, JobEvent, UploadedChunk } from '../types.js';
 import { concurrentTransform } from './concurrent.js';
 import { crashPoint } from '../failpoints.js';
+import { withContext } from '../errors.js';
 
 export interface UploaderOptions {
   client: GeminiClient;
@@ -68,6 +69,8 @@ export async function uploadChunk(chunk: Chunk, opts: UploaderOptions): Promise<
     uploadUrl: prior?.uploadUrl,
     onUploadUrl: journal ? (url) => journal.uploadStarted(chunk.index, url) : undefined,
     onBytes: opts.onBytesUploaded,
+  }).catch((err: unknown) => {
+    throw withContext(err, `uploading chunk ${chunk.index} (records ${chunk.firstSeq}..${chunk.firstSeq + chunk.count - 1})`);
   });
   await journal?.uploadFinished(chunk.index, fileName);
   opts.onUploaded?.(fileName);
