@@ -5,7 +5,7 @@
 import { createHash, type Hash } from 'node:crypto';
 import { open, type FileHandle } from 'node:fs/promises';
 
-const FLUSH_AT = 1 << 20;
+const FLUSH_AT = 256 << 10;
 
 export class SpoolFile {
   private fh: FileHandle | undefined;
