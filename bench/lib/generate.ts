@@ -6,6 +6,8 @@
  */
 import { closeSync, existsSync, openSync, readFileSync, renameSync, statSync, writeFileSync, writeSync } from 'node:fs';
 import { join } from 'node:path';
+// The emulator's seeded PRNG: the same size always gives the same file.
+import { mulberry32 as rng } from '../../src/emulator/prng.js';
 
 const WORDS = [
   'the', 'batch', 'stream', 'record', 'model', 'answer', 'prompt', 'result', 'order', 'memory',
@@ -18,17 +20,6 @@ const WORDS = [
 ];
 const WORD_BYTES = WORDS.map((w) => Buffer.byteLength(JSON.stringify(w)) - 2);
 
-/** mulberry32: a small seeded PRNG, so the same size always gives the same file. */
-function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 export interface Generated {
   path: string;
