@@ -67,6 +67,11 @@ export class BatchRunner {
   private readonly task: BatchTask;
   private readonly inFlight = new Set<string>();
   private readonly uploaded = new Set<string>();
+  /**
+   * Downloads at once: local disk is the bottleneck, not the number of
+   * sockets, and every download in flight keeps its own buffers alive.
+   */
+  private readonly downloads = new Semaphore(2);
   /** Responses files per chunk, deleted on the service once the chunk's results are recorded. */
   private readonly remoteResults = new Map<number, string[]>();
 
@@ -318,8 +323,13 @@ export class BatchRunner {
   }
 
   private async appendDownload(fileName: string, path: string): Promise<void> {
-    const body = await this.opts.client.files.download(fileName, this.opts.signal);
-    await pipeline(body, createWriteStream(path, { flags: 'a' }));
+    await this.downloads.acquire(this.opts.signal);
+    try {
+      const body = await this.opts.client.files.download(fileName, this.opts.signal);
+      await pipeline(body, createWriteStream(path, { flags: 'a' }));
+    } finally {
+      this.downloads.release();
+    }
   }
 
   private async deleteFile(name: string): Promise<void> {
