@@ -85,7 +85,19 @@ describe('journal resume', () => {
       code: 'ERR_STATE_MISMATCH',
       message: expect.stringContaining('the input differs from the run recorded in'),
     });
-    expect(() => geminiBatch({ ...opts, model: 'other-model' })).toThrowError(/belongs to a run with other settings/);
+    expect(() => geminiBatch({ ...opts, model: 'other-model' })).toThrowError(
+      /belongs to a run with other settings \(model was "m", now "other-model"\); run with the same settings to resume it/,
+    );
+  });
+
+  it('lets a state dir whose run spent nothing be reused with other settings', async () => {
+    emu = await startEmulator({ port: 0, pendingMs: 5, runningMs: 10 });
+    const stateDir = newDir();
+    const opts: GeminiBatchOptions = { model: 'm', baseUrl: emu.url, apiKey: 'k', pollInterval: { initialMs: 5, maxMs: 20 }, stateDir };
+    const input = records(5);
+    await expect(collect([...input, { key: 'bad' }], geminiBatch(opts))).rejects.toMatchObject({ code: 'ERR_INVALID_RECORD' });
+    const out = await collect(input, geminiBatch({ ...opts, maxRequestsPerBatch: 2 }));
+    expect(out.map((r) => r.key)).toEqual(input.map((r) => r.key));
   });
 
   it('adopts a batch whose create was sent but never recorded', async () => {

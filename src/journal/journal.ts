@@ -71,13 +71,22 @@ export class FileJournal implements RunJournal {
         else this.apply(e);
       }
     }
+    if (header && !this.spentAnything() && JSON.stringify(opts.fingerprint) !== JSON.stringify(header.fingerprint)) {
+      // Nothing was uploaded or created under the old settings (a run that
+      // stopped on a bad line, say): there is nothing to resume, start afresh.
+      header = undefined;
+      validBytes = 0;
+      this.chunks.clear();
+      this.emittedSeq = 0;
+    }
     if (header) {
-      const want = JSON.stringify(opts.fingerprint);
-      const had = JSON.stringify(header.fingerprint);
-      if (want !== had) {
+      const changed = Object.keys({ ...header.fingerprint, ...opts.fingerprint })
+        .filter((k) => JSON.stringify(header!.fingerprint[k]) !== JSON.stringify(opts.fingerprint[k]))
+        .map((k) => `${k} was ${JSON.stringify(header!.fingerprint[k])}, now ${JSON.stringify(opts.fingerprint[k])}`);
+      if (changed.length) {
         throw new GeminiBatchError(
           'ERR_STATE_MISMATCH',
-          `the state dir ${dir} belongs to a run with other settings (${had}); use another --state-dir or delete it`,
+          `the state dir ${dir} belongs to a run with other settings (${changed.join('; ')}); run with the same settings to resume it, or use another --state-dir`,
         );
       }
       if (opts.runId && opts.runId !== header.runId) {
@@ -90,6 +99,12 @@ export class FileJournal implements RunJournal {
     this.fd = openSync(path, 'a+');
     if (existsSync(path)) ftruncateSync(this.fd, validBytes);
     if (!header) this.append({ t: 'run', v: VERSION, runId: this.runId, fingerprint: opts.fingerprint });
+  }
+
+  /** Whether the recorded run started an upload or a batch: only then is there money at stake. */
+  private spentAnything(): boolean {
+    for (const c of this.chunks.values()) if (c.uploadUrl || c.fileName || Object.keys(c.batches).length) return true;
+    return false;
   }
 
   knownChunkEnd(index: number): number | undefined {
