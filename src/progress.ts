@@ -10,17 +10,23 @@ export class ProgressCounters {
   resultsOut = 0;
   errorsOut = 0;
   tokens = { prompt: 0, candidates: 0, total: 0 };
-  private readonly jobStates = new Map<number, BatchState>();
+  /** State of each chunk's batch while it is live; finished ones only count (bounded for endless input). */
+  private readonly live = new Map<number, BatchState>();
+  private readonly byState = new Map<BatchState, number>();
 
   onJob(e: JobEvent): void {
-    if (e.state === 'PENDING' || e.state === 'RUNNING' || e.state === 'SUCCEEDED' || e.state === 'FAILED' || e.state === 'CANCELLED' || e.state === 'EXPIRED') {
-      this.jobStates.set(e.chunk, e.state);
-    }
+    const s = e.state;
+    if (s !== 'PENDING' && s !== 'RUNNING' && s !== 'SUCCEEDED' && s !== 'FAILED' && s !== 'CANCELLED' && s !== 'EXPIRED') return;
+    const prev = this.live.get(e.chunk);
+    if (prev) this.byState.set(prev, (this.byState.get(prev) ?? 1) - 1);
+    this.byState.set(s, (this.byState.get(s) ?? 0) + 1);
+    if (s === 'PENDING' || s === 'RUNNING') this.live.set(e.chunk, s);
+    else this.live.delete(e.chunk);
   }
 
   snapshot(): ProgressSnapshot {
     const jobs: Partial<Record<BatchState, number>> = {};
-    for (const s of this.jobStates.values()) jobs[s] = (jobs[s] ?? 0) + 1;
+    for (const [s, n] of this.byState) if (n > 0) jobs[s] = n;
     return {
       recordsIn: this.recordsIn,
       invalidRecords: this.invalidRecords,
