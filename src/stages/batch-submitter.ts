@@ -120,6 +120,8 @@ export class BatchRunner {
       for (const f of remote) await this.deleteFile(f);
       if (chunk.fileName) await this.deleteFile(chunk.fileName);
     }
+    // Kept files are the user's now: an abort later must not delete them, and the set stays bounded.
+    if (chunk.fileName) this.uploaded.delete(chunk.fileName);
     return {
       chunk,
       batchName: outcome.batchName,
@@ -204,6 +206,7 @@ export class BatchRunner {
         results.push(await this.runWithPolicies(chunk, p, fileName, n, sub, resultsPath, depth + 1));
       } finally {
         if (fileName && this.opts.cleanupRemote !== false) await this.deleteFile(fileName);
+        if (fileName) this.uploaded.delete(fileName);
         await rm(p, { force: true });
       }
     }
@@ -391,6 +394,7 @@ export class BatchRunner {
         await this.runWithPolicies(chunk, retryPath, fileName, n, part, resultsPath, 0);
       } finally {
         if (fileName && o.cleanupRemote !== false) await this.deleteFile(fileName);
+        if (fileName) this.uploaded.delete(fileName);
         await rm(retryPath, { force: true });
       }
     }
