@@ -1,0 +1,63 @@
+/**
+ * Files cut from a chunk's spool file when part of it must go again: the
+ * halves of an EXPIRED batch, the requests of a retry round. Lines are
+ * copied as bytes, never re-serialised.
+ */
+import type { Chunk } from '../types.js';
+import { forEachLine } from './lines.js';
+import { SpoolFile } from './spool-file.js';
+import { readLineKey } from './wire-line.js';
+
+const NEWLINE = Buffer.from('\n');
+const RESPONSE_AFTER_KEY = ',"response"';
+/** Per-request errors worth sending again: throttling and server-side failures. */
+const RETRYABLE_REQUEST_CODES = new Set([408, 429, 500, 502, 503, 504]);
+
+/** Copy the lines of `from` that `keep` selects (by 0-based line index) to `to`; resolves with how many. */
+export async function copyLines(from: string, to: string, keep: (line: Buffer, index: number) => boolean): Promise<number> {
+  const spool = new SpoolFile(to);
+  const writes: Promise<void>[] = [];
+  let index = 0;
+  let kept = 0;
+  forEachLine(from, (line) => {
+    if (keep(line, index++)) {
+      kept++;
+      const w = spool.append(Buffer.concat([line, NEWLINE]));
+      if (w) writes.push(w);
+    }
+  });
+  await Promise.all(writes);
+  await spool.close();
+  return kept;
+}
+
+/**
+ * Which requests of a chunk ended with a retryable error and no success in
+ * its results file so far: a flag per record of the chunk.
+ */
+export function retryableRequests(resultsPath: string, chunk: Pick<Chunk, 'firstSeq' | 'count'>): Uint8Array {
+  const failed = new Uint8Array(chunk.count);
+  const ok = new Uint8Array(chunk.count);
+  forEachLine(resultsPath, (line) => {
+    const k = readLineKey(line);
+    const i = k ? k.seq - chunk.firstSeq : -1;
+    if (!k || i < 0 || i >= chunk.count) return;
+    if (k.keyEnd > 0 && line.toString('latin1', k.keyEnd, k.keyEnd + RESPONSE_AFTER_KEY.length) === RESPONSE_AFTER_KEY) {
+      ok[i] = 1;
+      return;
+    }
+    const parsed = JSON.parse(line.toString('utf8')) as { error?: { code?: number }; response?: unknown };
+    if (parsed.response !== undefined) ok[i] = 1;
+    else if (parsed.error && RETRYABLE_REQUEST_CODES.has(Number(parsed.error.code))) failed[i] = 1;
+  });
+  for (let i = 0; i < failed.length; i++) if (ok[i]) failed[i] = 0;
+  return failed;
+}
+
+/** Copy the request lines whose records are flagged. */
+export function copyFlaggedRequests(spoolPath: string, to: string, flags: Uint8Array, firstSeq: number): Promise<number> {
+  return copyLines(spoolPath, to, (line) => {
+    const k = readLineKey(line);
+    return k !== undefined && flags[k.seq - firstSeq] === 1;
+  });
+}
