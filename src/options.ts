@@ -1,5 +1,5 @@
 /** geminiBatch() options: validated once, up front, with zod; defaults applied here and nowhere else. */
-import { z } from 'zod';
+import { z } from 'zod/v3';
 import { GeminiBatchError } from './errors.js';
 import type { BatchRecord, KeyedResult, JobEvent, ProgressSnapshot } from './types.js';
 
@@ -12,7 +12,7 @@ const positiveInt = z.number().int().positive();
 
 export const optionsSchema = z
   .object({
-    model: z.string().min(1, 'model is required, e.g. "gemini-2.5-flash"'),
+    model: z.string({ required_error: 'model is required, e.g. "gemini-2.5-flash"' }).min(1, 'model is required, e.g. "gemini-2.5-flash"'),
     apiKey: z.string().min(1).optional(),
     baseUrl: z.string().url().optional(),
     toRequest: z.function().optional(),

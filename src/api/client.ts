@@ -3,7 +3,7 @@
  * options then environment, and wires the Files and Batches APIs onto one
  * transport.
  */
-import { z } from 'zod';
+import { z } from 'zod/v3';
 import { GeminiBatchError } from '../errors.js';
 import { createBatchesApi } from './batches.js';
 import { createFilesApi } from './files.js';
@@ -15,7 +15,7 @@ export const DEFAULT_BASE_URL = 'https://generativelanguage.googleapis.com';
 
 const positiveInt = z.number().int().positive();
 
-const optionsSchema = z.strictObject({
+const optionsSchema = z.object({
   // An empty string means "not set" (e.g. `apiKey: process.env.X ?? ''`): fall back to the environment.
   apiKey: z.string().optional(),
   baseUrl: z
@@ -37,7 +37,7 @@ const optionsSchema = z.strictObject({
     .optional(),
   connections: positiveInt.max(1024).optional(),
   onRetry: z.custom<NonNullable<GeminiClientOptions['onRetry']>>((v) => typeof v === 'function').optional(),
-});
+}).strict();
 
 function envValue(name: string): string | undefined {
   const v = process.env[name];

@@ -7,7 +7,7 @@
 import type { IncomingHttpHeaders } from 'node:http';
 import type { Readable } from 'node:stream';
 import { Agent } from 'undici';
-import type { z } from 'zod';
+import type { z } from 'zod/v3';
 import { abortError } from '../errors.js';
 import { GeminiApiError, errorCode, redact, sanitizedCause } from './errors.js';
 import { parseDuration, parseRetryAfter, withRetry, retryUnlessAmbiguous, type RetryEvent } from './retry.js';

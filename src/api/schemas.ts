@@ -3,29 +3,29 @@
  * PROTOCOL.md marks several shapes as unconfirmed, so every object keeps
  * unknown keys and every field we do not strictly need is optional.
  */
-import { z } from 'zod';
+import { z } from 'zod/v3';
 import type { BatchState } from './types.js';
 
 /** int64 counters arrive as JSON strings; be liberal and accept numbers too. */
 const int64 = z.union([z.string(), z.number()]).transform((v) => String(v));
 
-export const errorDetailSchema = z.looseObject({
+export const errorDetailSchema = z.object({
   '@type': z.string().optional(),
   reason: z.string().optional(),
   retryDelay: z.string().optional(),
-});
+}).passthrough();
 
-export const rpcStatusSchema = z.looseObject({
+export const rpcStatusSchema = z.object({
   code: z.number().optional(),
   message: z.string().optional(),
   status: z.string().optional(),
   details: z.array(z.unknown()).optional(),
-});
+}).passthrough();
 export type RpcStatus = z.infer<typeof rpcStatusSchema>;
 
-export const errorBodySchema = z.looseObject({ error: rpcStatusSchema });
+export const errorBodySchema = z.object({ error: rpcStatusSchema }).passthrough();
 
-export const fileSchema = z.looseObject({
+export const fileSchema = z.object({
   name: z.string(),
   displayName: z.string().optional(),
   mimeType: z.string().optional(),
@@ -37,30 +37,30 @@ export const fileSchema = z.looseObject({
   uri: z.string().optional(),
   state: z.string().optional(),
   source: z.string().optional(),
-});
+}).passthrough();
 export type WireFile = z.infer<typeof fileSchema>;
 
 /** Final upload answer and (maybe) the `query` answer on a finished session. */
-export const fileEnvelopeSchema = z.looseObject({ file: fileSchema });
+export const fileEnvelopeSchema = z.object({ file: fileSchema }).passthrough();
 
-export const listFilesSchema = z.looseObject({
+export const listFilesSchema = z.object({
   files: z.array(fileSchema).optional(),
   nextPageToken: z.string().optional(),
-});
+}).passthrough();
 
-export const batchStatsSchema = z.looseObject({
+export const batchStatsSchema = z.object({
   requestCount: int64.optional(),
   successfulRequestCount: int64.optional(),
   failedRequestCount: int64.optional(),
   pendingRequestCount: int64.optional(),
-});
+}).passthrough();
 
-const outputSchema = z.looseObject({
+const outputSchema = z.object({
   responsesFile: z.string().optional(),
-  inlinedResponses: z.looseObject({ inlinedResponses: z.array(z.unknown()).optional() }).optional(),
-});
+  inlinedResponses: z.object({ inlinedResponses: z.array(z.unknown()).optional() }).passthrough().optional(),
+}).passthrough();
 
-export const batchMetadataSchema = z.looseObject({
+export const batchMetadataSchema = z.object({
   name: z.string().optional(),
   model: z.string().optional(),
   displayName: z.string().optional(),
@@ -70,30 +70,30 @@ export const batchMetadataSchema = z.looseObject({
   batchStats: batchStatsSchema.optional(),
   state: z.string().optional(),
   output: outputSchema.optional(),
-});
+}).passthrough();
 
-export const operationSchema = z.looseObject({
+export const operationSchema = z.object({
   name: z.string(),
   metadata: batchMetadataSchema.optional(),
   done: z.boolean().optional(),
   response: outputSchema.optional(),
   error: rpcStatusSchema.optional(),
-});
+}).passthrough();
 export type WireOperation = z.infer<typeof operationSchema>;
 
-export const listOperationsSchema = z.looseObject({
+export const listOperationsSchema = z.object({
   operations: z.array(operationSchema).optional(),
   nextPageToken: z.string().optional(),
-});
+}).passthrough();
 
 /** One line of a responses file (or one inline response after flattening). */
-export const resultLineSchema = z.looseObject({
+export const resultLineSchema = z.object({
   key: z.string().optional(),
   response: z.unknown().optional(),
   error: rpcStatusSchema.optional(),
   status: rpcStatusSchema.optional(),
-  metadata: z.looseObject({ key: z.string().optional() }).optional(),
-});
+  metadata: z.object({ key: z.string().optional() }).passthrough().optional(),
+}).passthrough();
 export type ResultLine = z.infer<typeof resultLineSchema>;
 
 const STATES: ReadonlySet<string> = new Set(['PENDING', 'RUNNING', 'SUCCEEDED', 'FAILED', 'CANCELLED', 'EXPIRED']);

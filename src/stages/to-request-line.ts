@@ -4,7 +4,7 @@
  * exact JSONL bytes that will be uploaded.
  */
 import { Transform, type TransformCallback } from 'node:stream';
-import { z } from 'zod';
+import { z } from 'zod/v3';
 import { InvalidRecordError } from '../errors.js';
 import type { BatchRecord, BatchTask, RequestLine } from '../types.js';
 import { serializeRequestLine } from './wire-line.js';
@@ -36,12 +36,19 @@ export interface ToRequestLineOptions<R = BatchRecord> {
 }
 
 const keySchema = z.union([z.string(), z.number().finite()]).optional();
-const generateRequest = z.looseObject({
-  contents: z.array(z.unknown(), 'request.contents must be an array of Content').min(1, 'request.contents is empty'),
-});
-const embedRequest = z.looseObject({
-  content: z.looseObject({ parts: z.array(z.unknown(), 'request.content.parts must be an array') }, 'request.content is missing'),
-});
+const wrongType = (message: string) => ({ invalid_type_error: message, required_error: message });
+const generateRequest = z
+  .object({
+    contents: z.array(z.unknown(), wrongType('request.contents must be an array of Content')).min(1, 'request.contents is empty'),
+  })
+  .passthrough();
+const embedRequest = z
+  .object({
+    content: z
+      .object({ parts: z.array(z.unknown(), wrongType('request.content.parts must be an array')) }, wrongType('request.content is missing'))
+      .passthrough(),
+  })
+  .passthrough();
 
 /** The pure core: one record → its RequestLine, or an InvalidRecordError. */
 export class RequestLineMaker<R = BatchRecord> {
