@@ -22,7 +22,7 @@ import { Semaphore } from './stages/semaphore.js';
 import { sizeChunker } from './stages/size-chunker.js';
 import { toRequestLine } from './stages/to-request-line.js';
 import { uploader } from './stages/uploader.js';
-import type { BatchRecord, RequestLine } from './types.js';
+import type { BatchRecord } from './types.js';
 import { Transform } from 'node:stream';
 
 // stream.compose exists since Node 16.9 but @types/node 20 does not declare it.
@@ -85,21 +85,16 @@ export function geminiBatch<R = BatchRecord>(
     composed?.emit('job', e);
   };
 
-  const count = new Transform({
-    objectMode: true,
-    highWaterMark: 64,
-    transform(rl: RequestLine, _enc, cb) {
-      progress.recordsIn++;
-      if (rl.invalid) progress.invalidRecords++;
-      cb(null, rl);
-    },
-  });
   const requestLines = toRequestLine<R>({
     toRequest: o.toRequest,
     task: o.task,
     onInvalid: o.onInvalid,
     maxLineBytes: o.maxLineBytes,
     lineNumbers: internals.lineNumbers,
+    onLine: (rl) => {
+      progress.recordsIn++;
+      if (rl.invalid) progress.invalidRecords++;
+    },
   });
   const chunker = sizeChunker({
     dir: workDir,
@@ -175,7 +170,7 @@ export function geminiBatch<R = BatchRecord>(
     },
   });
 
-  const stages = [requestLines, count, chunker, ...(verify ? [verify] : []), uploads, submitter, demuxer];
+  const stages = [requestLines, chunker, ...(verify ? [verify] : []), uploads, submitter, demuxer];
   composed = compose(...stages);
 
   // compose() turns a plain destroy() into an AbortError; a caller who destroys

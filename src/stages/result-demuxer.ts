@@ -113,7 +113,7 @@ export function resultDemuxer(opts: ResultDemuxerOptions = {}): Duplex {
     writableObjectMode: true,
     readableObjectMode: true,
     writableHighWaterMark: 1,
-    readableHighWaterMark: opts.output === 'jsonl' ? 256 : 64,
+    readableHighWaterMark: 64,
     write(job: FinishedJob, _enc, cb) {
       if (ordered) waiting.set(job.chunk.index, job);
       else arrivals.push(job);

@@ -196,7 +196,7 @@ export function sizeChunker(opts: SizeChunkerOptions & ChunkerHooks): Transform 
   const stream = new Transform({
     writableObjectMode: true,
     readableObjectMode: true,
-    writableHighWaterMark: 256,
+    writableHighWaterMark: 32,
     readableHighWaterMark: 1,
     transform(rl: RequestLine, _enc, cb: TransformCallback) {
       const run = () => {

@@ -33,6 +33,8 @@ export interface ToRequestLineOptions<R = BatchRecord> {
   lineNumbers?: boolean;
   /** Records already consumed upstream (the seq of the first record written). */
   firstSeq?: number;
+  /** Called with every line made (progress counting without a stage of its own). */
+  onLine?: (line: RequestLine) => void;
 }
 
 const keySchema = z.union([z.string(), z.number().finite()]).optional();
@@ -165,15 +167,21 @@ function describe(v: unknown): string {
 export function toRequestLine<R = BatchRecord>(opts: ToRequestLineOptions<R> = {}): Transform {
   const maker = new RequestLineMaker<R>(opts);
   let seq = opts.firstSeq ?? 0;
+  const onLine = opts.onLine;
   return new Transform({
     objectMode: true,
-    highWaterMark: 64,
+    // Records buffered here outlive young-generation GCs; few are enough to keep the chunker busy.
+    highWaterMark: 16,
     transform(record: R | InvalidInput, _enc: BufferEncoding, cb: TransformCallback) {
+      let rl: RequestLine;
       try {
-        cb(null, maker.make(record, seq++));
+        rl = maker.make(record, seq++);
       } catch (err) {
         cb(err as Error);
+        return;
       }
+      onLine?.(rl);
+      cb(null, rl);
     },
   });
 }
