@@ -76,6 +76,17 @@ describe('journal resume', () => {
     expect(journal).not.toContain('"k"');
   });
 
+  it('keeps a chunk that failed for good failed across a resume', async () => {
+    emu = await startEmulator({ port: 0, pendingMs: 5, runningMs: 10, failJobs: 1 });
+    const opts: GeminiBatchOptions = { model: 'm', baseUrl: emu.url, apiKey: 'k', mode: 'file', maxJobAttempts: 1, pollInterval: { initialMs: 5, maxMs: 20 }, stateDir: newDir() };
+    const input = records(10);
+    const first = await runUntil(input, opts, 3);
+    const batchesBefore = emu.counters().batchesCreated;
+    const rest = await collect(input, geminiBatch({ ...opts, skipResults: first.length }));
+    expect([...first, ...rest].map((r) => ('error' in r ? r.error.status : 'ok'))).toEqual(Array(10).fill('BATCH_FAILED'));
+    expect(emu.counters().batchesCreated).toBe(batchesBefore);
+  });
+
   it('refuses a different input against the same state dir', async () => {
     emu = await startEmulator({ port: 0, pendingMs: 5, runningMs: 10 });
     const stateDir = newDir();

@@ -9,7 +9,7 @@ import { closeSync, existsSync, fdatasyncSync, ftruncateSync, mkdirSync, openSyn
 import { join } from 'node:path';
 import type { BatchState } from '../api/types.js';
 import { GeminiBatchError } from '../errors.js';
-import type { Chunk } from '../types.js';
+import type { Chunk, ResultError } from '../types.js';
 import type { ChunkRecord, RunJournal } from './types.js';
 
 export const JOURNAL_FILE = 'journal.jsonl';
@@ -23,7 +23,7 @@ type Entry =
   | { t: 'create-intent'; index: number; displayName: string }
   | { t: 'created'; index: number; displayName: string; name: string }
   | { t: 'terminal'; index: number; displayName: string; state: BatchState }
-  | { t: 'results'; index: number; path: string }
+  | { t: 'results'; index: number; path: string; failure?: ResultError }
   | { t: 'emitted'; seqEnd: number }
   | { t: 'complete' };
 
@@ -147,8 +147,8 @@ export class FileJournal implements RunJournal {
   async batchTerminal(index: number, displayName: string, state: BatchState): Promise<void> {
     this.record({ t: 'terminal', index, displayName, state });
   }
-  async resultsDownloaded(index: number, path: string): Promise<void> {
-    this.record({ t: 'results', index, path });
+  async resultsDownloaded(index: number, path: string, failure?: ResultError): Promise<void> {
+    this.record({ t: 'results', index, path, ...(failure ? { failure } : {}) });
   }
   async emitted(seqEnd: number): Promise<void> {
     if (seqEnd > this.emittedSeq) this.record({ t: 'emitted', seqEnd });
@@ -219,6 +219,7 @@ export class FileJournal implements RunJournal {
         break;
       case 'results':
         c.resultsPath = e.path;
+        c.failure = e.failure;
         break;
     }
   }

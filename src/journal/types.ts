@@ -4,7 +4,7 @@
  * after it cannot forget it.
  */
 import type { BatchState } from '../api/types.js';
-import type { Chunk } from '../types.js';
+import type { Chunk, ResultError } from '../types.js';
 
 export interface ChunkRecord {
   index: number;
@@ -20,6 +20,8 @@ export interface ChunkRecord {
   terminal: Record<string, BatchState>;
   /** Local results file, complete. */
   resultsPath?: string;
+  /** The error records without a result line get (a batch that failed for good). */
+  failure?: ResultError;
 }
 
 export interface RunJournal {
@@ -34,7 +36,7 @@ export interface RunJournal {
   createIntended(index: number, displayName: string): Promise<void>;
   batchCreated(index: number, displayName: string, batchName: string): Promise<void>;
   batchTerminal(index: number, displayName: string, state: BatchState): Promise<void>;
-  resultsDownloaded(index: number, path: string): Promise<void>;
+  resultsDownloaded(index: number, path: string, failure?: ResultError): Promise<void>;
   /** Results up to (exclusive) seq have been emitted downstream. */
   emitted(seqEnd: number): Promise<void>;
   /** The directory where durable results files are kept. */

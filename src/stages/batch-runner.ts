@@ -96,7 +96,8 @@ export class BatchRunner {
     }
     const prior = o.journal?.get(chunk.index);
     if (prior?.resultsPath) {
-      return { chunk, state: 'SUCCEEDED', resultsPath: prior.resultsPath };
+      const state = prior.failure ? (prior.failure.status.replace(/^BATCH_/, '') as BatchState) : 'SUCCEEDED';
+      return { chunk, state, resultsPath: prior.resultsPath, failure: prior.failure };
     }
     const resultsPath = join(o.journal?.resultsDir ?? o.dir, `results-${chunk.index}.jsonl`);
     // A results file left by a crash mid-download may end in a torn line: start it again.
@@ -108,7 +109,7 @@ export class BatchRunner {
       await this.retryFailedRequests(chunk, resultsPath);
     }
     crashPoint('results-downloaded');
-    await o.journal?.resultsDownloaded(chunk.index, resultsPath);
+    await o.journal?.resultsDownloaded(chunk.index, resultsPath, outcome.failure);
     // Only now that the results are safe locally may the service's copies go.
     const remote = this.remoteResults.get(chunk.index) ?? [];
     this.remoteResults.delete(chunk.index);
