@@ -136,6 +136,10 @@ export function resolveOptions<R>(opts: GeminiBatchOptions<R>): ResolvedOptions<
   if (out.pollInterval.maxMs < out.pollInterval.initialMs) {
     throw new GeminiBatchError('ERR_INVALID_OPTIONS', 'geminiBatch: pollInterval.maxMs must be >= pollInterval.initialMs');
   }
+  if (out.skipResults > 0 && !out.ordered) {
+    // "The first N results" only means the first N records when results come in input order.
+    throw new GeminiBatchError('ERR_INVALID_OPTIONS', 'geminiBatch: skipResults needs ordered: true');
+  }
   return out;
 }
 

@@ -152,6 +152,7 @@ describe('bad input through the pipeline', () => {
     expect(() => geminiBatch({ model: '' })).toThrowError(/option model: model is required/);
     expect(() => geminiBatch({ model: 'm', maxFileBytes: 3e9, baseUrl: emu.url })).toThrowError(/option maxFileBytes/);
     expect(() => geminiBatch({ model: 'm', mode: 'fast' as never, baseUrl: emu.url })).toThrowError(/option mode/);
+    expect(() => geminiBatch({ model: 'm', skipResults: 5, ordered: false, baseUrl: emu.url })).toThrowError(/skipResults needs ordered: true/);
   });
 
   it('an oversized record fails with ERR_RECORD_TOO_LARGE', async () => {
