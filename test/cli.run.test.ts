@@ -152,6 +152,15 @@ describe('gemini-batch run', () => {
     expect(r.stderr).toBe('');
   });
 
+  it('writes to a device like /dev/null twice in a row, with no state dir beside it', async () => {
+    for (let i = 0; i < 2; i++) {
+      const r = await runCli(['run', '-', '-m', MODEL, '-o', '/dev/null', '--quiet', ...fast], { env: emuEnv(emu), stdin: batchJsonl(3) });
+      expect(r.stderr).toBe('');
+      expect(r.code).toBe(0);
+    }
+    expect(existsSync('/dev/.gemini-batch')).toBe(false);
+  });
+
   it('--emulator runs with no key at all and says so', async () => {
     const r = await runCli(['run', '-', '-m', 'some-new-model', '-o', '-', '--emulator', ...fast], { env: cliEnv(), stdin: batchJsonl(3) });
     expect(r.code).toBe(0);

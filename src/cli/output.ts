@@ -61,7 +61,12 @@ export function openOutput(path: string, resume?: CompleteLines): OutputTarget {
     finish() {
       if (closed) return;
       closed = true;
-      fsyncSync(fd);
+      try {
+        fsyncSync(fd);
+      } catch (err) {
+        // /dev/null, a pipe or a terminal: nothing to make durable.
+        if ((err as NodeJS.ErrnoException).code !== 'EINVAL' && (err as NodeJS.ErrnoException).code !== 'ENOTSUP') throw err;
+      }
       closeSync(fd);
     },
   };

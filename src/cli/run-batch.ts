@@ -4,7 +4,7 @@
  * one sentence on stderr; the output file is flushed whatever happens, so the
  * same command can pick up where this one stopped.
  */
-import { existsSync } from 'node:fs';
+import { existsSync, statSync } from 'node:fs';
 import { pipeline } from 'node:stream/promises';
 import { GeminiBatchError } from '../errors.js';
 import { geminiBatch } from '../pipeline.js';
@@ -76,6 +76,8 @@ function libraryOptions(f: RunFlags, conn: Connection): GeminiBatchOptions<Recor
   if (f.uploadConcurrency !== undefined) o.uploadConcurrency = f.uploadConcurrency;
   if (f.maxJobs !== undefined) o.maxJobsInFlight = f.maxJobs;
   if (f.pollInterval !== undefined) o.pollInterval = { initialMs: f.pollInterval, maxMs: Math.max(f.pollInterval, 60_000) };
+  // The embedded emulator finishes jobs in a fraction of a second: polling every 2 s would be most of the run.
+  else if (f.emulator) o.pollInterval = { initialMs: 100, maxMs: 1_000 };
   if (f.maxLineBytes !== undefined) o.maxLineBytes = f.maxLineBytes;
   if (f.retryFailed !== undefined) o.retryFailedRequests = f.retryFailed;
   if (f.promptField !== undefined) {
@@ -115,6 +117,7 @@ export async function runBatch(inputPath: string, flags: RunFlags): Promise<numb
   let conn: Connection | undefined;
   let output: OutputTarget | undefined;
   let input: OpenedInput | undefined;
+  let resumable = false;
   const abort = new AbortController();
   const signals = trapSignals((sig) => {
     reporter.notice(`${sig}: stopping (press Ctrl-C again to quit at once)`);
@@ -129,10 +132,13 @@ export async function runBatch(inputPath: string, flags: RunFlags): Promise<numb
     if (flags.emulator) reporter.notice(`using ${conn.target}`);
 
     // Resume: a journal in the state dir and an OUT file from the run it records.
-    const stateDir = flags.stateDir ?? (flags.output === '-' ? undefined : defaultStateDir(flags.output));
+    // Only a regular file can be cut back and appended to: stdout, /dev/null or a pipe get no resume.
+    const fileOutput = flags.output !== '-' && (!existsSync(flags.output) || statSync(flags.output).isFile());
+    const stateDir = flags.stateDir ?? (fileOutput ? defaultStateDir(flags.output) : undefined);
+    resumable = stateDir !== undefined && fileOutput;
     if (stateDir && journalCompleted(stateDir)) resetState(stateDir);
     let resume: CompleteLines | undefined;
-    if (stateDir && hasJournal(stateDir) && flags.output !== '-' && existsSync(flags.output)) {
+    if (stateDir && hasJournal(stateDir) && fileOutput && existsSync(flags.output)) {
       resume = countCompleteLines(flags.output);
       reporter.notice(`resuming: ${resume.lines} results already in ${flags.output}`);
     }
@@ -190,7 +196,7 @@ export async function runBatch(inputPath: string, flags: RunFlags): Promise<numb
     const sig = signals.signal();
     if (sig) {
       reporter.notice(
-        flags.output === '-' ? 'interrupted' : `interrupted; run the same command again to resume from ${flags.output}`,
+        resumable ? `interrupted; run the same command again to resume from ${flags.output}` : 'interrupted',
       );
       return sig === 'SIGINT' ? EXIT_SIGINT : EXIT_SIGTERM;
     }
