@@ -11,6 +11,7 @@ import { open, rm, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { pipeline } from 'node:stream/promises';
 import { createReadStream } from 'node:fs';
+import pLimit from 'p-limit';
 import { GeminiApiError } from '../api/errors.js';
 import { sleep } from '../api/retry.js';
 import type { BatchOperation, BatchState, BatchTask, GeminiClient } from '../api/types.js';
@@ -18,7 +19,7 @@ import { GeminiBatchError, abortError } from '../errors.js';
 import type { RunJournal } from '../journal/types.js';
 import type { FinishedJob, JobEvent, ResultError, UploadedChunk } from '../types.js';
 import { inlineRequestsJson } from './inline-body.js';
-import { Semaphore } from './semaphore.js';
+import type { Semaphore } from './semaphore.js';
 import { copyFlaggedRequests, copyLines, retryableRequests } from './spool-parts.js';
 import { uploadChunkFile } from './uploader.js';
 import { crashPoint } from '../failpoints.js';
@@ -67,7 +68,7 @@ export class BatchRunner {
    * Downloads at once: local disk is the bottleneck, not the number of
    * sockets, and every download in flight keeps its own buffers alive.
    */
-  private readonly downloads = new Semaphore(2);
+  private readonly downloads = pLimit(2);
   /** Responses files per chunk, deleted on the service once the chunk's results are recorded. */
   private readonly remoteResults = new Map<number, string[]>();
 
@@ -315,13 +316,11 @@ export class BatchRunner {
   }
 
   private async appendDownload(fileName: string, path: string): Promise<void> {
-    await this.downloads.acquire(this.opts.signal);
-    try {
+    // Queued at most once per job in flight: bounded by maxJobsInFlight.
+    await this.downloads(async () => {
       const body = await this.opts.client.files.download(fileName, this.opts.signal);
       await pipeline(body, createWriteStream(path, { flags: 'a' }));
-    } finally {
-      this.downloads.release();
-    }
+    });
   }
 
   private async deleteFile(name: string): Promise<void> {
