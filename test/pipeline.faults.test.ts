@@ -99,6 +99,16 @@ describe('geminiBatch under faults', () => {
     expect(Object.keys(creates)).toHaveLength(5);
   });
 
+  it('streams inline create bodies afresh for every retried attempt', async () => {
+    const base = await setup({ errorRates: { create: 0.5 }, errorStatuses: [429], seed: 4 });
+    const input = records(300, (i) => `inline ${i} ${'ü'.repeat(i % 9)}`);
+    const out = await collect(input, geminiBatch({ model: 'm', mode: 'inline', maxInlineBytes: 9_000, ...base }));
+    expect(out.map((r) => r.key)).toEqual(input.map((r) => r.key));
+    out.forEach((r, i) => expect(responseText(r)).toContain(`echo: inline ${i} `));
+    expect(emu!.counters().injectedErrors).toBeGreaterThan(0);
+    expect(emu!.counters().uploadsStarted).toBe(0);
+  });
+
   it('emits errors for the records of a batch someone else cancelled', async () => {
     const base = await setup({ runningMs: 400 });
     const client = createGeminiClient({ baseUrl: base.baseUrl, apiKey: 'k' });

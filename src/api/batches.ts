@@ -12,6 +12,7 @@
  * caller must look for the job by displayName (`list`) before creating it
  * again.
  */
+import { Readable } from 'node:stream';
 import { abortError } from '../errors.js';
 import { GeminiApiError } from './errors.js';
 import { routeOf, type HttpTransport } from './http.js';
@@ -52,21 +53,34 @@ export function toBatchOperation(wire: WireOperation, raw: unknown = wire): Batc
   return op;
 }
 
-/** The create body; inline requests are spliced in as raw JSON text, never re-parsed. */
-export function createBody(opts: CreateBatchOptions): Buffer {
+/**
+ * The create body; inline requests are spliced in as raw JSON text, never
+ * re-parsed. A streamed inline input gives a factory: one fresh body per attempt.
+ */
+export function createBody(opts: CreateBatchOptions): Buffer | (() => Readable) {
   const hasFile = opts.fileName !== undefined;
-  const hasInline = opts.inlineRequestsJson !== undefined;
-  if (hasFile === hasInline) {
-    throw new GeminiBatchError('ERR_INVALID_OPTIONS', 'batches.create needs exactly one of fileName or inlineRequestsJson');
+  const inlineKinds = Number(opts.inlineRequestsJson !== undefined) + Number(opts.inlineRequests !== undefined);
+  if (Number(hasFile) + inlineKinds !== 1) {
+    throw new GeminiBatchError('ERR_INVALID_OPTIONS', 'batches.create needs exactly one of fileName, inlineRequestsJson or inlineRequests');
   }
   const name = opts.displayName !== undefined ? `"displayName":${JSON.stringify(opts.displayName)},` : '';
   if (hasFile) return Buffer.from(`{"batch":{${name}"inputConfig":{"fileName":${JSON.stringify(opts.fileName)}}}}`);
+  const head = Buffer.from(`{"batch":{${name}"inputConfig":{"requests":{"requests":`);
+  const tail = Buffer.from('}}}}');
+  const stream = opts.inlineRequests;
+  if (stream) {
+    return () =>
+      Readable.from(
+        (async function* () {
+          yield head;
+          yield* stream() as AsyncIterable<Buffer>;
+          yield tail;
+        })(),
+        { objectMode: false },
+      );
+  }
   const raw = opts.inlineRequestsJson as string | Buffer;
-  return Buffer.concat([
-    Buffer.from(`{"batch":{${name}"inputConfig":{"requests":{"requests":`),
-    typeof raw === 'string' ? Buffer.from(raw) : raw,
-    Buffer.from('}}}}'),
-  ]);
+  return Buffer.concat([head, typeof raw === 'string' ? Buffer.from(raw) : raw, tail]);
 }
 
 export function createBatchesApi(http: HttpTransport): BatchesApi {
@@ -115,7 +129,8 @@ export function createBatchesApi(http: HttpTransport): BatchesApi {
       const url = http.api(`${modelPath(opts.model)}:${method}`);
       const wire = await http.retry(async () => {
         try {
-          return await http.sendJson({ method: 'POST', url, headers: jsonHeaders, body, ...sig(opts.signal) }, operationSchema);
+          const payload = typeof body === 'function' ? body() : body;
+          return await http.sendJson({ method: 'POST', url, headers: jsonHeaders, body: payload, ...sig(opts.signal) }, operationSchema);
         } catch (err) {
           throw err instanceof GeminiApiError && err.status >= 500 ? err.asAmbiguous() : err;
         }

@@ -117,6 +117,11 @@ export interface CreateBatchOptions {
    * already-serialised lines, so nothing is parsed twice).
    */
   inlineRequestsJson?: string | Buffer;
+  /**
+   * Inline input as a stream of that same JSON text, made anew for every
+   * attempt: a 20 MB body need not sit in memory while it is sent.
+   */
+  inlineRequests?: () => Readable;
   signal?: AbortSignal;
 }
 

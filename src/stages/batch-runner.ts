@@ -18,7 +18,7 @@ import type { BatchOperation, BatchState, BatchTask, GeminiClient } from '../api
 import { GeminiBatchError, abortError } from '../errors.js';
 import type { RunJournal } from '../journal/types.js';
 import type { FinishedJob, JobEvent, ResultError, UploadedChunk } from '../types.js';
-import { inlineRequestsJson } from './inline-body.js';
+import { inlineRequestsStream } from './inline-body.js';
 import type { Semaphore } from './semaphore.js';
 import { copyFlaggedRequests, copyLines, retryableRequests } from './spool-parts.js';
 import { uploadChunkFile } from './uploader.js';
@@ -274,7 +274,7 @@ export class BatchRunner {
 
   private async create(spoolPath: string, fileName: string | undefined, displayName: string): Promise<string> {
     const o = this.opts;
-    const inline = fileName ? undefined : await inlineRequestsJson(spoolPath);
+    const inline = fileName ? undefined : () => inlineRequestsStream(spoolPath);
     let wait = o.pollInterval?.initialMs ?? 2_000;
     for (;;) {
       if (o.signal?.aborted) throw abortError(o.signal);
@@ -284,7 +284,7 @@ export class BatchRunner {
           task: this.task,
           displayName,
           fileName,
-          inlineRequestsJson: inline,
+          inlineRequests: inline,
           signal: o.signal,
         });
         return op.name;
