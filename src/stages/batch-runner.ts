@@ -342,7 +342,7 @@ export class BatchRunner {
     const o = this.opts;
     for (let round = 1; round <= (o.retryFailedRequests ?? 0); round++) {
       const retryPath = `${chunk.spoolPath}.retry-${round}`;
-      const n = await copyFlaggedRequests(chunk.spoolPath, retryPath, retryableRequests(resultsPath, chunk), chunk.firstSeq);
+      const n = await copyFlaggedRequests(chunk.spoolPath, retryPath, await retryableRequests(resultsPath, chunk), chunk.firstSeq);
       if (n === 0) {
         await rm(retryPath, { force: true });
         return;

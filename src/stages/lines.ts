@@ -8,16 +8,11 @@ import { closeSync, openSync, readSync, fstatSync } from 'node:fs';
 // 256 KiB: large enough to amortise syscalls, small enough not to pile up as garbage between GCs.
 const BLOCK = 256 << 10;
 
-/** Visit every line of a file with its byte offset (the newline excluded). */
-export function forEachLine(path: string, visit: (line: Buffer, offset: number) => void): void {
-  const walk = walkLines(path, visit);
-  while (!walk.next().done);
-}
-
 /**
- * forEachLine that hands the event loop back every `yieldEveryBytes`: a 2 GB
- * results file takes seconds to index, and uploads and polls of other jobs
- * must not stall meanwhile.
+ * Visit every line of a file with its byte offset (the newline excluded),
+ * handing the event loop back every `yieldEveryBytes`: a 2 GB results file
+ * takes seconds to read, and uploads and polls of other jobs must not stall
+ * meanwhile.
  */
 export async function forEachLineAsync(
   path: string,
@@ -35,7 +30,7 @@ export async function forEachLineAsync(
   }
 }
 
-/** The block loop behind both: yields the bytes read after each block. */
+/** The block loop: yields the bytes read after each block. */
 function* walkLines(path: string, visit: (line: Buffer, offset: number) => void): Generator<number, void, void> {
   const fd = openSync(path, 'r');
   try {

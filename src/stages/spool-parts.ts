@@ -4,7 +4,7 @@
  * copied as bytes, never re-serialised.
  */
 import type { Chunk } from '../types.js';
-import { forEachLine } from './lines.js';
+import { forEachLineAsync } from './lines.js';
 import { SpoolFile } from './spool-file.js';
 import { readLineKey } from './wire-line.js';
 
@@ -19,7 +19,7 @@ export async function copyLines(from: string, to: string, keep: (line: Buffer, i
   const writes: Promise<void>[] = [];
   let index = 0;
   let kept = 0;
-  forEachLine(from, (line) => {
+  await forEachLineAsync(from, (line) => {
     if (keep(line, index++)) {
       kept++;
       const w = spool.append(Buffer.concat([line, NEWLINE]));
@@ -35,10 +35,10 @@ export async function copyLines(from: string, to: string, keep: (line: Buffer, i
  * Which requests of a chunk ended with a retryable error and no success in
  * its results file so far: a flag per record of the chunk.
  */
-export function retryableRequests(resultsPath: string, chunk: Pick<Chunk, 'firstSeq' | 'count'>): Uint8Array {
+export async function retryableRequests(resultsPath: string, chunk: Pick<Chunk, 'firstSeq' | 'count'>): Promise<Uint8Array> {
   const failed = new Uint8Array(chunk.count);
   const ok = new Uint8Array(chunk.count);
-  forEachLine(resultsPath, (line) => {
+  await forEachLineAsync(resultsPath, (line) => {
     const k = readLineKey(line);
     const i = k ? k.seq - chunk.firstSeq : -1;
     if (!k || i < 0 || i >= chunk.count) return;
