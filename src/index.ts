@@ -1,5 +1,5 @@
 /** gemini-batch-stream: the public API. */
-export { geminiBatch, type GeminiBatchInternals } from './pipeline.js';
+export { geminiBatch, type GeminiBatchInternals, type GeminiBatchStream } from './pipeline.js';
 export type { GeminiBatchOptions } from './options.js';
 export { toRequestLine, InvalidInput, RequestLineMaker, type ToRequestLineOptions } from './stages/to-request-line.js';
 export { sizeChunker, ChunkBuilder, type SizeChunkerOptions } from './stages/size-chunker.js';

@@ -1,7 +1,7 @@
 /** geminiBatch() options: validated once, up front, with zod; defaults applied here and nowhere else. */
 import { z } from 'zod/v3';
 import { GeminiBatchError } from './errors.js';
-import type { BatchRecord, KeyedResult, JobEvent, ProgressSnapshot } from './types.js';
+import type { BatchRecord } from './types.js';
 
 /** Just under the service's 2 GB per-file limit, leaving room for nothing else to matter. */
 export const DEFAULT_MAX_FILE_BYTES = 2_000_000_000;
@@ -141,11 +141,4 @@ export function resolveOptions<R>(opts: GeminiBatchOptions<R>): ResolvedOptions<
     throw new GeminiBatchError('ERR_INVALID_OPTIONS', 'geminiBatch: skipResults needs ordered: true');
   }
   return out;
-}
-
-/** Events emitted by the geminiBatch() duplex. */
-export interface GeminiBatchEvents {
-  progress: (p: ProgressSnapshot) => void;
-  job: (e: JobEvent) => void;
-  result: (r: KeyedResult) => void;
 }

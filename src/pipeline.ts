@@ -22,13 +22,26 @@ import { Semaphore } from './stages/semaphore.js';
 import { sizeChunker } from './stages/size-chunker.js';
 import { toRequestLine } from './stages/to-request-line.js';
 import { uploader } from './stages/uploader.js';
-import type { BatchRecord } from './types.js';
+import type { BatchRecord, JobEvent, ProgressSnapshot } from './types.js';
 import { Transform } from 'node:stream';
 
 // stream.compose exists since Node 16.9 but @types/node 20 does not declare it.
 const compose = (nodeStream as unknown as { compose: (...streams: NodeJS.ReadWriteStream[]) => Duplex }).compose;
 
 const PROGRESS_EVERY_MS = 500;
+
+/** The geminiBatch() duplex, with its events typed. */
+export interface GeminiBatchStream extends Duplex {
+  /** The run journal, when a stateDir was given (the CLI completes it once its output is durable). */
+  journal?: RunJournal;
+  on(event: 'progress', listener: (p: ProgressSnapshot) => void): this;
+  on(event: 'job', listener: (e: JobEvent) => void): this;
+  // Node's own signature, kept so every Duplex event still type-checks.
+  on(event: string | symbol, listener: (...args: any[]) => void): this;
+  once(event: 'progress', listener: (p: ProgressSnapshot) => void): this;
+  once(event: 'job', listener: (e: JobEvent) => void): this;
+  once(event: string | symbol, listener: (...args: any[]) => void): this;
+}
 
 export interface GeminiBatchInternals {
   /** Inject a client (tests, CLI); it is not closed by the pipeline. */
@@ -50,7 +63,7 @@ export interface GeminiBatchInternals {
 export function geminiBatch<R = BatchRecord>(
   options: GeminiBatchOptions<R>,
   internals: GeminiBatchInternals = {},
-): Duplex & { journal?: RunJournal } {
+): GeminiBatchStream {
   const o = resolveOptions(options);
   const ownsClient = !internals.client;
   const client =
@@ -209,5 +222,5 @@ export function geminiBatch<R = BatchRecord>(
     else o.signal.addEventListener('abort', onAbort, { once: true });
     composed.once('close', () => o.signal!.removeEventListener('abort', onAbort));
   }
-  return Object.assign(composed, { journal });
+  return Object.assign(composed, { journal }) as GeminiBatchStream;
 }
