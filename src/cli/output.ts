@@ -39,35 +39,53 @@ export function countCompleteLines(path: string): CompleteLines {
 
 export interface OutputTarget {
   stream: Writable;
-  /** Wait for the written bytes to be on disk, then close (idempotent). */
-  finish(): void;
+  /**
+   * Resolves once the stream has closed its file: after a normal end, the
+   * bytes were fsynced first (a rejection says they could not be). Never
+   * touches the fd itself, so it cannot race the stream's own close.
+   */
+  finish(): Promise<void>;
 }
 
+/** fsync of something that is not a file (/dev/null, a pipe) has nothing to make durable. */
+const NOT_SYNCABLE = new Set(['EINVAL', 'ENOTSUP', 'EROFS']);
+
 export function openOutput(path: string, resume?: CompleteLines): OutputTarget {
-  if (path === '-') return { stream: process.stdout, finish: () => undefined };
-  let fd: number;
+  if (path === '-') return { stream: process.stdout, finish: () => Promise.resolve() };
   try {
     mkdirSync(dirname(path), { recursive: true });
-    fd = openSync(path, resume ? 'a' : 'w');
+    // Created or cut back here, before any socket exists; the stream then owns its own fd.
+    const fd = openSync(path, resume ? 'r+' : 'w');
+    try {
+      if (resume) ftruncateSync(fd, resume.bytes);
+    } finally {
+      closeSync(fd);
+    }
   } catch (err) {
     throw new CliUsageError(`cannot write OUT ${path}: ${(err as Error).message}`);
   }
-  // O_APPEND writes land at the end, which after this cut is just past the last full line.
-  if (resume) ftruncateSync(fd, resume.bytes);
-  const stream = createWriteStream(path, { fd, autoClose: false, highWaterMark: 1 << 20 });
-  let closed = false;
+  // O_APPEND writes land at the end, which after the cut is just past the last full line.
+  const stream = createWriteStream(path, { flags: 'a', highWaterMark: 1 << 20 });
+  let syncError: Error | undefined;
+  // 'finish' runs before the stream's automatic close: the fd is still ours to fsync.
+  stream.once('finish', () => {
+    try {
+      const fd = (stream as unknown as { fd: number | null }).fd;
+      if (typeof fd === 'number') fsyncSync(fd);
+    } catch (err) {
+      if (!NOT_SYNCABLE.has((err as NodeJS.ErrnoException).code ?? '')) syncError = err as Error;
+    }
+  });
+  const closed = new Promise<void>((resolve) => {
+    if (stream.closed) resolve();
+    else stream.once('close', () => resolve());
+  });
   return {
     stream,
-    finish() {
-      if (closed) return;
-      closed = true;
-      try {
-        fsyncSync(fd);
-      } catch (err) {
-        // /dev/null, a pipe or a terminal: nothing to make durable.
-        if ((err as NodeJS.ErrnoException).code !== 'EINVAL' && (err as NodeJS.ErrnoException).code !== 'ENOTSUP') throw err;
-      }
-      closeSync(fd);
+    async finish() {
+      if (!stream.destroyed && !stream.writableFinished) stream.destroy();
+      await closed;
+      if (syncError) throw syncError;
     },
   };
 }

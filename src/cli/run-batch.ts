@@ -161,7 +161,7 @@ export async function runBatch(inputPath: string, flags: RunFlags): Promise<numb
     void input.done.then(() => (view.inputDone = true));
 
     await pipeline(input.records, gb, tally.stage(), output.stream);
-    output.finish();
+    await output.finish();
     const progress = last ?? emptyProgress();
     if ((resume?.lines ?? 0) > progress.recordsIn) {
       throw new GeminiBatchError(
@@ -189,7 +189,7 @@ export async function runBatch(inputPath: string, flags: RunFlags): Promise<numb
     input?.records.destroy();
     // Whatever was written stays written and durable: the rerun continues after it.
     try {
-      output?.finish();
+      await output?.finish();
     } catch {
       // Flushing is best effort here; the error that brought us here matters more.
     }
