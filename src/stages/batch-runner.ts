@@ -6,11 +6,10 @@
  * applies the FAILED / EXPIRED / CANCELLED / 429-on-create policies and
  * brings the results to a local JSONL file.
  */
-import { createWriteStream } from 'node:fs';
-import { open, rm, stat } from 'node:fs/promises';
+import { createReadStream, createWriteStream, existsSync } from 'node:fs';
+import { rm, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { pipeline } from 'node:stream/promises';
-import { createReadStream } from 'node:fs';
 import pLimit from 'p-limit';
 import { GeminiApiError } from '../api/errors.js';
 import { sleep } from '../api/retry.js';
@@ -364,9 +363,8 @@ export class BatchRunner {
   }
 }
 
+/** Append one file to another; a missing source (a job that returned no inline array) adds nothing. */
 async function appendFile(from: string, to: string): Promise<void> {
-  const fh = await open(from, 'r').catch(() => undefined);
-  if (!fh) return;
-  await fh.close();
+  if (!existsSync(from)) return;
   await pipeline(createReadStream(from), createWriteStream(to, { flags: 'a' }));
 }

@@ -8,13 +8,11 @@
  */
 import type { BatchTask, Chunk, FinishedJob, KeyedResult, ResultError } from '../types.js';
 import { forEachLineAsync, LineReader, SequentialLines } from './lines.js';
-import { readLineKey } from './wire-line.js';
+import { hasResponseAfterKey, isSuccessLine, readLineKey } from './wire-line.js';
 
 const NONE = 0;
 const ERROR = 1;
 const SUCCESS = 2;
-const RESPONSE_AFTER_KEY = Buffer.from(',"response":');
-const ERROR_AFTER_KEY = Buffer.from(',"error":');
 const USAGE = Buffer.from('"usageMetadata":');
 
 export type DemuxOutput = KeyedResult | Buffer;
@@ -69,7 +67,7 @@ export class JobResults {
           this.strayLines++;
           return;
         }
-        const kind = lineKind(line, k.keyEnd);
+        const kind = isSuccessLine(line, k.keyEnd) ? SUCCESS : ERROR;
         if (this.kinds[i] === NONE || (this.kinds[i] === ERROR && kind === SUCCESS)) {
           this.kinds[i] = kind;
           this.offsets[i] = offset;
@@ -139,7 +137,7 @@ export class JobResults {
   private fromLine(line: Buffer): DemuxOutput {
     const k = readLineKey(line)!;
     const fast = this.opts.output === 'jsonl' && this.opts.task !== 'embed' && k.keyEnd > 0;
-    if (fast && line.compare(RESPONSE_AFTER_KEY, 0, RESPONSE_AFTER_KEY.length, k.keyEnd, k.keyEnd + RESPONSE_AFTER_KEY.length) === 0) {
+    if (fast && hasResponseAfterKey(line, k.keyEnd)) {
       // Already the output shape: only the key changes back to the user's. No parse.
       this.countTokens(line);
       return Buffer.concat([Buffer.from(`{"key":${JSON.stringify(k.userKey)}`), line.subarray(k.keyEnd), NEWLINE]);
@@ -175,19 +173,6 @@ interface RawResultLine {
   response?: Record<string, unknown> & { usageMetadata?: Usage; embedding?: { values?: number[] } };
   error?: { code?: number; message?: string; status?: string };
   status?: { code?: number; message?: string; status?: string };
-}
-
-function lineKind(line: Buffer, keyEnd: number): number {
-  if (keyEnd > 0) {
-    if (line.compare(RESPONSE_AFTER_KEY, 0, RESPONSE_AFTER_KEY.length, keyEnd, keyEnd + RESPONSE_AFTER_KEY.length) === 0) return SUCCESS;
-    if (line.compare(ERROR_AFTER_KEY, 0, ERROR_AFTER_KEY.length, keyEnd, keyEnd + ERROR_AFTER_KEY.length) === 0) return ERROR;
-  }
-  try {
-    const parsed = JSON.parse(line.toString('utf8')) as RawResultLine;
-    return parsed.response !== undefined && parsed.response !== null ? SUCCESS : ERROR;
-  } catch {
-    return ERROR;
-  }
 }
 
 /** A result line of the service → the record's KeyedResult. */

@@ -6,10 +6,9 @@
 import type { Chunk } from '../types.js';
 import { forEachLineAsync } from './lines.js';
 import { SpoolFile } from './spool-file.js';
-import { readLineKey } from './wire-line.js';
+import { isSuccessLine, readLineKey } from './wire-line.js';
 
 const NEWLINE = Buffer.from('\n');
-const RESPONSE_AFTER_KEY = ',"response"';
 /** Per-request errors worth sending again: throttling and server-side failures. */
 const RETRYABLE_REQUEST_CODES = new Set([408, 429, 500, 502, 503, 504]);
 
@@ -42,16 +41,21 @@ export async function retryableRequests(resultsPath: string, chunk: Pick<Chunk, 
     const k = readLineKey(line);
     const i = k ? k.seq - chunk.firstSeq : -1;
     if (!k || i < 0 || i >= chunk.count) return;
-    if (k.keyEnd > 0 && line.toString('latin1', k.keyEnd, k.keyEnd + RESPONSE_AFTER_KEY.length) === RESPONSE_AFTER_KEY) {
-      ok[i] = 1;
-      return;
-    }
-    const parsed = JSON.parse(line.toString('utf8')) as { error?: { code?: number }; response?: unknown };
-    if (parsed.response !== undefined) ok[i] = 1;
-    else if (parsed.error && RETRYABLE_REQUEST_CODES.has(Number(parsed.error.code))) failed[i] = 1;
+    if (isSuccessLine(line, k.keyEnd)) ok[i] = 1;
+    else if (RETRYABLE_REQUEST_CODES.has(errorCode(line))) failed[i] = 1;
   });
   for (let i = 0; i < failed.length; i++) if (ok[i]) failed[i] = 0;
   return failed;
+}
+
+/** The code of an error line (`error` or `status`), or 0 when it has none or is not JSON. */
+function errorCode(line: Buffer): number {
+  try {
+    const parsed = JSON.parse(line.toString('utf8')) as { error?: { code?: unknown }; status?: { code?: unknown } };
+    return Number((parsed.error ?? parsed.status)?.code) || 0;
+  } catch {
+    return 0;
+  }
 }
 
 /** Copy the request lines whose records are flagged. */

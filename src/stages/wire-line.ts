@@ -115,3 +115,29 @@ export function lineToInlineItem(line: Buffer): Buffer {
   const request = line.subarray(i + 1 + LINE_REQ_LEN, end - 1);
   return Buffer.concat([INLINE_HEAD, request, INLINE_META, keyJson, INLINE_TAIL]);
 }
+
+const RESPONSE_AFTER_KEY = Buffer.from(',"response":');
+const ERROR_AFTER_KEY = Buffer.from(',"error":');
+
+/**
+ * Whether a result line carries a response (else it is an error line). For
+ * lines of our own shape the bytes after the key say it (keyEnd from
+ * readLineKey); anything else is parsed, and an unparsable line is an error.
+ */
+export function isSuccessLine(line: Buffer, keyEnd: number): boolean {
+  if (keyEnd > 0) {
+    if (line.compare(RESPONSE_AFTER_KEY, 0, RESPONSE_AFTER_KEY.length, keyEnd, keyEnd + RESPONSE_AFTER_KEY.length) === 0) return true;
+    if (line.compare(ERROR_AFTER_KEY, 0, ERROR_AFTER_KEY.length, keyEnd, keyEnd + ERROR_AFTER_KEY.length) === 0) return false;
+  }
+  try {
+    const parsed = JSON.parse(line.toString('utf8')) as { response?: unknown };
+    return parsed.response !== undefined && parsed.response !== null;
+  } catch {
+    return false;
+  }
+}
+
+/** True when the line starts `{"key":"<seq>:...","response":` — already the output shape but for the key. */
+export function hasResponseAfterKey(line: Buffer, keyEnd: number): boolean {
+  return keyEnd > 0 && line.compare(RESPONSE_AFTER_KEY, 0, RESPONSE_AFTER_KEY.length, keyEnd, keyEnd + RESPONSE_AFTER_KEY.length) === 0;
+}
