@@ -5,8 +5,8 @@ import { mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { ChunkBuilder } from '../src/stages/size-chunker.js';
-import { inlineRequestsJson } from '../src/stages/inline-body.js';
-import { inlineEnvelopeBytes, inlineItemBytes, lineToInlineItem, readLineKey, serializeRequestLine } from '../src/stages/wire-line.js';
+import { inlineRequestsJson } from '../src/internal/wire/inline-body.js';
+import { inlineEnvelopeBytes, inlineItemBytes, lineToInlineItem, readLineKey, serializeRequestLine } from '../src/internal/wire/wire-line.js';
 import { RequestLineMaker } from '../src/stages/to-request-line.js';
 import type { Chunk, RequestLine } from '../src/types.js';
 

@@ -9,8 +9,8 @@ import fc from 'fast-check';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { JobResults } from '../src/stages/job-results.js';
-import { serializeRequestLine, wireKey } from '../src/stages/wire-line.js';
+import { JobResults } from '../src/stages/result-demuxer/job-results.js';
+import { serializeRequestLine, wireKey } from '../src/internal/wire/wire-line.js';
 import type { Chunk, KeyedResult } from '../src/types.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'gb-demux-'));

@@ -7,7 +7,7 @@
 import { existsSync, statSync } from 'node:fs';
 import { pipeline } from 'node:stream/promises';
 import { GeminiBatchError } from '../errors.js';
-import { geminiBatch } from '../pipeline.js';
+import { geminiBatch } from '../gemini-batch.js';
 import type { GeminiBatchOptions } from '../options.js';
 import type { BatchRecord, JobEvent, ProgressSnapshot } from '../types.js';
 import { connect, type Connection } from './connection.js';

@@ -9,8 +9,8 @@ import { join } from 'node:path';
 import { rm } from 'node:fs/promises';
 import { InvalidRecordError } from '../errors.js';
 import type { Chunk, RequestLine } from '../types.js';
-import { SpoolFile } from './spool-file.js';
-import { inlineEnvelopeBytes, inlineItemBytes } from './wire-line.js';
+import { SpoolFile } from '../internal/io/spool-file.js';
+import { inlineEnvelopeBytes, inlineItemBytes } from '../internal/wire/wire-line.js';
 
 export interface SizeChunkerOptions {
   /** Directory for spool files (must exist). */

@@ -7,7 +7,7 @@ import { Transform, type TransformCallback } from 'node:stream';
 import { z } from 'zod/v3';
 import { InvalidRecordError } from '../errors.js';
 import type { BatchRecord, BatchTask, RequestLine } from '../types.js';
-import { serializeRequestLine } from './wire-line.js';
+import { serializeRequestLine } from '../internal/wire/wire-line.js';
 
 /** A record a reader could not even parse (e.g. a non-JSON line); becomes ERR_INVALID_RECORD. */
 export class InvalidInput {

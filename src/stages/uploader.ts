@@ -9,7 +9,7 @@ import type { Transform } from 'node:stream';
 import type { GeminiClient } from '../api/types.js';
 import type { RunJournal } from '../journal/types.js';
 import type { Chunk, JobEvent, UploadedChunk } from '../types.js';
-import { concurrentTransform } from './concurrent.js';
+import { concurrentTransform } from '../internal/concurrency/concurrent.js';
 import { crashPoint } from '../failpoints.js';
 import { withContext } from '../errors.js';
 

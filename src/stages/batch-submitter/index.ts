@@ -4,10 +4,10 @@
  * of the job window the demuxer frees as it emits their results.
  */
 import type { Transform } from 'node:stream';
-import { withContext } from '../errors.js';
-import type { FinishedJob, UploadedChunk } from '../types.js';
+import { withContext } from '../../errors.js';
+import type { FinishedJob, UploadedChunk } from '../../types.js';
 import { BatchRunner, type BatchSubmitterOptions } from './batch-runner.js';
-import { concurrentTransform } from './concurrent.js';
+import { concurrentTransform } from '../../internal/concurrency/concurrent.js';
 
 export { BatchRunner, type BatchSubmitterOptions } from './batch-runner.js';
 

@@ -6,9 +6,9 @@
  * an error line for the same key (so resubmitted requests win), otherwise
  * the first line wins.
  */
-import type { BatchTask, Chunk, FinishedJob, KeyedResult, ResultError } from '../types.js';
-import { forEachLineAsync, LineReader, SequentialLines } from './lines.js';
-import { hasResponseAfterKey, isSuccessLine, readLineKey } from './wire-line.js';
+import type { BatchTask, Chunk, FinishedJob, KeyedResult, ResultError } from '../../types.js';
+import { forEachLineAsync, LineReader, SequentialLines } from '../../internal/io/lines.js';
+import { hasResponseAfterKey, isSuccessLine, readLineKey } from '../../internal/wire/wire-line.js';
 
 const NONE = 0;
 const ERROR = 1;

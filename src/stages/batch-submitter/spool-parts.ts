@@ -3,10 +3,10 @@
  * halves of an EXPIRED batch, the requests of a retry round. Lines are
  * copied as bytes, never re-serialised.
  */
-import type { Chunk } from '../types.js';
-import { forEachLineAsync } from './lines.js';
-import { SpoolFile } from './spool-file.js';
-import { isSuccessLine, readLineKey } from './wire-line.js';
+import type { Chunk } from '../../types.js';
+import { forEachLineAsync } from '../../internal/io/lines.js';
+import { SpoolFile } from '../../internal/io/spool-file.js';
+import { isSuccessLine, readLineKey } from '../../internal/wire/wire-line.js';
 
 const NEWLINE = Buffer.from('\n');
 /** Per-request errors worth sending again: throttling and server-side failures. */

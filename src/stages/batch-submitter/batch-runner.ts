@@ -11,17 +11,17 @@ import { rm, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { pipeline } from 'node:stream/promises';
 import pLimit from 'p-limit';
-import { GeminiApiError } from '../api/errors.js';
-import { sleep } from '../api/retry.js';
-import type { BatchOperation, BatchState, BatchTask, GeminiClient } from '../api/types.js';
-import { GeminiBatchError, abortError } from '../errors.js';
-import type { RunJournal } from '../journal/types.js';
-import type { FinishedJob, JobEvent, ResultError, UploadedChunk } from '../types.js';
-import { inlineRequestsStream } from './inline-body.js';
-import type { Semaphore } from './semaphore.js';
+import { GeminiApiError } from '../../api/errors.js';
+import { sleep } from '../../api/retry.js';
+import type { BatchOperation, BatchState, BatchTask, GeminiClient } from '../../api/types.js';
+import { GeminiBatchError, abortError } from '../../errors.js';
+import type { RunJournal } from '../../journal/types.js';
+import type { FinishedJob, JobEvent, ResultError, UploadedChunk } from '../../types.js';
+import { inlineRequestsStream } from '../../internal/wire/inline-body.js';
+import type { Semaphore } from '../../internal/concurrency/semaphore.js';
 import { copyFlaggedRequests, copyLines, retryableRequests } from './spool-parts.js';
-import { uploadChunkFile } from './uploader.js';
-import { crashPoint } from '../failpoints.js';
+import { uploadChunkFile } from '../uploader.js';
+import { crashPoint } from '../../failpoints.js';
 
 export interface BatchSubmitterOptions {
   client: GeminiClient;

@@ -5,10 +5,10 @@
  */
 import { Duplex } from 'node:stream';
 import { rm } from 'node:fs/promises';
-import type { RunJournal } from '../journal/types.js';
-import type { BatchTask, FinishedJob } from '../types.js';
+import type { RunJournal } from '../../journal/types.js';
+import type { BatchTask, FinishedJob } from '../../types.js';
 import { JobResults, type DemuxOutput } from './job-results.js';
-import type { Semaphore } from './semaphore.js';
+import type { Semaphore } from '../../internal/concurrency/semaphore.js';
 
 export interface ResultDemuxerOptions {
   task?: BatchTask;
