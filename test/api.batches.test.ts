@@ -94,7 +94,7 @@ describe('batches', () => {
       await readBody(req);
       apiError(res, 503, 'UNAVAILABLE', 'later');
     });
-    await expect(c.batches.create({ model: 'm', fileName: 'files/a' })).rejects.toMatchObject({ status: 503, code: 'UNAVAILABLE', ambiguous: true, retryable: true });
+    await expect(c.batches.create({ model: 'm', fileName: 'files/a' })).rejects.toMatchObject({ httpStatus: 503, status: 'UNAVAILABLE', code: 'ERR_GEMINI_HTTP', ambiguous: true, retryable: true });
     expect(server?.seen.length).toBe(1);
   });
 
@@ -106,17 +106,17 @@ describe('batches', () => {
       else apiError(res, 504, 'DEADLINE_EXCEEDED', 'gateway gave up');
     });
     await expect(c.batches.create({ model: 'm', displayName: 'run-1-0', fileName: 'files/a' })).rejects.toMatchObject({
-      code: 'NETWORK_ERROR',
+      status: 'NETWORK_ERROR',
       ambiguous: true,
       retryable: true,
     });
     expect(server?.seen.length).toBe(1);
     mode = '504';
-    await expect(c.batches.create({ model: 'm', fileName: 'files/a' })).rejects.toMatchObject({ status: 504, ambiguous: true });
+    await expect(c.batches.create({ model: 'm', fileName: 'files/a' })).rejects.toMatchObject({ httpStatus: 504, status: 'DEADLINE_EXCEEDED', ambiguous: true });
     expect(server?.seen.length).toBe(2);
     // The same failure on an idempotent call is simply retried.
     mode = 'reset';
-    await expect(c.batches.get('b1')).rejects.toMatchObject({ code: 'NETWORK_ERROR' });
+    await expect(c.batches.get('b1')).rejects.toMatchObject({ status: 'NETWORK_ERROR', code: 'ERR_GEMINI_HTTP' });
     expect(server?.seen.length).toBeGreaterThan(3);
   });
 

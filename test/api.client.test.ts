@@ -89,7 +89,7 @@ describe('files against the emulator', () => {
     for await (const f of client.files.list({ pageSize: 1 })) names.push(f.name);
     expect(names).toContain(file.name);
     await client.files.delete(file.name);
-    await expect(client.files.get(file.name)).rejects.toMatchObject({ status: 404, code: 'NOT_FOUND' });
+    await expect(client.files.get(file.name)).rejects.toMatchObject({ httpStatus: 404, status: 'NOT_FOUND', code: 'ERR_GEMINI_HTTP' });
   });
 
   it('resumes after a cut connection from the offset the service holds, not from zero', async () => {
@@ -131,7 +131,7 @@ describe('files against the emulator', () => {
     try {
       const err = await c.files.get('files/abc').catch((e: unknown) => e);
       expect(err).toBeInstanceOf(GeminiApiError);
-      expect(err).toMatchObject({ status: 400, code: 'INVALID_ARGUMENT', reason: 'API_KEY_INVALID', route: 'GET /v1beta/files/abc', retryable: false });
+      expect(err).toMatchObject({ httpStatus: 400, status: 'INVALID_ARGUMENT', code: 'ERR_GEMINI_HTTP', reason: 'API_KEY_INVALID', route: 'GET /v1beta/files/abc', retryable: false });
       const e = err as GeminiApiError;
       const all = [e.message, e.stack, JSON.stringify(e), String(e.cause)].join('\n');
       expect(all).not.toContain(KEY);
@@ -206,7 +206,7 @@ describe('batches against the emulator', () => {
     const done = await client.batches.waitForBatch(op.name, { pollInterval: { initialMs: 10, maxMs: 30 } });
     expect(done.state).toBe('CANCELLED');
     await client.batches.delete(op.name);
-    await expect(client.batches.get(op.name)).rejects.toMatchObject({ status: 404, code: 'NOT_FOUND', retryable: false });
+    await expect(client.batches.get(op.name)).rejects.toMatchObject({ httpStatus: 404, status: 'NOT_FOUND', code: 'ERR_GEMINI_HTTP', retryable: false });
   });
 
   it('polls through 503 storms on get', async () => {
@@ -222,7 +222,7 @@ describe('batches against the emulator', () => {
     const err = await client.batches
       .create({ model: 'm', displayName: 'run-x-3', inlineRequestsJson: '[{"request":{"contents":[{"parts":[{"text":"x"}]}]},"metadata":{"key":"a"}}]' })
       .catch((e: unknown) => e);
-    expect(err).toMatchObject({ status: 503, ambiguous: true });
+    expect(err).toMatchObject({ httpStatus: 503, status: 'UNAVAILABLE', ambiguous: true });
     expect(emu.counters().createsByDisplayName['run-x-3']).toBe(1);
     const found: string[] = [];
     for await (const op of client.batches.list()) if (op.displayName === 'run-x-3') found.push(op.name);

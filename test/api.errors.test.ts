@@ -34,7 +34,7 @@ describe('errors', () => {
     server = undefined;
   });
 
-  it('maps the error body to status/code/reason/route, and scrubs a key the server echoed', async () => {
+  it('maps the error body to httpStatus/status/reason/route, code always ERR_GEMINI_HTTP, and scrubs a key the server echoed', async () => {
     server = await startServer((req, res) =>
       sendJson(res, 400, {
         error: {
@@ -50,12 +50,12 @@ describe('errors', () => {
     expect(err).toBeInstanceOf(GeminiApiError);
     expect(err).toBeInstanceOf(GeminiBatchError);
     expect(err).toMatchObject({
-      status: 400,
-      code: 'INVALID_ARGUMENT',
+      httpStatus: 400,
+      status: 'INVALID_ARGUMENT',
       reason: 'API_KEY_INVALID',
       route: 'GET /v1beta/batches/abc',
       retryable: false,
-      kind: 'ERR_GEMINI_HTTP',
+      code: 'ERR_GEMINI_HTTP',
     });
     expect((err as Error).message).toBe('Gemini API 400 INVALID_ARGUMENT on GET /v1beta/batches/abc: API key not valid: [REDACTED]');
     expectNoKey(err);
@@ -80,8 +80,8 @@ describe('errors', () => {
       sendJson(res, 404, { error: { code: 404, message: 'Requested entity was not found.', status: 'NOT_FOUND' } });
     });
     client = createGeminiClient({ baseUrl: server.url, apiKey: KEY });
-    await expect(client.files.get('html')).rejects.toMatchObject({ status: 418, code: 'HTTP_418', retryable: false });
-    await expect(client.files.get('files/nope')).rejects.toMatchObject({ status: 404, code: 'NOT_FOUND', route: 'GET /v1beta/files/nope' });
+    await expect(client.files.get('html')).rejects.toMatchObject({ httpStatus: 418, status: 'HTTP_418', code: 'ERR_GEMINI_HTTP', retryable: false });
+    await expect(client.files.get('files/nope')).rejects.toMatchObject({ httpStatus: 404, status: 'NOT_FOUND', code: 'ERR_GEMINI_HTTP', route: 'GET /v1beta/files/nope' });
     expect(server.seen.filter((s) => s.url.includes('nope')).length).toBe(1);
   });
 
@@ -89,7 +89,7 @@ describe('errors', () => {
     const port = await freePort();
     client = createGeminiClient({ baseUrl: `http://127.0.0.1:${port}`, apiKey: KEY, retry: { maxAttempts: 2, initialDelayMs: 1 } });
     const err = await client.files.get('x').catch((e: unknown) => e);
-    expect(err).toMatchObject({ status: 0, code: 'NETWORK_ERROR', retryable: true, ambiguous: false, errno: 'ECONNREFUSED' });
+    expect(err).toMatchObject({ httpStatus: 0, status: 'NETWORK_ERROR', code: 'ERR_GEMINI_HTTP', retryable: true, ambiguous: false, errno: 'ECONNREFUSED' });
     expect((err as Error).message).toMatch(/^Gemini API NETWORK_ERROR on GET \/v1beta\/files\/x: ECONNREFUSED/);
     expectNoKey(err);
   });
@@ -100,7 +100,7 @@ describe('errors', () => {
     });
     client = createGeminiClient({ baseUrl: server.url, apiKey: KEY, retry: { maxAttempts: 1 } });
     const err = await client.files.get('x').catch((e: unknown) => e);
-    expect(err).toMatchObject({ status: 0, code: 'NETWORK_ERROR', retryable: true, ambiguous: true });
+    expect(err).toMatchObject({ httpStatus: 0, status: 'NETWORK_ERROR', code: 'ERR_GEMINI_HTTP', retryable: true, ambiguous: true });
     expectNoKey(err);
   });
 
@@ -151,5 +151,102 @@ describe('errors', () => {
         else process.env[k] = v;
       }
     }
+  });
+
+  describe('quota refusals (429 on create)', () => {
+    // The body the service answers past the enqueued-token quota (PROTOCOL.md, Quotas).
+    const quotaBody = (quotaValue: string, extra: unknown[] = [], message = 'You exceeded your current quota.') => ({
+      error: {
+        code: 429,
+        message,
+        status: 'RESOURCE_EXHAUSTED',
+        details: [
+          {
+            '@type': 'type.googleapis.com/google.rpc.QuotaFailure',
+            violations: [
+              {
+                quotaMetric: 'generativelanguage.googleapis.com/batch_enqueued_tokens',
+                quotaId: 'BatchEnqueuedTokensPerModelPerProject',
+                quotaDimensions: { location: 'global', model: 'gemini-2.5-flash' },
+                quotaValue,
+              },
+            ],
+          },
+          ...extra,
+        ],
+      },
+    });
+
+    it('exposes the violated quota, its limit as a number, and RetryInfo as retryAfterMs', async () => {
+      server = await startServer((_req, res) => sendJson(res, 429, quotaBody('3000000', [{ '@type': 'type.googleapis.com/google.rpc.RetryInfo', retryDelay: '23s' }])));
+      client = createGeminiClient({ baseUrl: server.url, apiKey: KEY });
+      const err = (await client.batches.create({ model: 'gemini-2.5-flash', fileName: 'files/a' }).catch((e: unknown) => e)) as GeminiApiError;
+      expect(err).toBeInstanceOf(GeminiApiError);
+      expect(err).toMatchObject({
+        code: 'ERR_GEMINI_HTTP',
+        httpStatus: 429,
+        status: 'RESOURCE_EXHAUSTED',
+        retryAfterMs: 23_000,
+        quota: { metric: 'generativelanguage.googleapis.com/batch_enqueued_tokens', id: 'BatchEnqueuedTokensPerModelPerProject', model: 'gemini-2.5-flash', location: 'global', limit: 3_000_000 },
+      });
+      expect(err.noAccess).toBe(false);
+      // A quota refusal at create goes straight to the caller, who owns the quota policy: one request.
+      expect(server.seen.length).toBe(1);
+    });
+
+    it('reads "Please retry in 47.88s" from the message when there is no RetryInfo', async () => {
+      server = await startServer((_req, res) => sendJson(res, 429, quotaBody('3000000', [], 'Quota exceeded. Please retry in 47.88s.')));
+      client = createGeminiClient({ baseUrl: server.url, apiKey: KEY });
+      const err = await client.batches.create({ model: 'm', fileName: 'files/a' }).catch((e: unknown) => e);
+      expect(err).toMatchObject({ retryAfterMs: 47_880, quota: { limit: 3_000_000 } });
+    });
+
+    it('a Retry-After header wins over RetryInfo and the message', async () => {
+      server = await startServer((_req, res) =>
+        sendJson(res, 429, quotaBody('5', [{ '@type': 'type.googleapis.com/google.rpc.RetryInfo', retryDelay: '23s' }], 'Please retry in 47s.'), { 'retry-after': '7' }),
+      );
+      client = createGeminiClient({ baseUrl: server.url, apiKey: KEY });
+      const err = await client.batches.create({ model: 'm', fileName: 'files/a' }).catch((e: unknown) => e);
+      expect(err).toMatchObject({ retryAfterMs: 7_000, quota: { limit: 5 } });
+    });
+
+    it('a limit of "0" means no Batch access: noAccess, not retryable, even on an idempotent call', async () => {
+      server = await startServer((_req, res) => sendJson(res, 429, quotaBody('0')));
+      client = createGeminiClient({ baseUrl: server.url, apiKey: KEY, retry: { initialDelayMs: 1, maxDelayMs: 2 } });
+      const err = (await client.batches.get('b').catch((e: unknown) => e)) as GeminiApiError;
+      expect(err).toMatchObject({ httpStatus: 429, retryable: false, quota: { limit: 0 } });
+      expect(err.noAccess).toBe(true);
+      expect(server.seen.length).toBe(1);
+    });
+
+    it('a plain 429 (no QuotaFailure) is still retried on create, with the hint as the wait', async () => {
+      let n = 0;
+      server = await startServer((_req, res) => {
+        if (++n === 1) return sendJson(res, 429, { error: { code: 429, message: 'Resource has been exhausted. Please retry in 0.01s.', status: 'RESOURCE_EXHAUSTED' } });
+        sendJson(res, 200, { name: 'batches/x', metadata: { state: 'BATCH_STATE_PENDING' } });
+      });
+      const delays: number[] = [];
+      client = createGeminiClient({ baseUrl: server.url, apiKey: KEY, onRetry: (e) => delays.push(e.delayMs) });
+      await expect(client.batches.create({ model: 'm', fileName: 'files/a' })).resolves.toMatchObject({ name: 'batches/x' });
+      expect(delays).toEqual([10]);
+      expect(n).toBe(2);
+    });
+
+    it('malformed details are skipped, never fatal', async () => {
+      server = await startServer((_req, res) =>
+        sendJson(res, 429, {
+          error: {
+            code: 429,
+            status: 'RESOURCE_EXHAUSTED',
+            message: 'x',
+            details: [null, 'str', { '@type': 'type.googleapis.com/google.rpc.QuotaFailure', violations: [null, { quotaValue: 'lots' }] }, { '@type': 'type.googleapis.com/google.rpc.RetryInfo', retryDelay: 'soon' }],
+          },
+        }),
+      );
+      client = createGeminiClient({ baseUrl: server.url, apiKey: KEY, retry: { maxAttempts: 1 } });
+      const err = (await client.batches.get('b').catch((e: unknown) => e)) as GeminiApiError;
+      expect(err).toMatchObject({ httpStatus: 429, status: 'RESOURCE_EXHAUSTED', retryable: true, retryAfterMs: undefined, quota: undefined });
+      expect(err.quotaViolations).toEqual([]);
+    });
   });
 });

@@ -6,7 +6,7 @@ import type { GeminiClient } from '../src/api/types.js';
 import { apiError, sendJson, startServer, type TestServer } from './api.helpers.js';
 
 const retryable = (status = 503) =>
-  new GeminiApiError({ status, code: 'UNAVAILABLE', detail: 'x', route: 'GET /x', retryable: true });
+  new GeminiApiError({ httpStatus: status, status: 'UNAVAILABLE', detail: 'x', route: 'GET /x', retryable: true });
 
 describe('backoff arithmetic', () => {
   it('full jitter stays under the doubling ceiling and the cap', () => {
@@ -47,7 +47,7 @@ describe('withRetry', () => {
 
   it('does not retry what is not retryable', async () => {
     let calls = 0;
-    const err = new GeminiApiError({ status: 404, code: 'NOT_FOUND', detail: 'x', route: 'GET /x', retryable: false });
+    const err = new GeminiApiError({ httpStatus: 404, status: 'NOT_FOUND', detail: 'x', route: 'GET /x', retryable: false });
     await expect(
       withRetry(async () => {
         calls++;
@@ -64,7 +64,7 @@ describe('withRetry', () => {
       withRetry(
         async () => {
           calls++;
-          throw new GeminiApiError({ status: 429, code: 'RESOURCE_EXHAUSTED', detail: 'x', route: 'GET /x', retryable: true, retryAfterMs: 5_000 });
+          throw new GeminiApiError({ httpStatus: 429, status: 'RESOURCE_EXHAUSTED', detail: 'x', route: 'GET /x', retryable: true, retryAfterMs: 5_000 });
         },
         { policy: { maxElapsedMs: 1_000 } },
       ),
@@ -79,7 +79,7 @@ describe('withRetry', () => {
     setTimeout(() => ac.abort(), 50);
     const p = withRetry(
       async () => {
-        throw new GeminiApiError({ status: 503, code: 'UNAVAILABLE', detail: 'x', route: 'GET /x', retryable: true, retryAfterMs: 60_000 });
+        throw new GeminiApiError({ httpStatus: 503, status: 'UNAVAILABLE', detail: 'x', route: 'GET /x', retryable: true, retryAfterMs: 60_000 });
       },
       { signal: ac.signal },
     );
@@ -149,7 +149,7 @@ describe('retries over HTTP', () => {
   it('gives up after maxAttempts with the last error', async () => {
     server = await startServer((_req, res) => apiError(res, 500, 'INTERNAL', 'boom'));
     client = createGeminiClient({ baseUrl: server.url, apiKey: 'k', retry: { maxAttempts: 3, initialDelayMs: 1, maxDelayMs: 2 } });
-    await expect(client.files.get('abc')).rejects.toMatchObject({ status: 500, code: 'INTERNAL', retryable: true });
+    await expect(client.files.get('abc')).rejects.toMatchObject({ httpStatus: 500, status: 'INTERNAL', code: 'ERR_GEMINI_HTTP', retryable: true });
     expect(server.seen.length).toBe(3);
   });
 });

@@ -124,7 +124,7 @@ describe('geminiBatch under faults', () => {
   it('gives up after bounded retries with an error that says what was being done', async () => {
     const base = await setup({ errorRates: { upload: 1 }, errorStatuses: [503] });
     const err = await collect(records(10), geminiBatch({ model: 'm', mode: 'file', ...base, retry: { maxAttempts: 3, initialDelayMs: 5, maxDelayMs: 10 } })).catch((e: Error) => e);
-    expect(err).toMatchObject({ status: 503, code: 'UNAVAILABLE' });
+    expect(err).toMatchObject({ httpStatus: 503, status: 'UNAVAILABLE', code: 'ERR_GEMINI_HTTP' });
     expect((err as Error).message).toMatch(/^uploading chunk 0 \(records 0\.\.9\): .*503/);
   });
 

@@ -11,6 +11,10 @@
  * that). Those throw a GeminiApiError with `ambiguous: true`, at once; the
  * caller must look for the job by displayName (`list`) before creating it
  * again.
+ *
+ * A 429 that carries a google.rpc.QuotaFailure is not retried here either:
+ * it is thrown at once with `err.quota` (metric, model, limit) and
+ * `err.retryAfterMs`, for the caller's quota policy.
  */
 import { Readable } from 'node:stream';
 import { abortError } from '../errors.js';
@@ -107,8 +111,8 @@ export function createBatchesApi(http: HttpTransport): BatchesApi {
         if (signal?.aborted) throw abortError(signal);
         if (err === bodyError) throw http.networkError(err, route);
         throw new GeminiApiError({
-          status: res.status,
-          code: 'INVALID_RESPONSE',
+          httpStatus: res.status,
+          status: 'INVALID_RESPONSE',
           detail: `operation is not valid JSON: ${err instanceof Error ? err.message : String(err)}`,
           route,
           retryable: false,
@@ -132,9 +136,15 @@ export function createBatchesApi(http: HttpTransport): BatchesApi {
           const payload = typeof body === 'function' ? body() : body;
           return await http.sendJson({ method: 'POST', url, headers: jsonHeaders, body: payload, ...sig(opts.signal) }, operationSchema);
         } catch (err) {
-          throw err instanceof GeminiApiError && err.status >= 500 ? err.asAmbiguous() : err;
+          throw err instanceof GeminiApiError && err.httpStatus >= 500 ? err.asAmbiguous() : err;
         }
-      }, { ...sig(opts.signal), idempotent: false });
+      }, {
+        ...sig(opts.signal),
+        idempotent: false,
+        // A refusal that names a quota (QuotaFailure) is the caller's to handle: it may have to
+        // split the chunk or wait for its own jobs, which a blind retry cannot do.
+        shouldRetry: (err) => err.quotaViolations.length === 0,
+      });
       return toBatchOperation(wire);
     },
 

@@ -1,18 +1,24 @@
 /**
  * The one error type the HTTP client throws for anything the service (or the
- * network on the way to it) did wrong. Callers switch on `status`/`code`,
- * `retryable` and `ambiguous`, never on message text.
+ * network on the way to it) did wrong. `code` is always ERR_GEMINI_HTTP, like
+ * every other GeminiBatchError code it names a failure class; what went wrong
+ * is in `status` (the API's status string), `httpStatus`, `retryable`,
+ * `ambiguous` and, for quota refusals, `quota`. Callers switch on those,
+ * never on message text.
  */
 import { GeminiBatchError } from '../errors.js';
+import type { QuotaViolation } from './types.js';
 
-/** Stable class-level code, for callers that group errors like the rest of the library. */
+export type { QuotaViolation };
+
+/** The stable `code` of every GeminiApiError. */
 export const ERR_GEMINI_HTTP = 'ERR_GEMINI_HTTP';
 
 export interface GeminiApiErrorInit {
   /** HTTP status; 0 when no answer came back (connection error, timeout). */
-  status: number;
-  /** The API's status string (RESOURCE_EXHAUSTED, NOT_FOUND, ...), NETWORK_ERROR, or HTTP_<n>. */
-  code: string;
+  httpStatus: number;
+  /** The API's status string (RESOURCE_EXHAUSTED, NOT_FOUND, ...), NETWORK_ERROR, INVALID_RESPONSE, or HTTP_<n>. */
+  status: string;
   /** Human text; must already be free of secrets. */
   detail: string;
   /** `METHOD /path` without query string. */
@@ -23,16 +29,27 @@ export interface GeminiApiErrorInit {
   ambiguous?: boolean;
   /** Low-level error code (ECONNRESET, UND_ERR_SOCKET, ...) for connection errors. */
   errno?: string;
+  /** The first QuotaFailure violation of a 429, if the body carried one. */
+  quota?: QuotaViolation;
+  /** Every QuotaFailure violation (usually one). */
+  quotaViolations?: QuotaViolation[];
   cause?: unknown;
 }
 
 export class GeminiApiError extends GeminiBatchError {
-  /** Always ERR_GEMINI_HTTP: `code` itself carries the API's status string. */
-  readonly kind = ERR_GEMINI_HTTP;
-  readonly status: number;
+  declare readonly code: typeof ERR_GEMINI_HTTP;
+  /** HTTP status; 0 when no answer came back. */
+  readonly httpStatus: number;
+  /** The API's status string (RESOURCE_EXHAUSTED, ...), or NETWORK_ERROR / INVALID_RESPONSE / HTTP_<n>. */
+  readonly status: string;
   readonly route: string;
   readonly reason: string | undefined;
   readonly retryable: boolean;
+  /**
+   * The service's own hint of when to try again, in ms: the Retry-After
+   * header, else google.rpc.RetryInfo.retryDelay, else "Please retry in
+   * 47.88s" in the message. Undefined when it gave none.
+   */
   readonly retryAfterMs: number | undefined;
   /**
    * True when the request may have reached the service and been processed
@@ -43,13 +60,17 @@ export class GeminiApiError extends GeminiBatchError {
    */
   readonly ambiguous: boolean;
   readonly errno: string | undefined;
+  /** The quota a 429 names (google.rpc.QuotaFailure); see QuotaViolation. */
+  readonly quota: QuotaViolation | undefined;
+  readonly quotaViolations: readonly QuotaViolation[];
   // Kept (non-enumerable, so JSON.stringify stays small) to rebuild the error in asAmbiguous().
   private declare readonly init: GeminiApiErrorInit;
 
   constructor(init: GeminiApiErrorInit) {
-    const head = init.status === 0 ? `Gemini API ${init.code}` : `Gemini API ${init.status} ${init.code}`;
-    super(init.code, `${head} on ${init.route}: ${init.detail}`, init.cause === undefined ? undefined : { cause: init.cause });
+    const head = init.httpStatus === 0 ? `Gemini API ${init.status}` : `Gemini API ${init.httpStatus} ${init.status}`;
+    super(ERR_GEMINI_HTTP, `${head} on ${init.route}: ${init.detail}`, init.cause === undefined ? undefined : { cause: init.cause });
     this.name = 'GeminiApiError';
+    this.httpStatus = init.httpStatus;
     this.status = init.status;
     this.route = init.route;
     this.reason = init.reason;
@@ -57,12 +78,19 @@ export class GeminiApiError extends GeminiBatchError {
     this.retryAfterMs = init.retryAfterMs;
     this.ambiguous = init.ambiguous ?? false;
     this.errno = init.errno;
+    this.quotaViolations = init.quotaViolations ?? (init.quota ? [init.quota] : []);
+    this.quota = init.quota ?? this.quotaViolations[0];
     Object.defineProperty(this, 'init', { value: init, enumerable: false });
   }
 
   /** The same error, marked as possibly processed by the service. */
   asAmbiguous(): GeminiApiError {
     return this.ambiguous ? this : new GeminiApiError({ ...this.init, ambiguous: true });
+  }
+
+  /** A 429 whose QuotaFailure names a limit of 0: the project has no access (e.g. free tier and Batch); never retry. */
+  get noAccess(): boolean {
+    return this.httpStatus === 429 && this.quotaViolations.some((v) => v.limit === 0);
   }
 }
 

@@ -10,9 +10,10 @@ import { Agent } from 'undici';
 import type { z } from 'zod/v3';
 import { abortError } from '../errors.js';
 import { GeminiApiError, errorCode, redact, sanitizedCause } from './errors.js';
-import { parseDuration, parseRetryAfter, withRetry, retryUnlessAmbiguous, type RetryEvent } from './retry.js';
-import { errorBodySchema, errorDetailSchema } from './schemas.js';
-import type { RetryOptions } from './types.js';
+import { readErrorDetails, type ErrorDetails } from './error-details.js';
+import { isRetryable, parseRetryAfter, withRetry, retryUnlessAmbiguous, type RetryEvent } from './retry.js';
+import { errorBodySchema } from './schemas.js';
+import type { QuotaViolation, RetryOptions } from './types.js';
 
 export interface HttpConfig {
   apiKey: string | undefined;
@@ -162,12 +163,21 @@ export class HttpTransport {
     return parsed.data;
   }
 
-  /** Retry an idempotent call (or, with idempotent false, only failures that prove nothing was processed). */
-  retry<T>(fn: (attempt: number) => Promise<T>, opts: { signal?: AbortSignal; idempotent?: boolean } = {}): Promise<T> {
+  /**
+   * Retry an idempotent call (or, with idempotent false, only failures that
+   * prove nothing was processed). `shouldRetry` narrows further (it is asked
+   * only about errors the idempotency rule would retry).
+   */
+  retry<T>(
+    fn: (attempt: number) => Promise<T>,
+    opts: { signal?: AbortSignal; idempotent?: boolean; shouldRetry?: (err: GeminiApiError) => boolean } = {},
+  ): Promise<T> {
+    const base = opts.idempotent === false ? retryUnlessAmbiguous : isRetryable;
+    const narrow = opts.shouldRetry;
     return withRetry(fn, {
       policy: this.retryOptions,
       ...(opts.signal ? { signal: opts.signal } : {}),
-      ...(opts.idempotent === false ? { shouldRetry: retryUnlessAmbiguous } : {}),
+      ...(opts.idempotent === false || narrow ? { shouldRetry: (err: unknown) => base(err) && (!narrow || narrow(err as GeminiApiError)) } : {}),
       ...(this.onRetry ? { onRetry: this.onRetry } : {}),
     });
   }
@@ -198,8 +208,8 @@ export class HttpTransport {
     const errno = errorCode(err);
     const message = err instanceof Error ? err.message : String(err);
     return new GeminiApiError({
-      status: 0,
-      code: 'NETWORK_ERROR',
+      httpStatus: 0,
+      status: 'NETWORK_ERROR',
       detail: redact(errno ? `${errno}: ${message}` : message, this.apiKey),
       route,
       retryable: errno !== undefined && RETRYABLE_ERRNO.has(errno),
@@ -209,48 +219,49 @@ export class HttpTransport {
     });
   }
 
-  private async httpError(status: number, headers: IncomingHttpHeaders, body: Readable, route: string): Promise<GeminiApiError> {
+  private async httpError(httpStatus: number, headers: IncomingHttpHeaders, body: Readable, route: string): Promise<GeminiApiError> {
     let text = '';
     try {
       text = await this.readText(body, route, undefined, MAX_ERROR_BODY);
     } catch {
       // The status line is what matters; a broken error body must not hide it.
     }
-    let code = `HTTP_${status}`;
+    let status = `HTTP_${httpStatus}`;
     let detail = text.trim().slice(0, 300) || 'no error body';
-    let reason: string | undefined;
+    // The header wins: it is the most deliberate hint; then RetryInfo, then the message text.
     let retryAfterMs = parseRetryAfter(headers['retry-after']);
+    let details: ErrorDetails = { violations: [] };
     try {
       const parsed = errorBodySchema.safeParse(JSON.parse(text));
       if (parsed.success) {
         const e = parsed.data.error;
-        if (e.status) code = e.status;
+        if (e.status) status = e.status;
         if (e.message) detail = e.message;
-        for (const d of e.details ?? []) {
-          const info = errorDetailSchema.safeParse(d);
-          if (!info.success) continue;
-          reason ??= info.data.reason;
-          retryAfterMs ??= parseDuration(info.data.retryDelay);
-        }
+        details = readErrorDetails(e.details, e.message);
+        retryAfterMs ??= details.retryAfterMs;
       }
     } catch {
-      // Not JSON (a proxy's HTML page): keep the HTTP_<n> code and the text snippet.
+      // Not JSON (a proxy's HTML page): keep the HTTP_<n> status and the text snippet.
     }
+    const violations = details.violations.map((v) => redactViolation(v, this.apiKey));
+    // A quota of 0 (no Batch access on this tier) never lets a retry through.
+    const noAccess = httpStatus === 429 && violations.some((v) => v.limit === 0);
     return new GeminiApiError({
+      httpStatus,
       status,
-      code,
       detail: redact(detail, this.apiKey),
       route,
-      ...(reason ? { reason: redact(reason, this.apiKey) } : {}),
-      retryable: status === 408 || status === 429 || status >= 500,
+      ...(details.reason ? { reason: redact(details.reason, this.apiKey) } : {}),
+      retryable: !noAccess && (httpStatus === 408 || httpStatus === 429 || httpStatus >= 500),
       // A gateway that gave up may have forwarded the request: the service could have acted on it.
-      ambiguous: status === 502 || status === 504,
+      ambiguous: httpStatus === 502 || httpStatus === 504,
       ...(retryAfterMs !== undefined ? { retryAfterMs } : {}),
+      ...(violations.length > 0 ? { quotaViolations: violations } : {}),
     });
   }
 
   private badAnswer(status: number, route: string, detail: string): GeminiApiError {
-    return new GeminiApiError({ status, code: 'INVALID_RESPONSE', detail, route, retryable: false });
+    return new GeminiApiError({ httpStatus: status, status: 'INVALID_RESPONSE', detail, route, retryable: false });
   }
 
   async close(): Promise<void> {
@@ -266,4 +277,13 @@ export function routeOf(method: string, url: URL): string {
 export function header(headers: IncomingHttpHeaders, name: string): string | undefined {
   const v = headers[name.toLowerCase()];
   return Array.isArray(v) ? v[0] : v;
+}
+
+function redactViolation(v: QuotaViolation, secret: string | undefined): QuotaViolation {
+  const out: QuotaViolation = { ...v };
+  for (const k of ['metric', 'id', 'model', 'location'] as const) {
+    const val = out[k];
+    if (val !== undefined) out[k] = redact(val, secret);
+  }
+  return out;
 }

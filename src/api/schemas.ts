@@ -9,12 +9,6 @@ import type { BatchState } from './types.js';
 /** int64 counters arrive as JSON strings; be liberal and accept numbers too. */
 const int64 = z.union([z.string(), z.number()]).transform((v) => String(v));
 
-export const errorDetailSchema = z.object({
-  '@type': z.string().optional(),
-  reason: z.string().optional(),
-  retryDelay: z.string().optional(),
-}).passthrough();
-
 export const rpcStatusSchema = z.object({
   code: z.number().optional(),
   message: z.string().optional(),

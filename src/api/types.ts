@@ -11,6 +11,26 @@ export const TERMINAL_STATES: ReadonlySet<BatchState> = new Set(['SUCCEEDED', 'F
 
 export type BatchTask = 'generate' | 'embed';
 
+/**
+ * What a 429's google.rpc.QuotaFailure names: the quota that refused us.
+ * `limit` is the quota's value as a number (enqueued tokens per model for
+ * batch creates); a limit of 0 means the project has no access at all (the
+ * free tier has no Batch API) and waiting will never help.
+ */
+export interface QuotaViolation {
+  /** e.g. generativelanguage.googleapis.com/batch_enqueued_tokens */
+  metric?: string;
+  /** e.g. BatchEnqueuedTokensPerModelPerProject */
+  id?: string;
+  /** quotaDimensions.model, e.g. gemini-2.5-flash */
+  model?: string;
+  /** quotaDimensions.location */
+  location?: string;
+  /** quotaValue as a number; undefined when absent or not numeric. */
+  limit?: number;
+}
+
+
 export interface RetryOptions {
   /** Total attempts per call, first one included (default 8). */
   maxAttempts?: number;
