@@ -3,14 +3,19 @@
  * every intent, replayed on open. It is what makes a rerun resume instead of
  * paying twice (DESIGN.md invariants 3 and 4). It never holds the API key:
  * only chunk facts, upload session URLs, file and batch names.
+ *
+ * Opening it takes the state dir's lock (one run per state dir); close()
+ * releases it. Paths inside are stored relative to the state dir, which is
+ * made absolute at open, so a resume from another cwd finds everything.
  */
 import { randomBytes } from 'node:crypto';
-import { closeSync, existsSync, fdatasyncSync, ftruncateSync, mkdirSync, openSync, readFileSync, readdirSync, rmSync, writeSync } from 'node:fs';
-import { join } from 'node:path';
+import { closeSync, existsSync, fdatasyncSync, ftruncateSync, mkdirSync, openSync, readFileSync, readdirSync, renameSync, rmSync, writeSync } from 'node:fs';
+import { basename, isAbsolute, join, relative, resolve, sep } from 'node:path';
 import type { BatchState } from '../api/types.js';
 import { GeminiBatchError } from '../errors.js';
 import type { Chunk, ResultError } from '../types.js';
-import type { ChunkRecord, RunJournal } from './types.js';
+import { acquireStateLock, borrowStateLock, type StateLock } from './lock.js';
+import type { ChunkRecord, CompletionInfo, LostReason, LostWork, RunJournal } from './types.js';
 
 export const JOURNAL_FILE = 'journal.jsonl';
 const VERSION = 1;
@@ -23,9 +28,12 @@ type Entry =
   | { t: 'create-intent'; index: number; displayName: string }
   | { t: 'created'; index: number; displayName: string; name: string }
   | { t: 'terminal'; index: number; displayName: string; state: BatchState }
-  | { t: 'results'; index: number; path: string; failure?: ResultError }
+  /** `rel`: path is relative to the state dir (journals before it held cwd-relative or absolute paths). */
+  | { t: 'results'; index: number; path: string; rel?: true; failure?: ResultError }
+  /** The chunk's work on the service was given up: redo it under the next attempt. */
+  | { t: 'lost'; index: number; reason: LostReason; paid: boolean; uploadGone: boolean }
   | { t: 'emitted'; seqEnd: number }
-  | { t: 'complete' };
+  | { t: 'complete'; info?: CompletionInfo };
 
 export interface OpenJournalOptions {
   runId?: string;
@@ -33,91 +41,205 @@ export interface OpenJournalOptions {
   fingerprint: Record<string, unknown>;
 }
 
+/**
+ * The part label of a chunk's batches: `<index>` on the first attempt,
+ * `<index>-a<n>` once it was cancelled or lost n times. Batches are named
+ * `<runId>-<part>` (then the stage's own `-r<k>` / split suffixes), so a redo
+ * never meets the old attempt's batches when adopting by displayName.
+ */
+export function chunkPart(index: number, attempt = 0): string {
+  return attempt > 0 ? `${index}-a${attempt}` : String(index);
+}
+
+/** What a journal file says, replayed (no lock taken, nothing written). */
+export interface JournalState {
+  runId: string | undefined;
+  fingerprint: Record<string, unknown> | undefined;
+  chunks: Map<number, ChunkRecord>;
+  emittedSeq: number;
+  completed: boolean;
+  completion: CompletionInfo | undefined;
+  lost: LostWork[];
+  /** Bytes of whole, parsable lines (a torn tail from a crash is not counted). */
+  validBytes: number;
+}
+
+function emptyState(): JournalState {
+  return { runId: undefined, fingerprint: undefined, chunks: new Map(), emittedSeq: 0, completed: false, completion: undefined, lost: [], validBytes: 0 };
+}
+
+function resolveResultsPath(dir: string, e: Extract<Entry, { t: 'results' }>): string {
+  if (e.rel) return resolve(dir, e.path);
+  if (isAbsolute(e.path)) return e.path;
+  // Old journals held a path relative to the cwd of the run that wrote it: the file is in results/.
+  return join(dir, 'results', basename(e.path));
+}
+
+function apply(s: JournalState, dir: string, e: Entry): void {
+  switch (e.t) {
+    case 'run':
+      s.runId = e.runId;
+      s.fingerprint = e.fingerprint;
+      return;
+    case 'chunk':
+      s.chunks.set(e.index, { index: e.index, firstSeq: e.firstSeq, count: e.count, bytes: e.bytes, sha256: e.sha256, attempt: 0, batches: {}, terminal: {} });
+      return;
+    case 'emitted':
+      s.emittedSeq = Math.max(s.emittedSeq, e.seqEnd);
+      return;
+    case 'complete':
+      s.completed = true;
+      s.completion = e.info;
+      return;
+  }
+  const c = s.chunks.get(e.index);
+  if (!c) return;
+  switch (e.t) {
+    case 'upload-start':
+      c.uploadUrl = e.uploadUrl;
+      break;
+    case 'upload-done':
+      c.fileName = e.fileName;
+      break;
+    case 'create-intent':
+      c.batches[e.displayName] ??= '';
+      break;
+    case 'created':
+      c.batches[e.displayName] = e.name;
+      break;
+    case 'terminal':
+      c.terminal[e.displayName] = e.state;
+      break;
+    case 'results':
+      c.resultsPath = resolveResultsPath(dir, e);
+      c.failure = e.failure;
+      break;
+    case 'lost':
+      s.lost.push({ index: e.index, reason: e.reason, paid: e.paid, attempt: c.attempt });
+      c.attempt++;
+      c.batches = {};
+      c.terminal = {};
+      if (e.uploadGone) {
+        c.uploadUrl = undefined;
+        c.fileName = undefined;
+      }
+      break;
+  }
+}
+
+/** Replay the journal text of `dir`. */
+function replay(dir: string, text: string): JournalState {
+  const s = emptyState();
+  let pos = 0;
+  while (pos < text.length) {
+    const nl = text.indexOf('\n', pos);
+    if (nl === -1) break; // a torn last line from a crash: dropped
+    const line = text.slice(pos, nl);
+    pos = nl + 1;
+    let e: Entry;
+    try {
+      e = JSON.parse(line) as Entry;
+    } catch {
+      break;
+    }
+    s.validBytes = Buffer.byteLength(text.slice(0, pos));
+    apply(s, dir, e);
+  }
+  return s;
+}
+
+/** Read the journal in `dir` without locking or changing it (undefined: none there). */
+export function readJournal(dir: string): JournalState | undefined {
+  const abs = resolve(dir);
+  const path = join(abs, JOURNAL_FILE);
+  if (!existsSync(path)) return undefined;
+  return replay(abs, readFileSync(path, 'utf8'));
+}
+
+/** Whether the recorded run started an upload or a batch: only then is there money at stake. */
+export function spentAnything(s: JournalState): boolean {
+  if (s.lost.length) return true;
+  for (const c of s.chunks.values()) if (c.uploadUrl || c.fileName || Object.keys(c.batches).length) return true;
+  return false;
+}
+
 export class FileJournal implements RunJournal {
   readonly runId: string;
+  readonly dir: string;
   readonly resultsDir: string;
-  private readonly chunks = new Map<number, ChunkRecord>();
+  private readonly state: JournalState;
   private fd: number;
   private readonly path: string;
-  emittedSeq = 0;
-  completed = false;
+  private readonly lock: StateLock;
+  /** The lock was lent by our caller (the CLI), who releases it. */
+  private readonly borrowedLock: boolean;
 
-  constructor(
-    private readonly dir: string,
-    opts: OpenJournalOptions,
-  ) {
-    const path = join(dir, JOURNAL_FILE);
+  constructor(dir: string, opts: OpenJournalOptions) {
+    this.dir = resolve(dir);
+    const path = join(this.dir, JOURNAL_FILE);
     this.path = path;
-    this.resultsDir = join(dir, 'results');
+    this.resultsDir = join(this.dir, 'results');
     mkdirSync(this.resultsDir, { recursive: true });
-    let header: Extract<Entry, { t: 'run' }> | undefined;
-    let validBytes = 0;
-    if (existsSync(path)) {
-      const text = readFileSync(path, 'utf8');
-      let pos = 0;
-      while (pos < text.length) {
-        const nl = text.indexOf('\n', pos);
-        if (nl === -1) break; // a torn last line from a crash: dropped below
-        const line = text.slice(pos, nl);
-        pos = nl + 1;
-        let e: Entry;
-        try {
-          e = JSON.parse(line) as Entry;
-        } catch {
-          break;
+    const borrowed = borrowStateLock(this.dir);
+    this.lock = borrowed ?? acquireStateLock(this.dir);
+    this.borrowedLock = borrowed !== undefined;
+    try {
+      let s = existsSync(path) ? replay(this.dir, readFileSync(path, 'utf8')) : emptyState();
+      if (s.runId !== undefined && !s.completed && !spentAnything(s) && JSON.stringify(opts.fingerprint) !== JSON.stringify(s.fingerprint)) {
+        // Nothing was uploaded or created under the old settings (a run that
+        // stopped on a bad line, say): there is nothing to resume, start afresh.
+        s = emptyState();
+      }
+      this.state = s;
+      const header = s.runId !== undefined ? { runId: s.runId, fingerprint: s.fingerprint ?? {} } : undefined;
+      // A completed run is reported as such (ERR_STATE_COMPLETE by geminiBatch), whatever the settings now.
+      if (header && !s.completed) {
+        const changed = Object.keys({ ...header.fingerprint, ...opts.fingerprint })
+          .filter((k) => JSON.stringify(header.fingerprint[k]) !== JSON.stringify(opts.fingerprint[k]))
+          .map((k) => `${k} was ${JSON.stringify(header.fingerprint[k])}, now ${JSON.stringify(opts.fingerprint[k])}`);
+        if (changed.length) {
+          throw new GeminiBatchError(
+            'ERR_STATE_MISMATCH',
+            `the state dir ${this.dir} belongs to a run with other settings (${changed.join('; ')}); run with the same settings to resume it, or use another --state-dir`,
+          );
         }
-        validBytes = Buffer.byteLength(text.slice(0, pos));
-        if (e.t === 'run') header = e;
-        else this.apply(e);
       }
-    }
-    if (header && !this.spentAnything() && JSON.stringify(opts.fingerprint) !== JSON.stringify(header.fingerprint)) {
-      // Nothing was uploaded or created under the old settings (a run that
-      // stopped on a bad line, say): there is nothing to resume, start afresh.
-      header = undefined;
-      validBytes = 0;
-      this.chunks.clear();
-      this.emittedSeq = 0;
-    }
-    if (header) {
-      const changed = Object.keys({ ...header.fingerprint, ...opts.fingerprint })
-        .filter((k) => JSON.stringify(header!.fingerprint[k]) !== JSON.stringify(opts.fingerprint[k]))
-        .map((k) => `${k} was ${JSON.stringify(header!.fingerprint[k])}, now ${JSON.stringify(opts.fingerprint[k])}`);
-      if (changed.length) {
-        throw new GeminiBatchError(
-          'ERR_STATE_MISMATCH',
-          `the state dir ${dir} belongs to a run with other settings (${changed.join('; ')}); run with the same settings to resume it, or use another --state-dir`,
-        );
+      if (header && opts.runId && opts.runId !== header.runId) {
+        throw new GeminiBatchError('ERR_STATE_MISMATCH', `the state dir ${this.dir} belongs to run ${header.runId}, not ${opts.runId}`);
       }
-      if (opts.runId && opts.runId !== header.runId) {
-        throw new GeminiBatchError('ERR_STATE_MISMATCH', `the state dir ${dir} belongs to run ${header.runId}, not ${opts.runId}`);
-      }
-      this.runId = header.runId;
-    } else {
-      this.runId = opts.runId ?? `gb-${randomBytes(5).toString('hex')}`;
+      this.runId = header?.runId ?? opts.runId ?? `gb-${randomBytes(5).toString('hex')}`;
+      this.fd = openSync(path, 'a+');
+      ftruncateSync(this.fd, header ? s.validBytes : 0);
+      if (!header) this.append({ t: 'run', v: VERSION, runId: this.runId, fingerprint: opts.fingerprint });
+    } catch (err) {
+      if (!this.borrowedLock) this.lock.release();
+      throw err;
     }
-    this.fd = openSync(path, 'a+');
-    if (existsSync(path)) ftruncateSync(this.fd, validBytes);
-    if (!header) this.append({ t: 'run', v: VERSION, runId: this.runId, fingerprint: opts.fingerprint });
   }
 
-  /** Whether the recorded run started an upload or a batch: only then is there money at stake. */
-  private spentAnything(): boolean {
-    for (const c of this.chunks.values()) if (c.uploadUrl || c.fileName || Object.keys(c.batches).length) return true;
-    return false;
+  get completed(): boolean {
+    return this.state.completed;
+  }
+
+  get completion(): CompletionInfo | undefined {
+    return this.state.completion;
+  }
+
+  get emittedSeq(): number {
+    return this.state.emittedSeq;
   }
 
   knownChunkEnd(index: number): number | undefined {
-    const c = this.chunks.get(index);
+    const c = this.state.chunks.get(index);
     return c ? c.firstSeq + c.count : undefined;
   }
 
   get(index: number): ChunkRecord | undefined {
-    return this.chunks.get(index);
+    return this.state.chunks.get(index);
   }
 
   async chunkSpooled(chunk: Chunk): Promise<ChunkRecord> {
-    const known = this.chunks.get(chunk.index);
+    const known = this.state.chunks.get(chunk.index);
     if (known) {
       if (known.sha256 !== chunk.sha256 || known.firstSeq !== chunk.firstSeq || known.count !== chunk.count) {
         throw new GeminiBatchError(
@@ -129,7 +251,7 @@ export class FileJournal implements RunJournal {
     }
     const e: Entry = { t: 'chunk', index: chunk.index, firstSeq: chunk.firstSeq, count: chunk.count, bytes: chunk.bytes, sha256: chunk.sha256 };
     this.record(e);
-    return this.chunks.get(chunk.index)!;
+    return this.state.chunks.get(chunk.index)!;
   }
 
   async uploadStarted(index: number, uploadUrl: string): Promise<void> {
@@ -147,23 +269,52 @@ export class FileJournal implements RunJournal {
   async batchTerminal(index: number, displayName: string, state: BatchState): Promise<void> {
     this.record({ t: 'terminal', index, displayName, state });
   }
-  async resultsDownloaded(index: number, path: string, failure?: ResultError): Promise<void> {
-    this.record({ t: 'results', index, path, ...(failure ? { failure } : {}) });
-  }
-  async emitted(seqEnd: number): Promise<void> {
-    if (seqEnd > this.emittedSeq) this.record({ t: 'emitted', seqEnd });
+
+  async chunkCancelled(index: number, detail: { uploadDeleted?: boolean; paid?: boolean } = {}): Promise<void> {
+    this.giveUp(index, 'cancelled', detail.paid ?? false, detail.uploadDeleted ?? false);
   }
 
-  /** The run is over and its output is safe: drop the kept results files. */
-  async complete(): Promise<void> {
-    if (this.completed) return;
-    // The CLI completes after the pipeline has closed the journal, once its own output is durable.
+  async chunkLost(index: number, reason: 'batch-gone' | 'upload-gone', paid: boolean): Promise<void> {
+    // A batch without its input file cannot be recreated from it: an upload that is gone goes with it.
+    this.giveUp(index, reason, paid, reason === 'upload-gone');
+  }
+
+  private giveUp(index: number, reason: LostReason, paid: boolean, uploadGone: boolean): void {
+    const c = this.state.chunks.get(index);
+    // Results on local disk are safe: nothing on the service matters for this chunk any more.
+    if (!c || c.resultsPath) return;
+    this.record({ t: 'lost', index, reason, paid, uploadGone });
+  }
+
+  lostWork(): readonly LostWork[] {
+    return this.state.lost;
+  }
+
+  async resultsDownloaded(index: number, path: string, failure?: ResultError): Promise<void> {
+    const abs = resolve(path);
+    const inside = abs.startsWith(this.dir + sep);
+    const e: Entry = inside
+      ? { t: 'results', index, path: relative(this.dir, abs), rel: true, ...(failure ? { failure } : {}) }
+      : { t: 'results', index, path: abs, ...(failure ? { failure } : {}) };
+    this.record(e);
+  }
+  async emitted(seqEnd: number): Promise<void> {
+    if (seqEnd > this.state.emittedSeq) this.record({ t: 'emitted', seqEnd });
+  }
+
+  /** The run is over and its output is safe: record it, then drop the kept results files. */
+  async complete(info?: CompletionInfo): Promise<void> {
+    if (this.state.completed) return;
+    // A caller may complete after the pipeline has closed the journal, once its own output is durable.
     const reopen = this.fd < 0;
     if (reopen) this.fd = openSync(this.path, 'a');
     try {
-      this.record({ t: 'complete' });
+      this.record({ t: 'complete', ...(info ? { info } : {}) });
     } finally {
-      if (reopen) void this.close();
+      if (reopen) {
+        closeSync(this.fd);
+        this.fd = -1;
+      }
     }
     for (const f of readdirSync(this.resultsDir)) rmSync(join(this.resultsDir, f), { force: true });
   }
@@ -171,12 +322,13 @@ export class FileJournal implements RunJournal {
   async close(): Promise<void> {
     if (this.fd >= 0) closeSync(this.fd);
     this.fd = -1;
+    if (!this.borrowedLock) this.lock.release();
   }
 
   /** Append and fsync before returning: the caller acts on this record next. */
   private record(e: Entry): void {
     this.append(e);
-    this.apply(e);
+    apply(this.state, this.dir, e);
   }
 
   private append(e: Entry): void {
@@ -184,60 +336,43 @@ export class FileJournal implements RunJournal {
     writeSync(this.fd, JSON.stringify(e) + '\n');
     fdatasyncSync(this.fd);
   }
-
-  private apply(e: Entry): void {
-    switch (e.t) {
-      case 'run':
-        return;
-      case 'chunk':
-        this.chunks.set(e.index, { index: e.index, firstSeq: e.firstSeq, count: e.count, bytes: e.bytes, sha256: e.sha256, batches: {}, terminal: {} });
-        return;
-      case 'emitted':
-        this.emittedSeq = Math.max(this.emittedSeq, e.seqEnd);
-        return;
-      case 'complete':
-        this.completed = true;
-        return;
-    }
-    const c = this.chunks.get(e.index);
-    if (!c) return;
-    switch (e.t) {
-      case 'upload-start':
-        c.uploadUrl = e.uploadUrl;
-        break;
-      case 'upload-done':
-        c.fileName = e.fileName;
-        break;
-      case 'create-intent':
-        c.batches[e.displayName] ??= '';
-        break;
-      case 'created':
-        c.batches[e.displayName] = e.name;
-        break;
-      case 'terminal':
-        c.terminal[e.displayName] = e.state;
-        break;
-      case 'results':
-        c.resultsPath = e.path;
-        c.failure = e.failure;
-        break;
-    }
-  }
 }
 
+/**
+ * Open (or create) the journal of state dir `dir`, taking its lock: a second
+ * open of the same dir while this one is open throws ERR_STATE_LOCKED.
+ */
 export function openJournal(dir: string, opts: OpenJournalOptions): FileJournal {
   return new FileJournal(dir, opts);
 }
 
 /** True when the journal in `dir` records a finished run (its output is whole). */
 export function journalCompleted(dir: string): boolean {
-  const path = join(dir, JOURNAL_FILE);
-  if (!existsSync(path)) return false;
-  return readFileSync(path, 'utf8').split('\n').some((l) => l === '{"t":"complete"}');
+  return readJournal(dir)?.completed ?? false;
 }
 
 /** Forget a run: only the files the journal keeps in `dir` are removed. */
 export function resetJournal(dir: string): void {
   rmSync(join(dir, JOURNAL_FILE), { force: true });
   rmSync(join(dir, 'results'), { recursive: true, force: true });
+}
+
+/**
+ * Start over in `dir` but keep the old journal for the record (batch names of
+ * an abandoned run can still be looked up): it moves to
+ * `archive/journal-<runId>-<time>.jsonl`. Returns the archived path, if any.
+ */
+export function archiveJournal(dir: string): string | undefined {
+  const path = join(dir, JOURNAL_FILE);
+  if (!existsSync(path)) {
+    resetJournal(dir);
+    return undefined;
+  }
+  const runId = readJournal(dir)?.runId ?? 'unknown';
+  const archive = join(dir, 'archive');
+  mkdirSync(archive, { recursive: true });
+  const to = join(archive, `journal-${runId}-${new Date().toISOString().replace(/[:.]/g, '-')}.jsonl`);
+  renameSync(path, to);
+  rmSync(join(dir, 'results'), { recursive: true, force: true });
+  return to;
 }
