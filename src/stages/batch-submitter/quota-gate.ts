@@ -1,0 +1,307 @@
+/**
+ * The enqueued-token quota, seen from our side (issue 10).
+ *
+ * The service limits the tokens of a model's pending and running batches
+ * together (Tier 1, 2.5 Flash: 3,000,000) and answers a create over it with
+ * 429 RESOURCE_EXHAUSTED whose QuotaFailure names the limit. We learn the
+ * limit from that answer, reserve each chunk's estimated tokens before its
+ * create, and let a create go only while our own reservations plus it fit.
+ * What to do on a 429 is a pure decision (decideOnQuota429) so it is tested
+ * without a service; the gate itself is a small bookkeeping class.
+ *
+ * Estimates err high (the estimator counts CJK as one token per character),
+ * so "fits by our estimate" means "fits by the service's count" unless other
+ * batches of the same project hold part of the quota: that case is the 429
+ * that still comes, handled by waiting for our own jobs or, with none in
+ * flight, by a bounded wait that ends in one clear sentence.
+ */
+import { GeminiBatchError } from '../../errors.js';
+
+/** Default bound on waiting through 429s with none of our batches in flight. */
+export const DEFAULT_QUOTA_WAIT_MS = 10 * 60_000;
+
+/** What a 429 says about the quota. H5's typed quota error carries it as `quota`; read liberally. */
+export interface QuotaViolation {
+  /** The limit in the quota's unit (enqueued tokens); 0 means no Batch access. */
+  limit?: number;
+  /** quotaMetric, e.g. generativelanguage.googleapis.com/batch_enqueued_tokens */
+  metric?: string;
+  quotaId?: string;
+}
+
+/** The quota facts of an error from a create call, whatever shape the api layer gave them. */
+export function quotaOf(err: unknown): { status: number; quota?: QuotaViolation; retryAfterMs?: number } | undefined {
+  if (!err || typeof err !== 'object') return undefined;
+  const e = err as { status?: unknown; quota?: unknown; retryAfterMs?: unknown };
+  if (e.status !== 429) return undefined;
+  const out: { status: number; quota?: QuotaViolation; retryAfterMs?: number } = { status: 429 };
+  if (typeof e.retryAfterMs === 'number' && Number.isFinite(e.retryAfterMs)) out.retryAfterMs = e.retryAfterMs;
+  const quota = readViolation(e.quota);
+  if (quota) out.quota = quota;
+  return out;
+}
+
+function readViolation(q: unknown): QuotaViolation | undefined {
+  if (!q || typeof q !== 'object') return undefined;
+  // Either one violation, or {violations: [...]} as google.rpc.QuotaFailure has it.
+  const list = (q as { violations?: unknown }).violations;
+  if (Array.isArray(list)) {
+    for (const v of list) {
+      const one = readViolation(v);
+      if (one?.limit !== undefined) return one;
+    }
+    return list.length ? readViolation(list[0]) : undefined;
+  }
+  const o = q as Record<string, unknown>;
+  const raw = o.limit ?? o.quotaValue ?? o.value;
+  const limit = typeof raw === 'number' ? raw : typeof raw === 'string' && /^\d+$/.test(raw) ? Number(raw) : undefined;
+  const metric = typeof (o.metric ?? o.quotaMetric) === 'string' ? ((o.metric ?? o.quotaMetric) as string) : undefined;
+  const quotaId = typeof o.quotaId === 'string' ? o.quotaId : undefined;
+  const v: QuotaViolation = {};
+  if (limit !== undefined) v.limit = limit;
+  if (metric !== undefined) v.metric = metric;
+  if (quotaId !== undefined) v.quotaId = quotaId;
+  return Object.keys(v).length ? v : undefined;
+}
+
+export type QuotaDecision =
+  /** Give up: the message is one sentence naming the quota, the model and the fix. */
+  | { kind: 'fail'; error: GeminiBatchError }
+  /** The request can never fit: cut it into parts of at most `partTokens` estimated tokens. */
+  | { kind: 'split'; limit: number; partTokens: number }
+  /** Our own batches hold the quota: wait until one of them ends, then try again. */
+  | { kind: 'wait-for-ours' }
+  /** Nothing of ours holds it: wait this long, then try again. */
+  | { kind: 'backoff'; delayMs: number };
+
+export interface QuotaSituation {
+  model: string;
+  /** Estimated tokens of what we tried to create. */
+  tokens: number;
+  /** Requests in it: a single request over the limit cannot be split further. */
+  requests: number;
+  quota?: QuotaViolation;
+  retryAfterMs?: number;
+  /** The limit learned earlier (from this or another chunk's 429). */
+  learnedLimit?: number;
+  /** Our batches pending or running (other than this one). */
+  oursInFlight: number;
+  /** ms since the first 429 of the current streak with none of ours in flight (0 for the first). */
+  starvedMs: number;
+  quotaWaitMs: number;
+  /** 1-based 429s in the current streak, for the backoff. */
+  attempt: number;
+  random?: () => number;
+}
+
+/** What to do about one 429 on create. Pure: the gate and the tests feed it. */
+export function decideOnQuota429(s: QuotaSituation): QuotaDecision {
+  const limit = s.quota?.limit ?? s.learnedLimit;
+  const name = quotaName(s.quota);
+  if (limit === 0) {
+    return {
+      kind: 'fail',
+      error: new GeminiBatchError(
+        'ERR_QUOTA',
+        `The project has no Gemini Batch access for ${s.model} (${name} is 0; the free tier has none): enable billing on the project or use an API key of a paid tier.`,
+      ),
+    };
+  }
+  if (limit !== undefined && s.tokens > limit) {
+    if (s.requests <= 1) {
+      return {
+        kind: 'fail',
+        error: new GeminiBatchError(
+          'ERR_QUOTA',
+          `One request of about ${s.tokens} tokens is larger than the ${name} of ${limit} tokens for ${s.model}, so no batch can ever hold it: shorten that request or raise the quota.`,
+        ),
+      };
+    }
+    return { kind: 'split', limit, partTokens: splitTarget(limit) };
+  }
+  if (s.oursInFlight > 0) return { kind: 'wait-for-ours' };
+  if (s.starvedMs >= s.quotaWaitMs) {
+    const mins = Math.max(1, Math.round(s.quotaWaitMs / 60_000));
+    const lim = limit !== undefined ? ` (${limit} tokens)` : '';
+    return {
+      kind: 'fail',
+      error: new GeminiBatchError(
+        'ERR_QUOTA',
+        `The ${name}${lim} for ${s.model} kept refusing a batch of about ${s.tokens} tokens for ${mins} min while none of this run's batches were queued: wait for the project's other batches to finish, raise the quota (a higher tier), or lower maxBatchTokens, then run again.`,
+      ),
+    };
+  }
+  const base = Math.min(60_000, 2_000 * 2 ** Math.min(10, s.attempt - 1));
+  const jitter = (s.random ?? Math.random)() * base * 0.5;
+  const delay = s.retryAfterMs !== undefined ? Math.max(s.retryAfterMs, 250) : base + jitter;
+  // Never sleep past the end of the bounded wait (plus a moment, so the last try happens after it).
+  return { kind: 'backoff', delayMs: Math.max(1, Math.min(delay, s.quotaWaitMs - s.starvedMs + 1)) };
+}
+
+/**
+ * Parts cut for a quota split hold at most half the limit: two of them can be
+ * queued at once, so one finishing does not leave the quota idle while the
+ * next is created and waits to start.
+ */
+export function splitTarget(limit: number): number {
+  return Math.max(1, Math.floor(limit / 2));
+}
+
+function quotaName(q: QuotaViolation | undefined): string {
+  const id = q?.quotaId ?? q?.metric;
+  return id ? `enqueued-token quota ${id}` : 'enqueued-token quota';
+}
+
+/** A chunk's claim on the quota from just before its create until its batch ends. */
+export interface QuotaReservation {
+  readonly tokens: number;
+  /** The create succeeded: the tokens stay ours until `release`. */
+  created(): void;
+  /** The create failed or the batch ended: the tokens are free again (idempotent). */
+  release(): void;
+}
+
+/**
+ * Our side of one model's enqueued-token quota. One gate per run and model;
+ * every create goes through `reserve` and ends with `release`.
+ */
+export class QuotaGate {
+  private learned: number | undefined;
+  private reserved = 0;
+  private reservations = 0;
+  private running = 0;
+  private waiters: Array<() => void> = [];
+  private starvedSince: number | undefined;
+  private streak = 0;
+
+  constructor(
+    readonly model: string,
+    private readonly quotaWaitMs: number = DEFAULT_QUOTA_WAIT_MS,
+    private readonly now: () => number = Date.now,
+  ) {}
+
+  /** The limit learned from a 429, if any. */
+  get limit(): number | undefined {
+    return this.learned;
+  }
+
+  /** Estimated tokens of our batches reserved, being created or queued. */
+  get enqueuedTokens(): number {
+    return this.reserved;
+  }
+
+  /** Our batches created and not yet ended. */
+  get jobsInFlight(): number {
+    return this.running;
+  }
+
+  learn(limit: number): void {
+    // The smallest limit seen wins: a later, larger number may be another quota's.
+    this.learned = this.learned === undefined ? limit : Math.min(this.learned, limit);
+  }
+
+  /** A chunk of `tokens` is over the learned limit: split it before asking the service. */
+  needsSplit(tokens: number): boolean {
+    return this.learned !== undefined && tokens > this.learned;
+  }
+
+  /** Would `tokens` fit now by our own count? Always true while nothing of ours holds the quota. */
+  fits(tokens: number): boolean {
+    if (this.reservations === 0) return true;
+    return this.learned === undefined || this.reserved + tokens <= this.learned;
+  }
+
+  /** Wait until `tokens` fit beside our own reservations, then reserve them. */
+  async reserve(tokens: number, signal?: AbortSignal): Promise<QuotaReservation> {
+    while (!this.fits(tokens)) await this.changed(signal);
+    this.reserved += tokens;
+    this.reservations++;
+    let state: 'reserved' | 'created' | 'released' = 'reserved';
+    return {
+      tokens,
+      created: () => {
+        if (state !== 'reserved') return;
+        state = 'created';
+        this.running++;
+        this.starvedSince = undefined;
+        this.streak = 0;
+      },
+      release: () => {
+        if (state === 'released') return;
+        if (state === 'created') this.running--;
+        state = 'released';
+        this.reserved -= tokens;
+        this.reservations--;
+        this.notify();
+      },
+    };
+  }
+
+  /**
+   * A create of `tokens` (`requests` requests) answered 429. The caller has
+   * already released its reservation (so `jobsInFlight` counts only others).
+   */
+  on429(err: unknown, tokens: number, requests: number, random?: () => number): QuotaDecision {
+    const q = quotaOf(err);
+    if (q?.quota?.limit !== undefined) this.learn(q.quota.limit);
+    const now = this.now();
+    const oursInFlight = this.running;
+    if (oursInFlight > 0) this.starvedSince = undefined;
+    else this.starvedSince ??= now;
+    this.streak++;
+    return decideOnQuota429({
+      model: this.model,
+      tokens,
+      requests,
+      quota: q?.quota,
+      retryAfterMs: q?.retryAfterMs,
+      learnedLimit: this.learned,
+      oursInFlight,
+      starvedMs: this.starvedSince === undefined ? 0 : now - this.starvedSince,
+      quotaWaitMs: this.quotaWaitMs,
+      attempt: this.streak,
+      random,
+    });
+  }
+
+  /** Resolves at the next release (one of our batches ended or a create gave its tokens back). */
+  changed(signal?: AbortSignal): Promise<void> {
+    return new Promise((resolve, reject) => {
+      if (signal?.aborted) return reject(signal.reason);
+      const onAbort = () => {
+        this.waiters = this.waiters.filter((w) => w !== wake);
+        reject(signal!.reason);
+      };
+      const wake = () => {
+        signal?.removeEventListener('abort', onAbort);
+        resolve();
+      };
+      signal?.addEventListener('abort', onAbort, { once: true });
+      this.waiters.push(wake);
+    });
+  }
+
+  private notify(): void {
+    const w = this.waiters;
+    this.waiters = [];
+    for (const wake of w) wake();
+  }
+}
+
+/** One gate per model name, shared by every chunk of a run. */
+export class QuotaGates {
+  private readonly gates = new Map<string, QuotaGate>();
+  constructor(
+    private readonly quotaWaitMs: number = DEFAULT_QUOTA_WAIT_MS,
+    private readonly now: () => number = Date.now,
+  ) {}
+
+  for(model: string): QuotaGate {
+    let g = this.gates.get(model);
+    if (!g) {
+      g = new QuotaGate(model, this.quotaWaitMs, this.now);
+      this.gates.set(model, g);
+    }
+    return g;
+  }
+}

@@ -1,0 +1,85 @@
+/**
+ * The project's file storage, seen from our side (issue 10, "Files").
+ *
+ * A project holds at most 20 GB of files; uploads over it fail. We keep the
+ * bytes we uploaded and have not deleted yet under a budget by waiting before
+ * the next upload until enough of ours are deleted. A batch's output file
+ * (`files/batch-<36 chars>`, a 42-char id) cannot be fetched or deleted at
+ * all: the service answers 400 to get and delete on ids over 40 chars, so we
+ * never ask; those files expire on their own after 48 h and are not counted
+ * here (we cannot free them, so waiting on them could only hang).
+ */
+
+/** Default budget for our uploaded, not yet deleted bytes: the project's 20 GB. */
+export const DEFAULT_STORAGE_BUDGET_BYTES = 20_000_000_000;
+
+/** Longest file id the service accepts in get and delete. */
+export const MAX_FILE_ID_CHARS = 40;
+
+/** False for ids the service refuses in get/delete (over 40 chars: batch output files). */
+export function canGetOrDeleteFile(name: string): boolean {
+  const id = name.startsWith('files/') ? name.slice('files/'.length) : name;
+  return id.length <= MAX_FILE_ID_CHARS;
+}
+
+/**
+ * Bytes held on the service by our uploads, keyed by a name the caller picks
+ * (the spool path before the upload, then anything stable). A holder that
+ * asks for more than the whole budget still gets it when nothing else is
+ * held: waiting could never help it.
+ */
+export class StorageBudget {
+  private used = 0;
+  private readonly held = new Map<string, number>();
+  private waiters: Array<() => void> = [];
+
+  constructor(readonly budgetBytes: number = DEFAULT_STORAGE_BUDGET_BYTES) {}
+
+  /** Bytes held now. */
+  get usedBytes(): number {
+    return this.used;
+  }
+
+  /** Wait until `bytes` more fit under the budget, then hold them under `key` (a second acquire of a held key is a no-op). */
+  async acquire(key: string, bytes: number, signal?: AbortSignal): Promise<void> {
+    if (this.held.has(key)) return;
+    while (this.used > 0 && this.used + bytes > this.budgetBytes) await this.changed(signal);
+    this.used += bytes;
+    this.held.set(key, bytes);
+  }
+
+  /** The bytes under `key` are gone from the service (deleted, or never uploaded). */
+  release(key: string): void {
+    const bytes = this.held.get(key);
+    if (bytes === undefined) return;
+    this.held.delete(key);
+    this.used -= bytes;
+    const w = this.waiters;
+    this.waiters = [];
+    for (const wake of w) wake();
+  }
+
+  /** Move a hold to a new key (e.g. from the spool path to the uploaded file's name). */
+  rename(from: string, to: string): void {
+    const bytes = this.held.get(from);
+    if (bytes === undefined || from === to) return;
+    this.held.delete(from);
+    this.held.set(to, (this.held.get(to) ?? 0) + bytes);
+  }
+
+  private changed(signal?: AbortSignal): Promise<void> {
+    return new Promise((resolve, reject) => {
+      if (signal?.aborted) return reject(signal.reason);
+      const onAbort = () => {
+        this.waiters = this.waiters.filter((w) => w !== wake);
+        reject(signal!.reason);
+      };
+      const wake = () => {
+        signal?.removeEventListener('abort', onAbort);
+        resolve();
+      };
+      signal?.addEventListener('abort', onAbort, { once: true });
+      this.waiters.push(wake);
+    });
+  }
+}
