@@ -1,24 +1,49 @@
 /**
  * The Files API: upload (see upload.ts), get, list, delete and streaming
  * download. Every call but the upload pieces is idempotent and retried.
+ *
+ * Downloads use `GET /v1beta/files/{id}:download?alt=media`, the SDKs' path,
+ * the one proven for the 42-char ids of batch output files. Those ids are
+ * never sent to get or delete (the service refuses them with a 400): `get`
+ * throws UnaddressableFileError locally, `delete` resolves `false` without a
+ * request (the file expires 48 h after creation). `canGetOrDeleteFile(name)`
+ * tells a caller beforehand.
  */
 import { createWriteStream } from 'node:fs';
 import { rename, rm } from 'node:fs/promises';
 import { PassThrough, type Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
-import { abortError } from '../errors.js';
+import { GeminiBatchError, abortError } from '../errors.js';
 import { routeOf, type HttpTransport } from './http.js';
-import { pageQuery, resourcePath } from './names.js';
+import { MAX_ADDRESSABLE_FILE_ID, canGetOrDeleteFile, pageQuery, resourcePath } from './names.js';
 import { fileSchema, listFilesSchema } from './schemas.js';
 import type { FilesApi, GeminiFile } from './types.js';
 import { queryUpload, uploadFile } from './upload.js';
+
+/**
+ * `files.get` on an id the service cannot address (over 40 chars: a batch's
+ * output file). Thrown locally, before any request. Code ERR_INVALID_OPTIONS:
+ * the call itself is the mistake, and its message says what to do instead.
+ */
+export class UnaddressableFileError extends GeminiBatchError {
+  readonly fileName: string;
+  constructor(fileName: string, call: 'get' | 'delete') {
+    super(
+      'ERR_INVALID_OPTIONS',
+      `files.${call}(${JSON.stringify(fileName)}): the service cannot ${call} a file whose id is over ${MAX_ADDRESSABLE_FILE_ID} characters ` +
+        '(a batch output file); download it instead. It expires 48 h after it was created.',
+    );
+    this.name = 'UnaddressableFileError';
+    this.fileName = fileName;
+  }
+}
 
 export function createFilesApi(http: HttpTransport): FilesApi {
   const sig = (signal?: AbortSignal) => (signal ? { signal } : {});
 
   /** GET the media; resolves once headers are in, with the body not yet read. */
   const openDownload = async (name: string, signal?: AbortSignal) => {
-    const url = http.download(`${resourcePath('files', name)}:download?alt=media`);
+    const url = http.api(`${resourcePath('files', name)}:download?alt=media`);
     const res = await http.retry(() => http.send({ method: 'GET', url, ...sig(signal) }), sig(signal));
     return { body: res.body, route: routeOf('GET', new URL(url)) };
   };
@@ -28,8 +53,10 @@ export function createFilesApi(http: HttpTransport): FilesApi {
 
     queryUpload: (uploadUrl, signal) => http.retry(() => queryUpload(http, uploadUrl, signal), sig(signal)).then(({ status, received }) => ({ status, received })),
 
-    get: (name, signal) =>
-      http.retry(() => http.sendJson({ method: 'GET', url: http.api(resourcePath('files', name)), ...sig(signal) }, fileSchema), sig(signal)) as Promise<GeminiFile>,
+    get: async (name, signal) => {
+      if (!canGetOrDeleteFile(name)) throw new UnaddressableFileError(name, 'get');
+      return http.retry(() => http.sendJson({ method: 'GET', url: http.api(resourcePath('files', name)), ...sig(signal) }, fileSchema), sig(signal)) as Promise<GeminiFile>;
+    },
 
     list: (opts = {}) => ({
       async *[Symbol.asyncIterator]() {
@@ -44,11 +71,14 @@ export function createFilesApi(http: HttpTransport): FilesApi {
     }),
 
     delete: async (name, signal) => {
+      // Best effort by nature: the service refuses it (400) and the file expires on its own.
+      if (!canGetOrDeleteFile(name)) return false;
       const url = http.api(resourcePath('files', name));
       await http.retry(async () => {
         const res = await http.send({ method: 'DELETE', url, ...sig(signal) });
         res.body.resume();
       }, sig(signal));
+      return true;
     },
 
     download: async (name, signal) => {

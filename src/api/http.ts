@@ -109,11 +109,6 @@ export class HttpTransport {
     return `${this.baseUrl}/upload/${this.apiVersion}/${path}`;
   }
 
-  /** `{base}/download/{version}/{path}` */
-  download(path: string): string {
-    return `${this.baseUrl}/download/${this.apiVersion}/${path}`;
-  }
-
   /** One attempt. Resolves only for 2xx; the caller must consume or destroy `body`. */
   async send(req: HttpRequest): Promise<HttpResponse> {
     const url = new URL(req.url);

@@ -1,6 +1,8 @@
 export * from './types.js';
 export { createGeminiClient, DEFAULT_BASE_URL } from './client.js';
 export { GeminiApiError, isGeminiApiError, ERR_GEMINI_HTTP } from './errors.js';
+export { UnaddressableFileError } from './files.js';
+export { canGetOrDeleteFile, MAX_ADDRESSABLE_FILE_ID } from './names.js';
 export {
   withRetry,
   isRetryable,

@@ -25,3 +25,27 @@ export function pageQuery(pageSize: number | undefined, pageToken: string | unde
   const s = q.toString();
   return s ? `?${s}` : '';
 }
+
+/**
+ * The longest file id the service lets us GET or DELETE. Uploaded files get
+ * at most 40 chars; a batch's output file is `files/batch-<36-char batch id>`
+ * (42), and the service answers 400 INVALID_ARGUMENT ("File ID ... cannot be
+ * more than 40 characters") to get and delete on it. Such files can only be
+ * downloaded; they count against the project's 20 GB until they expire, 48 h
+ * after creation.
+ */
+export const MAX_ADDRESSABLE_FILE_ID = 40;
+
+/** The bare id of a file name: 'files/abc' → 'abc'. */
+export function fileId(name: string): string {
+  return name.startsWith('files/') ? name.slice('files/'.length) : name;
+}
+
+/**
+ * True when `files.get` / `files.delete` may be called on this file: its id
+ * is at most 40 chars. False for service-generated output files
+ * (`files/batch-<36>`), which can only be downloaded and expire after 48 h.
+ */
+export function canGetOrDeleteFile(name: string): boolean {
+  return fileId(name).length <= MAX_ADDRESSABLE_FILE_ID;
+}

@@ -164,10 +164,19 @@ export interface FilesApi {
   upload(path: string, opts?: UploadFileOptions): Promise<GeminiFile>;
   /** Ask the service how many bytes of a session it has (X-Goog-Upload-Command: query). */
   queryUpload(uploadUrl: string, signal?: AbortSignal): Promise<{ status: string; received: number }>;
+  /**
+   * Throws UnaddressableFileError (ERR_INVALID_OPTIONS), without a request, for
+   * an id over 40 chars (a batch output file): the service refuses those.
+   */
   get(name: string, signal?: AbortSignal): Promise<GeminiFile>;
   list(opts?: { pageSize?: number; signal?: AbortSignal }): AsyncIterable<GeminiFile>;
-  delete(name: string, signal?: AbortSignal): Promise<void>;
-  /** Streaming download (never buffered whole). */
+  /**
+   * Resolves true once deleted; false, without a request, for an id over 40
+   * chars (a batch output file: the service cannot delete it; it expires 48 h
+   * after it was created). See canGetOrDeleteFile().
+   */
+  delete(name: string, signal?: AbortSignal): Promise<boolean>;
+  /** Streaming download (never buffered whole), by GET /v1beta/files/{id}:download?alt=media. */
   download(name: string, signal?: AbortSignal): Promise<Readable>;
   /** Streaming download to a file on disk; resolves with bytes written. */
   downloadToFile(name: string, path: string, signal?: AbortSignal): Promise<number>;
