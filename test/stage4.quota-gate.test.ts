@@ -1,4 +1,5 @@
 import { describe, expect, it } from 'vitest';
+import { GeminiApiError } from '../src/api/errors.js';
 import { DEFAULT_QUOTA_WAIT_MS, QuotaGate, decideOnQuota429, quotaOf, splitTarget } from '../src/stages/batch-submitter/quota-gate.js';
 
 /** A 429 the way the api layer types it: status, quota (QuotaFailure violation), retryAfterMs. */
@@ -18,6 +19,16 @@ describe('quotaOf', () => {
     expect(quotaOf({ status: 429, quota: { violations: [{ quotaId: 'x' }, { quotaValue: '5', quotaId: 'y' }] } })?.quota).toEqual({ limit: 5, quotaId: 'y' });
     expect(quotaOf({ status: 429, quota: { limit: 0 } })?.quota).toEqual({ limit: 0 });
     expect(quotaOf({ status: 503 })).toBeUndefined();
+    const api = new GeminiApiError({
+      httpStatus: 429,
+      status: 'RESOURCE_EXHAUSTED',
+      detail: 'quota',
+      route: 'POST /v1beta/models/x:batchGenerateContent',
+      retryable: true,
+      retryAfterMs: 5_000,
+      quota: { id: 'BatchEnqueuedTokensPerModelPerProject', metric: 'm', model: 'gemini-2.5-flash', limit: 3_000_000 },
+    });
+    expect(quotaOf(api)).toEqual({ status: 429, retryAfterMs: 5_000, quota: { limit: 3_000_000, metric: 'm', quotaId: 'BatchEnqueuedTokensPerModelPerProject' } });
     expect(quotaOf({ status: 429 })).toEqual({ status: 429 });
   });
 });

@@ -20,7 +20,7 @@ import { GeminiBatchError } from '../../errors.js';
 /** Default bound on waiting through 429s with none of our batches in flight. */
 export const DEFAULT_QUOTA_WAIT_MS = 10 * 60_000;
 
-/** What a 429 says about the quota. H5's typed quota error carries it as `quota`; read liberally. */
+/** What a 429 says about the quota (GeminiApiError.quota / quotaViolations; read liberally). */
 export interface QuotaViolation {
   /** The limit in the quota's unit (enqueued tokens); 0 means no Batch access. */
   limit?: number;
@@ -32,11 +32,12 @@ export interface QuotaViolation {
 /** The quota facts of an error from a create call, whatever shape the api layer gave them. */
 export function quotaOf(err: unknown): { status: number; quota?: QuotaViolation; retryAfterMs?: number } | undefined {
   if (!err || typeof err !== 'object') return undefined;
-  const e = err as { status?: unknown; quota?: unknown; retryAfterMs?: unknown };
-  if (e.status !== 429) return undefined;
+  // GeminiApiError carries the HTTP status as `httpStatus` (its `status` is the API's status string).
+  const e = err as { httpStatus?: unknown; status?: unknown; quota?: unknown; quotaViolations?: unknown; retryAfterMs?: unknown };
+  if (e.httpStatus !== 429 && e.status !== 429) return undefined;
   const out: { status: number; quota?: QuotaViolation; retryAfterMs?: number } = { status: 429 };
   if (typeof e.retryAfterMs === 'number' && Number.isFinite(e.retryAfterMs)) out.retryAfterMs = e.retryAfterMs;
-  const quota = readViolation(e.quota);
+  const quota = readViolation(Array.isArray(e.quotaViolations) && e.quotaViolations.length ? { violations: e.quotaViolations } : e.quota);
   if (quota) out.quota = quota;
   return out;
 }
@@ -56,7 +57,8 @@ function readViolation(q: unknown): QuotaViolation | undefined {
   const raw = o.limit ?? o.quotaValue ?? o.value;
   const limit = typeof raw === 'number' ? raw : typeof raw === 'string' && /^\d+$/.test(raw) ? Number(raw) : undefined;
   const metric = typeof (o.metric ?? o.quotaMetric) === 'string' ? ((o.metric ?? o.quotaMetric) as string) : undefined;
-  const quotaId = typeof o.quotaId === 'string' ? o.quotaId : undefined;
+  const id = o.quotaId ?? o.id;
+  const quotaId = typeof id === 'string' ? id : undefined;
   const v: QuotaViolation = {};
   if (limit !== undefined) v.limit = limit;
   if (metric !== undefined) v.metric = metric;

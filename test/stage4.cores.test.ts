@@ -1,0 +1,199 @@
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import type { BatchOperation } from '../src/api/types.js';
+import { findPatiently } from '../src/stages/batch-submitter/adopt.js';
+import { UNMATCHED_INLINE_STATUS, keyInlineResults } from '../src/stages/batch-submitter/inline-keys.js';
+import { hasOutput, unansweredRequests, waitForOutput } from '../src/stages/batch-submitter/output-wait.js';
+import { MAX_EXPIRED_SPLIT_DEPTH, bytesTokenEstimate, cutByTokens, shouldSplitExpired, spoolTokens } from '../src/stages/batch-submitter/split-policy.js';
+import { StorageBudget, canGetOrDeleteFile } from '../src/stages/batch-submitter/storage-budget.js';
+import { serializeRequestLine } from '../src/internal/wire/wire-line.js';
+
+let dir: string;
+beforeEach(() => {
+  dir = mkdtempSync(join(tmpdir(), 'gb-stage4-'));
+});
+afterEach(() => rmSync(dir, { recursive: true, force: true }));
+
+const op = (o: Partial<BatchOperation>): BatchOperation => ({ name: 'batches/x', state: 'SUCCEEDED', done: true, stats: {}, raw: {}, ...o });
+
+/** A spool of n request lines, seqs first..first+n-1. */
+function spool(n: number, first = 0, text = (i: number) => `prompt ${i}`): string {
+  const p = join(dir, `spool-${first}-${n}`);
+  const lines = [];
+  for (let i = 0; i < n; i++) lines.push(serializeRequestLine(first + i, `k${first + i}`, { contents: [{ parts: [{ text: text(i) }] }] }));
+  writeFileSync(p, Buffer.concat(lines));
+  return p;
+}
+const readLines = (p: string) => readFileSync(p, 'utf8').split('\n').filter(Boolean).map((l) => JSON.parse(l) as Record<string, unknown>);
+
+describe('findPatiently (adopt by displayName)', () => {
+  const lister = (showAfterLists: number, name = 'run-0') => {
+    let lists = 0;
+    return {
+      get lists() {
+        return lists;
+      },
+      list: () => ({
+        async *[Symbol.asyncIterator]() {
+          lists++;
+          yield op({ name: 'batches/other', displayName: 'run-1', state: 'RUNNING' });
+          if (lists > showAfterLists) {
+            yield op({ name: 'batches/failed', displayName: name, state: 'FAILED' });
+            yield op({ name: 'batches/live', displayName: name, state: 'RUNNING' });
+          }
+        },
+      }),
+    };
+  };
+
+  it('keeps listing through a lagging list and adopts the live batch', async () => {
+    const l = lister(3);
+    const found = await findPatiently(l, 'run-0', { windowMs: 5_000, initialDelayMs: 1, maxDelayMs: 2 });
+    expect(found).toBe('batches/live');
+    expect(l.lists).toBe(4);
+  });
+
+  it('gives up only after the whole window showed nothing, listing more than once', async () => {
+    const l = lister(Infinity);
+    let t = 0;
+    const found = await findPatiently(l, 'run-0', { windowMs: 100, initialDelayMs: 1, maxDelayMs: 1, now: () => (t += 10) });
+    expect(found).toBeUndefined();
+    expect(l.lists).toBeGreaterThan(3);
+  });
+});
+
+describe('waitForOutput (SUCCEEDED before its output)', () => {
+  it('polls until the output appears', async () => {
+    let polls = 0;
+    const got = await waitForOutput(op({}), async () => (++polls < 3 ? op({}) : op({ responsesFile: 'files/batch-x' })), { initialMs: 1, maxMs: 2, waitMs: 5_000 });
+    expect(got.responsesFile).toBe('files/batch-x');
+    expect(polls).toBe(3);
+  });
+
+  it('is bounded, and does not wait for failed batches or ones that have output', async () => {
+    let polls = 0;
+    const got = await waitForOutput(op({}), async () => (polls++, op({})), { initialMs: 1, maxMs: 1, waitMs: 30 });
+    expect(hasOutput(got)).toBe(false);
+    expect(polls).toBeGreaterThan(0);
+    polls = 0;
+    await waitForOutput(op({ state: 'FAILED' }), async () => (polls++, op({})));
+    await waitForOutput(op({ inlinedResponseCount: 0 }), async () => (polls++, op({})));
+    expect(polls).toBe(0);
+  });
+
+  it('unansweredRequests flags records with no line at all (error lines count as answers)', async () => {
+    const results = join(dir, 'results');
+    writeFileSync(results, ['{"key":"11:a","response":{}}', '{"key":"13:b","error":{"code":13}}', '{"key":"99:z","response":{}}'].join('\n') + '\n');
+    expect([...(await unansweredRequests(results, { firstSeq: 10, count: 5 }))]).toEqual([1, 0, 1, 0, 1]);
+    expect([...(await unansweredRequests(join(dir, 'none'), { firstSeq: 0, count: 2 }))]).toEqual([1, 1]);
+  });
+});
+
+describe('keyInlineResults (inline responses without keys)', () => {
+  it('keyed items are copied as they are', async () => {
+    const s = spool(2);
+    const inline = join(dir, 'inline');
+    writeFileSync(inline, '{"key":"1:k1","response":{"r":1}}\n{"key":"0:k0","response":{"r":0}}\n');
+    const out = join(dir, 'out');
+    const k = await keyInlineResults(inline, s, out);
+    expect(k.matched).toBe('keys');
+    expect(readLines(out)).toEqual([{ key: '1:k1', response: { r: 1 } }, { key: '0:k0', response: { r: 0 } }]);
+  });
+
+  it('all keyless and as many as the requests: matched by position, and it says so', async () => {
+    const s = spool(3, 5);
+    const inline = join(dir, 'inline');
+    writeFileSync(inline, '{"key":null,"response":{"r":5}}\n{"key":null,"error":{"code":13,"message":"x"}}\n{"response":{"r":7}}\n');
+    const out = join(dir, 'out');
+    writeFileSync(out, '{"key":"0:earlier","response":{}}\n'); // appends, never truncates
+    const k = await keyInlineResults(inline, s, out);
+    expect(k.matched).toBe('position');
+    expect(k.detail).toMatch(/by position/);
+    expect(readLines(out)).toEqual([
+      { key: '0:earlier', response: {} },
+      { key: '5:k5', response: { r: 5 } },
+      { key: '6:k6', error: { code: 13, message: 'x' } },
+      { key: '7:k7', response: { r: 7 } },
+    ]);
+  });
+
+  it('keyless with a different count, or mixed: never guesses; the unanswered get an error naming the cause', async () => {
+    const s = spool(3);
+    const inline = join(dir, 'inline');
+    writeFileSync(inline, '{"key":null,"response":{"r":"?"}}\n{"key":"1:k1","response":{"r":1}}\n');
+    const out = join(dir, 'out');
+    const k = await keyInlineResults(inline, s, out);
+    expect(k).toMatchObject({ matched: 'unmatched', items: 2, keyless: 1, unmatchedRequests: 2 });
+    const lines = readLines(out);
+    expect(lines[0]).toEqual({ key: '1:k1', response: { r: 1 } });
+    expect(lines.slice(1).map((l) => l.key)).toEqual(['0:k0', '2:k2']);
+    for (const l of lines.slice(1)) {
+      const e = l.error as { status: string; message: string };
+      expect(e.status).toBe(UNMATCHED_INLINE_STATUS);
+      expect(e.message).toMatch(/without a key/);
+    }
+    const out2 = join(dir, 'out2');
+    writeFileSync(inline, '{"key":null,"response":{}}\n{"key":null,"response":{}}\n');
+    const k2 = await keyInlineResults(inline, s, out2);
+    expect(k2).toMatchObject({ matched: 'unmatched', unmatchedRequests: 3 });
+    expect(readLines(out2)).toHaveLength(3);
+  });
+});
+
+describe('split policy', () => {
+  it('EXPIRED splitting stops at the depth floor and at minSplitRequests', () => {
+    expect(shouldSplitExpired(64, 0)).toBe(true);
+    expect(shouldSplitExpired(64, MAX_EXPIRED_SPLIT_DEPTH)).toBe(false);
+    expect(shouldSplitExpired(1, 0)).toBe(false);
+    expect(shouldSplitExpired(2, 0)).toBe(true);
+    expect(shouldSplitExpired(199, 0, 100)).toBe(false);
+    expect(shouldSplitExpired(200, 0, 100)).toBe(true);
+    // 64 records: at most 2^depth leaf batches, not 126
+    let leaves = 0;
+    const walk = (n: number, d: number) => (shouldSplitExpired(n, d) ? (walk(Math.ceil(n / 2), d + 1), walk(Math.floor(n / 2), d + 1)) : leaves++);
+    walk(64, 0);
+    expect(leaves).toBe(2 ** MAX_EXPIRED_SPLIT_DEPTH);
+  });
+
+  it('cutByTokens cuts consecutive parts under the target, every line once, as bytes', async () => {
+    const s = spool(50, 0, (i) => 'x'.repeat(10 + i * 7));
+    const total = await spoolTokens(s);
+    const parts = await cutByTokens(s, Math.ceil(total / 4), join(dir, 'part'));
+    expect(parts.length).toBeGreaterThanOrEqual(4);
+    expect(parts.reduce((a, p) => a + p.lines, 0)).toBe(50);
+    expect(parts.reduce((a, p) => a + p.tokens, 0)).toBe(total);
+    for (const p of parts) expect(p.tokens).toBeLessThanOrEqual(Math.ceil(total / 4));
+    expect(Buffer.concat(parts.map((p) => readFileSync(p.path)))).toEqual(readFileSync(s));
+    // a line over the target goes alone
+    const one = await cutByTokens(s, 1, join(dir, 'single'));
+    expect(one).toHaveLength(50);
+    expect(bytesTokenEstimate(Buffer.from('ab'))).toBe(1);
+  });
+});
+
+describe('storage budget', () => {
+  it('waits before an upload that would pass the budget until ours are deleted', async () => {
+    const b = new StorageBudget(100);
+    await b.acquire('a', 60);
+    let second = false;
+    const p = b.acquire('b', 50).then(() => (second = true));
+    await new Promise((r) => setTimeout(r, 10));
+    expect(second).toBe(false);
+    b.rename('a', 'files/a');
+    b.release('files/a');
+    await p;
+    expect(b.usedBytes).toBe(50);
+    // larger than the whole budget: admitted when nothing else is held
+    b.release('b');
+    await b.acquire('huge', 500);
+    expect(b.usedBytes).toBe(500);
+  });
+
+  it('ids over 40 chars (batch output files) are never fetched or deleted', () => {
+    expect(canGetOrDeleteFile(`files/batch-${'a'.repeat(36)}`)).toBe(false);
+    expect(canGetOrDeleteFile(`files/${'a'.repeat(40)}`)).toBe(true);
+    expect(canGetOrDeleteFile('files/abc')).toBe(true);
+  });
+});
