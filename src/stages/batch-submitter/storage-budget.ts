@@ -6,21 +6,12 @@
  * the next upload until enough of ours are deleted. A batch's output file
  * (`files/batch-<36 chars>`, a 42-char id) cannot be fetched or deleted at
  * all: the service answers 400 to get and delete on ids over 40 chars, so we
- * never ask; those files expire on their own after 48 h and are not counted
+ * never ask (api/names.ts canGetOrDeleteFile; files.delete skips them); those files expire on their own after 48 h and are not counted
  * here (we cannot free them, so waiting on them could only hang).
  */
 
 /** Default budget for our uploaded, not yet deleted bytes: the project's 20 GB. */
 export const DEFAULT_STORAGE_BUDGET_BYTES = 20_000_000_000;
-
-/** Longest file id the service accepts in get and delete. */
-export const MAX_FILE_ID_CHARS = 40;
-
-/** False for ids the service refuses in get/delete (over 40 chars: batch output files). */
-export function canGetOrDeleteFile(name: string): boolean {
-  const id = name.startsWith('files/') ? name.slice('files/'.length) : name;
-  return id.length <= MAX_FILE_ID_CHARS;
-}
 
 /**
  * Bytes held on the service by our uploads, keyed by a name the caller picks
