@@ -2,10 +2,11 @@
  * Batch jobs by id, their creation ordinals, and the state changes that
  * do not involve running them (cancel, delete, the 48 h expiry).
  */
-import type { Batch, BatchInput, Task } from './batch.js';
+import type { Batch, BatchInput, BatchWebhookConfig, Task } from './batch.js';
 import { TERMINAL } from './batch.js';
 import type { Context } from './context.js';
 import { randomId } from './prng.js';
+import { limitFor, quotaExceeded } from './quota.js';
 import { HttpError, notFound } from './wire.js';
 
 export const JOB_TTL_MS = 48 * 3600 * 1000;
@@ -17,7 +18,11 @@ export interface NewBatch {
   priority: string | undefined;
   input: BatchInput;
   requestCount: number;
+  webhook: BatchWebhookConfig | undefined;
 }
+
+/** Batch ids are 36 chars of [a-z0-9], so output files are files/batch-<36>: 42 chars. */
+export const BATCH_ID_LENGTH = 36;
 
 export class BatchStore {
   private readonly batches = new Map<string, Batch>();
@@ -25,8 +30,26 @@ export class BatchStore {
   private seq = 0;
   private readonly ctx: Context;
 
+  /** Called once when a job reaches a terminal state (webhook events). */
+  onFinish: (b: Batch) => void = () => {};
+
   constructor(ctx: Context) {
     this.ctx = ctx;
+  }
+
+  /** Tokens of a model's jobs not yet finished, deleted ones included: a delete does not cancel. */
+  enqueuedTokens(model: string): number {
+    let n = 0;
+    for (const b of this.batches.values()) {
+      this.expireIfStale(b);
+      if (!TERMINAL.has(b.state) && b.model === model) n += b.tokens;
+    }
+    return n;
+  }
+
+  /** The enqueued-token limit for this model, or undefined when there is none. */
+  tokenLimit(model: string): number | undefined {
+    return limitFor(this.ctx.settings.enqueuedTokenLimit, model);
   }
 
   /** Requests in jobs not yet finished: what maxEnqueuedRequests limits. */
@@ -39,7 +62,12 @@ export class BatchStore {
     return n;
   }
 
-  create(spec: NewBatch): Batch {
+  create(spec: NewBatch, tokens: number): Batch {
+    const limit = this.tokenLimit(spec.model);
+    if (limit !== undefined) {
+      const enqueued = this.enqueuedTokens(spec.model);
+      if (limit === 0 || enqueued + tokens > limit) throw quotaExceeded(spec.model, limit, enqueued, tokens);
+    }
     const max = this.ctx.settings.maxEnqueuedRequests;
     if (max !== undefined && this.enqueued() + spec.requestCount > max) {
       throw new HttpError(
@@ -53,7 +81,7 @@ export class BatchStore {
     const ordinal = ++this.ordinal;
     const b: Batch = {
       ...spec,
-      id: randomId(12),
+      id: randomId(BATCH_ID_LENGTH),
       seq: ++this.seq,
       ordinal,
       createTime: t,
@@ -68,6 +96,10 @@ export class BatchStore {
       error: undefined,
       timers: [],
       abort: new AbortController(),
+      tokens,
+      deleted: false,
+      outputHiddenPolls: 0,
+      listedFrom: t + this.ctx.settings.listLagMs,
     };
     this.batches.set(b.id, b);
     return b;
@@ -75,13 +107,15 @@ export class BatchStore {
 
   get(id: string): Batch {
     const b = this.batches.get(id);
-    if (!b) throw notFound(`Batch batches/${id}`);
+    if (!b || b.deleted) throw notFound(`Batch batches/${id}`);
     this.expireIfStale(b);
     return b;
   }
 
-  all(): Batch[] {
-    const list = [...this.batches.values()];
+  /** What batches.list shows: not deleted, and past the list lag. */
+  listed(): Batch[] {
+    const t = this.ctx.now();
+    const list = [...this.batches.values()].filter((b) => !b.deleted && b.listedFrom <= t);
     for (const b of list) this.expireIfStale(b);
     return list;
   }
@@ -96,17 +130,25 @@ export class BatchStore {
     b.state = state;
     b.updateTime = t;
     b.endTime = t;
+    if (state === 'SUCCEEDED') b.outputHiddenPolls = this.ctx.settings.succeededWithoutOutputPolls;
+    // A deleted job that ends is gone for good; until then it ran and counted, unseen.
+    if (b.deleted) this.batches.delete(b.id);
+    this.onFinish(b);
   }
 
   cancel(id: string): void {
     this.finish(this.get(id), 'CANCELLED');
   }
 
+  /**
+   * Removes the job record only: like the service's, it "does not cancel the
+   * operation". A live job keeps running (and counting against the quota);
+   * a finished one is forgotten at once.
+   */
   delete(id: string): void {
     const b = this.get(id);
-    for (const t of b.timers) clearTimeout(t);
-    b.abort.abort();
-    this.batches.delete(id);
+    b.deleted = true;
+    if (TERMINAL.has(b.state)) this.batches.delete(id);
   }
 
   /** Jobs pending or running past 48 h on the (possibly simulated) clock expire, like the real ones. */

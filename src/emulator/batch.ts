@@ -1,6 +1,6 @@
 /** The in-memory record of one batch job and how it looks on the wire (an Operation). */
 import type { JobFate } from './faults.js';
-import { isoTime } from './wire.js';
+import { isoTimeNanos } from './wire.js';
 
 export type BatchState = 'PENDING' | 'RUNNING' | 'SUCCEEDED' | 'FAILED' | 'CANCELLED' | 'EXPIRED';
 export type Task = 'generate' | 'embed';
@@ -12,7 +12,13 @@ export type BatchInput = { kind: 'file'; fileId: string } | { kind: 'inline'; re
 /** One inline result, as it appears under inlinedResponses.inlinedResponses. */
 export type InlineResult =
   | { response: unknown; metadata?: unknown }
-  | { error: { code: number; message: string; status: string }; metadata?: unknown };
+  | { error: { code: number; message: string; status?: string }; metadata?: unknown };
+
+/** batch.webhookConfig of a create: these URIs replace the project's webhooks for this batch. */
+export interface BatchWebhookConfig {
+  uris: string[];
+  userMetadata: Record<string, unknown> | undefined;
+}
 
 export interface Batch {
   id: string;
@@ -37,6 +43,15 @@ export interface Batch {
   error: { code: number; message: string } | undefined;
   timers: NodeJS.Timeout[];
   abort: AbortController;
+  /** Prompt tokens (the responder's count): what the enqueued-token quota adds up. */
+  tokens: number;
+  /** batches.delete removes the record only: the job keeps running (and counting) unseen. */
+  deleted: boolean;
+  /** GETs still to answer SUCCEEDED without output (the succeededWithoutOutputPolls quirk). */
+  outputHiddenPolls: number;
+  /** ctx.now() from which batches.list shows the job (the listLagMs quirk). */
+  listedFrom: number;
+  webhook: BatchWebhookConfig | undefined;
 }
 
 const TYPE_PREFIX = 'type.googleapis.com/google.ai.generativelanguage.v1main.';
@@ -63,16 +78,19 @@ export function toOperation(b: Batch, withInline: boolean): Record<string, unkno
   const kind = b.task === 'embed' ? 'EmbedContentBatch' : 'GenerateContentBatch';
   const metadata: Record<string, unknown> = { '@type': TYPE_PREFIX + kind, name: `batches/${b.id}`, model: b.model };
   if (b.displayName !== undefined) metadata.displayName = b.displayName;
-  metadata.createTime = isoTime(b.createTime);
-  metadata.updateTime = isoTime(b.updateTime);
-  if (b.endTime !== undefined) metadata.endTime = isoTime(b.endTime);
+  metadata.createTime = isoTimeNanos(b.createTime);
+  metadata.updateTime = isoTimeNanos(b.updateTime);
+  if (b.endTime !== undefined) metadata.endTime = isoTimeNanos(b.endTime);
   if (b.input.kind === 'file') metadata.inputConfig = { fileName: `files/${b.input.fileId}` };
   metadata.batchStats = stats(b);
   metadata.state = `BATCH_STATE_${b.state}`;
   if (b.priority !== undefined) metadata.priority = b.priority;
+  if (b.webhook !== undefined) {
+    metadata.webhookConfig = { uris: b.webhook.uris, ...(b.webhook.userMetadata ? { userMetadata: b.webhook.userMetadata } : {}) };
+  }
 
   let output: Record<string, unknown> | undefined;
-  if (b.state === 'SUCCEEDED') {
+  if (b.state === 'SUCCEEDED' && b.outputHiddenPolls <= 0) {
     if (b.outputFileId !== undefined) output = { responsesFile: `files/${b.outputFileId}` };
     else if (b.inlined !== undefined && withInline) output = { inlinedResponses: { inlinedResponses: b.inlined } };
   }
@@ -81,7 +99,7 @@ export function toOperation(b: Batch, withInline: boolean): Record<string, unkno
   const op: Record<string, unknown> = { name: `batches/${b.id}`, metadata };
   if (TERMINAL.has(b.state)) {
     op.done = true;
-    if (b.state === 'SUCCEEDED') op.response = { '@type': `${TYPE_PREFIX}${kind}Output`, ...(output ?? {}) };
+    if (b.state === 'SUCCEEDED' && b.outputHiddenPolls <= 0) op.response = { '@type': `${TYPE_PREFIX}${kind}Output`, ...(output ?? {}) };
     if (b.error) op.error = b.error;
   }
   return op;

@@ -4,7 +4,7 @@
  */
 import { InvalidArgumentError, type Command } from 'commander';
 import { startEmulator } from './index.js';
-import type { EmulatorOptions, EmulatorRoute } from './types.js';
+import type { EmulatorOptions, EmulatorRoute, EnqueuedTokenLimits, WebhookFaults } from './types.js';
 
 /** Everything startEmulator takes that can come from a command line. */
 export type EmulatorCommandArgs = Omit<EmulatorOptions, 'responder' | 'now'>;
@@ -61,12 +61,45 @@ export function parseErrorRates(v: string): Partial<Record<EmulatorRoute, number
   return out;
 }
 
+/** `429,503`; 0 means "drop the connection without an answer". */
 export function parseStatuses(v: string): number[] {
   return v.split(',').map((x) => {
     const n = Number(x);
-    if (!Number.isInteger(n) || n < 400 || n > 599) throw new InvalidArgumentError(`expected HTTP statuses like 429,503, got "${x}"`);
+    if (x.trim() === '' || !Number.isInteger(n) || (n !== 0 && (n < 400 || n > 599))) {
+      throw new InvalidArgumentError(`expected HTTP statuses like 429,503 (0 drops the connection), got "${x}"`);
+    }
     return n;
   });
+}
+
+/** `tier1`, `3000000` (every model), or `gemini-2.5-flash=3000000,*=1000000` (and `tier1` among them). */
+export function parseTokenLimits(v: string): EnqueuedTokenLimits {
+  const t = v.trim();
+  if (t === 'tier1') return 'tier1';
+  if (/^\d+$/.test(t)) return Number(t);
+  const out: Record<string, number> = {};
+  for (const entry of t.split(',').filter(Boolean)) {
+    if (entry === 'tier1') {
+      out.tier1 = 1;
+      continue;
+    }
+    const m = /^([*a-z0-9.\-/]+)=(\d+)$/i.exec(entry.trim());
+    if (!m) throw new InvalidArgumentError(`expected tier1, a token count, or model=tokens,...; got "${entry}"`);
+    out[m[1]!.replace(/^models\//, '')] = Number(m[2]);
+  }
+  return out;
+}
+
+/** `drop=0.5,duplicate=1,forge=0.1,delay-ms=2000` */
+export function parseWebhookFaults(v: string): WebhookFaults {
+  const out: WebhookFaults = {};
+  for (const pair of v.split(',').filter(Boolean)) {
+    const [name, value] = pair.split('=');
+    if (name === 'drop' || name === 'duplicate' || name === 'forge') out[name] = parseProbability(value ?? '');
+    else if (name === 'delay-ms') out.delayMs = parseCount(value ?? '');
+    else throw new InvalidArgumentError(`expected drop=p, duplicate=p, forge=p or delay-ms=n; got "${pair}"`);
+  }
+  return out;
 }
 
 const kebab = (r: string): string => r.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`);
@@ -108,7 +141,11 @@ export function registerEmulatorCommand(program: Command): Command {
     cmd.option(`--error-rate-${kebab(r)} <p>`, `injected HTTP error rate on ${r} calls`, parseProbability);
   }
   cmd
-    .option('--error-statuses <codes>', 'statuses injected errors draw from; 0 drops the connection (default 429,500,503)', parseStatuses)
+    .option(
+      '--error-statuses <codes>',
+      'HTTP statuses injected errors draw from, e.g. 429,503; 0 drops the connection with no answer (default 429,500,503)',
+      parseStatuses,
+    )
     .option('--cut-upload-after-bytes <n>', 'cut the connection after N bytes of an upload piece', parseCount)
     .option('--cut-upload-every <n>', 'cut every Nth upload piece (default: first piece of a session only)', parseCount)
     .option('--shuffle-results', 'write result lines out of order')
@@ -120,9 +157,39 @@ export function registerEmulatorCommand(program: Command): Command {
     .option('--max-enqueued-requests <n>', '429 on create past this many enqueued requests', parseCount)
     .option('--ambiguous-create-rate <p>', 'probability a create succeeds but answers 503', parseProbability)
     .option('--seed <n>', 'seed for every fault decision', parseCount)
+    // ---- the real service's reported quirks ----
+    .option(
+      '--enqueued-token-limit <spec>',
+      'enqueued-token quota per model (tokens of its PENDING+RUNNING batches, counted like the responder counts prompt ' +
+        'tokens: ceil(chars/4) of all text); over it a create answers 429 RESOURCE_EXHAUSTED with QuotaFailure + RetryInfo. ' +
+        '"tier1" = 2.5 Flash 3M, 2.5 Pro 5M, 2.5 Flash-Lite 10M, 3 Pro Preview 50M; a number = every model; ' +
+        'or model=tokens,... with *=tokens for the rest (default: no limit)',
+      parseTokenLimits,
+    )
+    .option('--no-batch-access', 'a project without Batch access (free tier): every create answers 429 with quotaValue "0"')
+    .option('--omit-inline-metadata', 'inline responses come back without metadata (so without their key)')
+    .option('--succeeded-without-output-polls <n>', 'a finished job answers SUCCEEDED without output for its first N GETs', parseCount)
+    .option('--list-lag-ms <ms>', 'a new batch shows in batches.list only this long after its create', parseCount)
+    .option(
+      '--storage-limit-bytes <n>',
+      'project file storage cap; an upload over it answers 429 RESOURCE_EXHAUSTED (default 20 GiB)',
+      parseCount,
+    )
+    // ---- webhooks ----
+    .option(
+      '--webhook-faults <spec>',
+      'webhook delivery faults: drop=p (never sent), duplicate=p (sent twice, same webhook-id), ' +
+        'forge=p (bad signature), delay-ms=n',
+      parseWebhookFaults,
+    )
+    .option('--webhook-max-attempts <n>', 'delivery attempts per event before giving up (default 4)', parseCount)
+    .option('--webhook-retry-base-ms <ms>', 'first retry delay, doubled per attempt (default 200)', parseCount)
     .action(async (flags: RawFlags) => {
       // A bare --fail-jobs / --expire-jobs arrives as `true`: every job.
       const f: Record<string, unknown> = { ...flags };
+      // --no-batch-access is commander's batchAccess: false; the option it stands for is a limit of 0.
+      if (f.batchAccess === false) f.enqueuedTokenLimit = 0;
+      delete f.batchAccess;
       if (f.failJobs === true) f.failJobs = 1;
       if (f.expireJobs === true) f.expireJobs = 1;
       await runEmulatorCommand(flagsToArgs(f as RawFlags));

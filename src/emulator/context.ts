@@ -3,7 +3,7 @@ import type { IncomingMessage } from 'node:http';
 import type { Counters } from './counters.js';
 import type { Faults } from './faults.js';
 import type { FileStore } from './file-store.js';
-import type { EmulatorOptions, Responder } from './types.js';
+import type { EmulatorOptions, EnqueuedTokenLimits, Responder } from './types.js';
 
 export interface Settings {
   apiKey: string | undefined;
@@ -17,6 +17,11 @@ export interface Settings {
   dropResults: number;
   duplicateResults: number;
   maxEnqueuedRequests: number | undefined;
+  enqueuedTokenLimit: EnqueuedTokenLimits | undefined;
+  omitInlineMetadata: boolean;
+  succeededWithoutOutputPolls: number;
+  listLagMs: number;
+  storageLimitBytes: number;
 }
 
 export interface Context {

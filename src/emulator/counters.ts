@@ -15,6 +15,9 @@ export class Counters {
     uploadCuts: 0,
     resultLines: 0,
     maxRssBytes: 0,
+    webhookAttempts: 0,
+    webhooksDelivered: 0,
+    webhooksDropped: 0,
   };
   private readonly sampler: NodeJS.Timeout;
 
@@ -40,7 +43,18 @@ export class Counters {
     this.c.batchesCreated++;
   }
 
-  add(field: 'uploadsStarted' | 'uploadsFinalized' | 'injectedErrors' | 'uploadCuts' | 'resultLines', n = 1): void {
+  add(
+    field:
+      | 'uploadsStarted'
+      | 'uploadsFinalized'
+      | 'injectedErrors'
+      | 'uploadCuts'
+      | 'resultLines'
+      | 'webhookAttempts'
+      | 'webhooksDelivered'
+      | 'webhooksDropped',
+    n = 1,
+  ): void {
     this.c[field] += n;
   }
 

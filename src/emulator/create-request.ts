@@ -5,7 +5,9 @@
 import type { Task } from './batch.js';
 import type { NewBatch } from './batch-store.js';
 import type { FileStore } from './file-store.js';
-import { invalid, isRecord } from './wire.js';
+import { inlineViolations } from './request-fields.js';
+import type { BatchWebhookConfig } from './batch.js';
+import { HttpError, invalid, isRecord } from './wire.js';
 
 function pick(o: Record<string, unknown>, camel: string, snake: string): unknown {
   return o[camel] ?? o[snake];
@@ -28,7 +30,7 @@ export function parseCreate(body: unknown, task: Task, model: string, files: Fil
   if ((fileName === undefined) === (requestsRaw === undefined)) {
     throw invalid('batch.inputConfig needs exactly one of fileName or requests.');
   }
-  const common = { task, model, displayName: displayNameRaw, priority };
+  const common = { task, model, displayName: displayNameRaw, priority, webhook: parseWebhookConfig(pick(batch, 'webhookConfig', 'webhook_config')) };
 
   if (fileName !== undefined) {
     if (typeof fileName !== 'string' || fileName === '') throw invalid('batch.inputConfig.fileName must be a string.');
@@ -42,5 +44,24 @@ export function parseCreate(body: unknown, task: Task, model: string, files: Fil
   const list = isRecord(requestsRaw) ? requestsRaw.requests : requestsRaw;
   if (!Array.isArray(list)) throw invalid('batch.inputConfig.requests.requests must be an array.');
   if (list.length === 0) throw invalid('batch.inputConfig.requests.requests must not be empty.');
+  const violations = inlineViolations(task, list);
+  if (violations.length > 0) {
+    throw new HttpError(400, violations[0]!.description, {
+      details: [{ '@type': 'type.googleapis.com/google.rpc.BadRequest', fieldViolations: violations }],
+    });
+  }
   return { ...common, input: { kind: 'inline', requests: list }, requestCount: list.length };
+}
+
+/** batch.webhookConfig: {uris: [...], userMetadata?: {...}} (snake_case accepted). */
+function parseWebhookConfig(raw: unknown): BatchWebhookConfig | undefined {
+  if (raw === undefined || raw === null) return undefined;
+  if (!isRecord(raw)) throw invalid('batch.webhookConfig must be an object.');
+  const uris = raw.uris;
+  if (uris !== undefined && (!Array.isArray(uris) || uris.some((u) => typeof u !== 'string' || !/^https?:\/\//.test(u)))) {
+    throw invalid('batch.webhookConfig.uris must be a list of http(s) URLs.');
+  }
+  const meta = pick(raw, 'userMetadata', 'user_metadata');
+  if (meta !== undefined && !isRecord(meta)) throw invalid('batch.webhookConfig.userMetadata must be an object.');
+  return { uris: (uris as string[] | undefined) ?? [], userMetadata: meta as Record<string, unknown> | undefined };
 }

@@ -8,11 +8,19 @@ import { HttpError } from './wire.js';
 
 export type JobFate = 'succeed' | 'fail' | 'expire';
 
+/** A per-request error as the service writes it: google.rpc.Status with a gRPC code, no status string. */
 export interface RequestFault {
   code: number;
   message: string;
-  status: string;
 }
+
+/** The transient gRPC codes the service's per-request errors carry, weighted like the reports (mostly 13). */
+const REQUEST_FAULTS: readonly (RequestFault & { p: number })[] = [
+  { p: 0.6, code: 13, message: 'An internal error has occurred. Please retry or report in https://developers.generativeai.google/guide/troubleshooting' },
+  { p: 0.15, code: 14, message: 'The service is currently unavailable.' },
+  { p: 0.15, code: 8, message: 'Resource has been exhausted (e.g. check quota).' },
+  { p: 0.1, code: 4, message: 'Deadline exceeded.' },
+];
 
 export class Faults {
   readonly rng: Rng;
@@ -52,13 +60,16 @@ export class Faults {
     return spec > 0 && this.rng() < spec;
   }
 
-  /** A per-request error line, or undefined (mostly 500, sometimes 429, like the real mix). */
+  /** A per-request error (gRPC 13 mostly, else 14, 8 or 4), or undefined. */
   requestError(): RequestFault | undefined {
     const p = this.opts.requestErrorRate ?? 0;
     if (p <= 0 || this.rng() >= p) return undefined;
-    return this.rng() < 0.7
-      ? { code: 500, message: 'Injected per-request error', status: 'INTERNAL' }
-      : { code: 429, message: 'Injected per-request error: resource exhausted', status: 'RESOURCE_EXHAUSTED' };
+    let x = this.rng();
+    for (const f of REQUEST_FAULTS) {
+      if (x < f.p) return { code: f.code, message: f.message };
+      x -= f.p;
+    }
+    return { code: 13, message: REQUEST_FAULTS[0]!.message };
   }
 
   /**

@@ -37,6 +37,8 @@ export interface FileResource {
   uri: string;
   state: 'ACTIVE';
   source: 'UPLOADED' | 'GENERATED';
+  /** Generated files only: uploaded files cannot be downloaded. */
+  downloadUri?: string;
 }
 
 export class FileStore {
@@ -109,6 +111,13 @@ export class FileStore {
     rmSync(join(this.dir, `${id}.json`), { force: true });
   }
 
+  /** Bytes stored (unexpired files, uploaded and generated): what the project storage cap counts. */
+  usedBytes(): number {
+    let n = 0;
+    for (const f of this.all()) n += f.sizeBytes;
+    return n;
+  }
+
   all(): Iterable<StoredFile> {
     const t = this.now();
     return [...this.files.values()].filter((f) => f.expirationTime > t);
@@ -128,6 +137,7 @@ export class FileStore {
       uri: `${baseUrl}/v1beta/files/${f.id}`,
       state: 'ACTIVE',
       source: f.source,
+      ...(f.source === 'GENERATED' ? { downloadUri: `${baseUrl}/download/v1beta/files/${f.id}:download?alt=media` } : {}),
     };
   }
 }

@@ -21,7 +21,11 @@ import type { EmulatorOptions, RunningEmulator } from './types.js';
 import { Uploads } from './uploads.js';
 
 export type * from './types.js';
-export { defaultResponder, fnv1a } from './responder.js';
+export { defaultResponder, fnv1a, promptTokens } from './responder.js';
+export { TIER1_ENQUEUED_TOKENS, QUOTA_RETRY_SECONDS } from './quota.js';
+
+/** The service's 20 GB of files per project (as GiB, like its 2 GB per file is 2 GiB). */
+export const DEFAULT_STORAGE_LIMIT_BYTES = 20 * 1024 * 1024 * 1024;
 
 function settingsOf(o: EmulatorOptions): Settings {
   return {
@@ -36,6 +40,11 @@ function settingsOf(o: EmulatorOptions): Settings {
     dropResults: o.dropResults ?? 0,
     duplicateResults: o.duplicateResults ?? 0,
     maxEnqueuedRequests: o.maxEnqueuedRequests,
+    enqueuedTokenLimit: o.enqueuedTokenLimit,
+    omitInlineMetadata: o.omitInlineMetadata ?? false,
+    succeededWithoutOutputPolls: o.succeededWithoutOutputPolls ?? 0,
+    listLagMs: o.listLagMs ?? 0,
+    storageLimitBytes: o.storageLimitBytes ?? DEFAULT_STORAGE_LIMIT_BYTES,
   };
 }
 

@@ -12,7 +12,7 @@
 import { createReadStream } from 'node:fs';
 import type { Batch } from './batch.js';
 import type { Context } from './context.js';
-import { answerLine } from './answer.js';
+import { answerLine, errorLine, GRPC_INVALID_ARGUMENT } from './answer.js';
 import { OutputFile } from './output-file.js';
 import { ResultMixer, type MixPlan } from './result-mixer.js';
 
@@ -49,12 +49,7 @@ export async function processFileJob(
       tooLong = false;
       requests++;
       b.failed++;
-      mixer.push(
-        JSON.stringify({
-          key: String(lineNo),
-          error: { code: 400, message: `line ${lineNo}: longer than ${maxLine} bytes`, status: 'INVALID_ARGUMENT' },
-        }),
-      );
+      mixer.push(errorLine(String(lineNo), { code: GRPC_INVALID_ARGUMENT, message: `line ${lineNo}: longer than ${maxLine} bytes` }).line);
       return;
     }
     if (text.trim() === '') return; // blank lines are not requests

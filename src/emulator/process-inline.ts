@@ -4,7 +4,7 @@
  */
 import type { Batch, InlineResult } from './batch.js';
 import type { Context } from './context.js';
-import { answerRequest } from './answer.js';
+import { answerRequest, varyFieldOrder } from './answer.js';
 import { ResultMixer, type MixPlan } from './result-mixer.js';
 import { isRecord } from './wire.js';
 
@@ -20,8 +20,8 @@ export function processInlineJob(ctx: Context, b: Batch, requests: unknown[], pl
       : answerRequest(ctx, b.task, b.model, key, undefined);
     if (r.error) b.failed++;
     else b.succeeded++;
-    const out: InlineResult = r.error ? { error: r.error } : { response: r.response };
-    if (metadata !== undefined) out.metadata = metadata;
+    const out: InlineResult = r.error ? { error: r.error } : { response: varyFieldOrder(r.response, i + 1) };
+    if (metadata !== undefined && !ctx.settings.omitInlineMetadata) out.metadata = metadata;
     mixer.push(out);
   });
   mixer.end();

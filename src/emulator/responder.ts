@@ -3,6 +3,7 @@
  * enough for ~2M lines per job (FNV-1a, no crypto per line).
  */
 import { mulberry32 } from './prng.js';
+import { requestFields, unknownField, unknownNameMessage } from './request-fields.js';
 import type { EmulatorRequestContext, Responder } from './types.js';
 import { isRecord } from './wire.js';
 
@@ -67,26 +68,67 @@ function wantsImage(request: Record<string, unknown>): boolean {
   return Array.isArray(m) && m.some((x) => typeof x === 'string' && x.toUpperCase() === 'IMAGE');
 }
 
+/** Models that think by default (2.5 Flash-Lite does not): their answers carry thoughtsTokenCount. */
+function thinks(model: string, request: Record<string, unknown>): boolean {
+  const gc = request.generationConfig ?? request.generation_config;
+  const tc = isRecord(gc) ? (gc.thinkingConfig ?? gc.thinking_config) : undefined;
+  const budget = isRecord(tc) ? (tc.thinkingBudget ?? tc.thinking_budget) : undefined;
+  if (budget === 0) return false;
+  return /gemini-(2\.5|3)/.test(model) && !/flash-lite/.test(model);
+}
+
+/** Tokens served from a cache (cachedContent set): counted in promptTokenCount too, as the service does. */
+function cachedTokens(request: Record<string, unknown>): number {
+  const name = request.cachedContent ?? request.cached_content;
+  return typeof name === 'string' && name !== '' ? 1024 + (fnv1a(name) % 1024) : 0;
+}
+
+/**
+ * Prompt tokens of a request as this responder counts them: ceil(chars / 4) of
+ * all text (contents and system instruction), at least 1, plus cached tokens.
+ * The enqueued-token quota counts batches with this same function.
+ */
+export function promptTokens(task: 'generate' | 'embed', request: unknown): number {
+  if (!isRecord(request)) return 0;
+  if (task === 'embed') return tokens(embedText(request).length);
+  return tokens(allText(request).all.length) + cachedTokens(request);
+}
+
 function generate(request: Record<string, unknown>, ctx: EmulatorRequestContext): { response: unknown } {
   const { all, lastUser } = allText(request);
   const hash = fnv1a(all);
   const text = `echo: ${lastUser.slice(0, 40)} #${hash.toString(16).padStart(8, '0')}`;
   const parts: unknown[] = [{ text }];
   if (wantsImage(request)) parts.push({ inlineData: { mimeType: 'image/png', data: imageData(hash) } });
-  const promptTokenCount = tokens(all.length);
+  const cached = cachedTokens(request);
+  const textTokens = tokens(all.length);
+  const promptTokenCount = textTokens + cached;
   const candidatesTokenCount = tokens(text.length);
+  const thoughtsTokenCount = thinks(ctx.model, request) ? 16 + (hash % 48) : 0;
+  // Like the service: int32 counts as numbers, zero counts left out.
+  const usageMetadata: Record<string, unknown> = { promptTokenCount, candidatesTokenCount };
+  if (thoughtsTokenCount > 0) usageMetadata.thoughtsTokenCount = thoughtsTokenCount;
+  if (cached > 0) usageMetadata.cachedContentTokenCount = cached;
+  usageMetadata.totalTokenCount = promptTokenCount + candidatesTokenCount + thoughtsTokenCount;
+  usageMetadata.promptTokensDetails = [{ modality: 'TEXT', tokenCount: promptTokenCount }];
+  if (cached > 0) usageMetadata.cacheTokensDetails = [{ modality: 'TEXT', tokenCount: cached }];
   return {
     response: {
       candidates: [{ content: { role: 'model', parts }, finishReason: 'STOP', index: 0 }],
-      usageMetadata: { promptTokenCount, candidatesTokenCount, totalTokenCount: promptTokenCount + candidatesTokenCount },
+      usageMetadata,
       modelVersion: ctx.model.replace(/^models\//, ''),
+      responseId: hash.toString(36) + (hash >>> 7).toString(36),
     },
   };
 }
 
+function embedText(request: Record<string, unknown>): string {
+  const content = request.content;
+  return Array.isArray(content) ? content.map(partsText).join('') : partsText(content);
+}
+
 function embed(request: Record<string, unknown>): { response: unknown } {
-  const content = request.content ?? request.contents;
-  const text = Array.isArray(content) ? content.map(partsText).join('') : partsText(content);
+  const text = embedText(request);
   const dimsRaw = request.outputDimensionality ?? request.output_dimensionality;
   const dims = typeof dimsRaw === 'number' && dimsRaw >= 1 ? Math.min(Math.floor(dimsRaw), 3072) : 8;
   const rng = mulberry32(fnv1a(text));
@@ -107,15 +149,15 @@ export const defaultResponder: Responder = (request, ctx) =>
   ctx.task === 'embed' ? embed(request) : generate(request, ctx);
 
 /**
- * Why a request cannot be answered, or undefined when it can. Liberal like
- * the service: embed accepts content or contents.
+ * Why a request cannot be answered, or undefined when it can. Strict like the
+ * service: a field the request message does not have is refused (gRPC 3).
  */
 export function requestProblem(task: 'generate' | 'embed', request: unknown): string | undefined {
   if (!isRecord(request)) return '"request" must be a JSON object';
+  const unknown = unknownField(request, requestFields(task));
+  if (unknown !== undefined) return unknownNameMessage(unknown, 'request');
   if (task === 'embed') {
-    return request.content !== undefined || request.contents !== undefined
-      ? undefined
-      : 'request.content is required for an embedding request';
+    return request.content !== undefined ? undefined : 'request.content is required for an embedding request';
   }
   const c = request.contents;
   if (!Array.isArray(c) || c.length === 0) return 'request.contents must be a non-empty array';

@@ -2,9 +2,10 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Task } from './batch.js';
 import { toOperation } from './batch.js';
-import type { BatchStore } from './batch-store.js';
+import type { BatchStore, NewBatch } from './batch-store.js';
 import type { Context } from './context.js';
 import { parseCreate } from './create-request.js';
+import { fileTokens, inlineTokens } from './quota.js';
 import type { JobRunner } from './runner.js';
 import { decodePageToken, HttpError, pageSizeOf, paginate, readJson, sendJson } from './wire.js';
 
@@ -12,6 +13,8 @@ export class BatchRoutes {
   private readonly ctx: Context;
   private readonly store: BatchStore;
   private readonly runner: JobRunner;
+  /** Files are immutable, so a file's token count is computed once. */
+  private readonly fileTokens = new Map<string, number>();
 
   constructor(ctx: Context, store: BatchStore, runner: JobRunner) {
     this.ctx = ctx;
@@ -23,7 +26,7 @@ export class BatchRoutes {
     // The whole body counts against the inline limit, as the service's 20 MB request cap does.
     const body = await readJson(req, this.ctx.settings.maxInlineBytes);
     const spec = parseCreate(body, task, model, this.ctx.files);
-    const b = this.store.create(spec);
+    const b = this.store.create(spec, await this.tokensOf(spec));
     this.ctx.counters.created(b.displayName);
     this.runner.schedule(b);
     if (this.ctx.faults.ambiguousCreate()) {
@@ -33,13 +36,30 @@ export class BatchRoutes {
     sendJson(res, 200, toOperation(b, true));
   }
 
+  /** What the batch weighs against the enqueued-token quota; files are read only when a limit applies. */
+  private async tokensOf(spec: NewBatch): Promise<number> {
+    if (spec.input.kind === 'inline') return inlineTokens(spec.task, spec.input.requests);
+    if (this.store.tokenLimit(spec.model) === undefined) return 0;
+    const id = spec.input.fileId;
+    let n = this.fileTokens.get(id);
+    if (n === undefined) {
+      n = await fileTokens(spec.task, this.ctx.files.binPath(id));
+      this.fileTokens.set(id, n);
+    }
+    return n;
+  }
+
   get(res: ServerResponse, id: string): void {
-    sendJson(res, 200, toOperation(this.store.get(id), true));
+    const b = this.store.get(id);
+    const op = toOperation(b, true);
+    // The succeededWithoutOutputPolls quirk: this GET was one of the outputless ones.
+    if (b.state === 'SUCCEEDED' && b.outputHiddenPolls > 0) b.outputHiddenPolls--;
+    sendJson(res, 200, op);
   }
 
   list(res: ServerResponse, url: URL): void {
     const size = pageSizeOf(url.searchParams.get('pageSize'), 10, 100);
-    const { page, nextPageToken } = paginate(this.store.all(), size, decodePageToken(url.searchParams.get('pageToken')));
+    const { page, nextPageToken } = paginate(this.store.listed(), size, decodePageToken(url.searchParams.get('pageToken')));
     const body: Record<string, unknown> = {};
     if (page.length > 0) body.operations = page.map((b) => toOperation(b, false));
     if (nextPageToken) body.nextPageToken = nextPageToken;

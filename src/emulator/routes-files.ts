@@ -5,7 +5,24 @@ import { pipeline } from 'node:stream/promises';
 import type { Context } from './context.js';
 import { decodePageToken, HttpError, pageSizeOf, paginate, sendJson } from './wire.js';
 
+/** File ids of uploads are at most 40 chars; the service refuses get and delete on longer ones (batch outputs: 42). */
+export const MAX_FILE_ID_CHARS = 40;
+
+function checkIdLength(id: string): void {
+  if (id.length > MAX_FILE_ID_CHARS) {
+    throw new HttpError(400, `Invalid file name "files/${id}": File ID ${id} cannot be more than ${MAX_FILE_ID_CHARS} characters.`, {
+      details: [
+        {
+          '@type': 'type.googleapis.com/google.rpc.BadRequest',
+          fieldViolations: [{ field: 'name', description: `File ID cannot be more than ${MAX_FILE_ID_CHARS} characters.` }],
+        },
+      ],
+    });
+  }
+}
+
 export function getFile(ctx: Context, res: ServerResponse, id: string, origin: string): void {
+  checkIdLength(id);
   sendJson(res, 200, ctx.files.toResource(ctx.files.get(id), origin));
 }
 
@@ -20,6 +37,7 @@ export function listFiles(ctx: Context, res: ServerResponse, url: URL, origin: s
 }
 
 export function deleteFile(ctx: Context, res: ServerResponse, id: string): void {
+  checkIdLength(id);
   ctx.files.get(id);
   ctx.files.delete(id);
   sendJson(res, 200, {});

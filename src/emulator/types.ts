@@ -13,7 +13,28 @@ export interface EmulatorRequestContext {
 export type Responder = (
   request: Record<string, unknown>,
   ctx: EmulatorRequestContext,
-) => { response: unknown } | { error: { code: number; message: string; status: string } };
+) => { response: unknown } | { error: { code: number; message: string; status?: string } };
+
+/**
+ * Enqueued-token limit per model: a number for every model; 'tier1' for the
+ * Tier-1 preset (2.5 Flash 3,000,000; 2.5 Pro 5,000,000; 2.5 Flash-Lite
+ * 10,000,000; 3 Pro Preview 50,000,000; other models unlimited); or a record of
+ * bare model id to limit, with '*' for every other model and `tier1: 1` to
+ * start from the preset. 0 = no Batch access (every create 429).
+ */
+export type EnqueuedTokenLimits = number | 'tier1' | Record<string, number>;
+
+/** Faults of webhook deliveries, each a probability per delivery. */
+export interface WebhookFaults {
+  /** Never sent (not even retried): the safety poll must catch it. */
+  drop?: number;
+  /** Sent twice with the same webhook-id. */
+  duplicate?: number;
+  /** Sent this many ms late. */
+  delayMs?: number;
+  /** Sent with a signature that does not verify. */
+  forge?: number;
+}
 
 export interface EmulatorOptions {
   port?: number; // 0 = any
@@ -74,6 +95,36 @@ export interface EmulatorOptions {
   maxLineBytes?: number;
   /** Clock in ms since epoch (default Date.now): tests move it to simulate the 48 h file and job expiry. */
   now?: () => number;
+
+  // ---- the real service's reported quirks (issue 10) ----
+  /**
+   * 429 RESOURCE_EXHAUSTED (QuotaFailure + RetryInfo) on a create that would put
+   * a model's enqueued tokens (its PENDING + RUNNING batches) over the limit.
+   * Tokens are counted as the default responder counts prompt tokens:
+   * ceil(chars / 4) of all text of contents and systemInstruction (at least 1
+   * per request), plus cached tokens. Default: no limit.
+   */
+  enqueuedTokenLimit?: EnqueuedTokenLimits;
+  /** Inline responses come back without `metadata` (js-genai #1191, python-genai #2008). */
+  omitInlineMetadata?: boolean;
+  /** A finished job answers SUCCEEDED without output for this many GETs first (ellmer PR #926). Default 0. */
+  succeededWithoutOutputPolls?: number;
+  /** A new batch shows in batches.list only this many ms after its create. Default 0. */
+  listLagMs?: number;
+  /**
+   * Project file storage (uploaded and generated files together, default 20 GiB).
+   * An upload that would go over it is refused with 429 RESOURCE_EXHAUSTED
+   * (QuotaFailure on file storage bytes, no RetryInfo) at start or mid-upload.
+   */
+  storageLimitBytes?: number;
+
+  // ---- webhooks (issue 13) ----
+  /** Delivery faults. */
+  webhookFaults?: WebhookFaults;
+  /** Delivery attempts per event before giving up (default 4; the service retries for 24 h). */
+  webhookMaxAttempts?: number;
+  /** First retry delay in ms, doubled per attempt (default 200). */
+  webhookRetryBaseMs?: number;
 }
 
 export type EmulatorRoute = 'upload' | 'files' | 'create' | 'get' | 'list' | 'cancel' | 'delete' | 'download';
@@ -93,6 +144,12 @@ export interface EmulatorCounters {
   resultLines?: number;
   /** Highest process RSS seen, sampled every 100 ms (the memory tests read it). */
   maxRssBytes?: number;
+  /** Webhook POSTs sent (every attempt, duplicates and forged ones included). */
+  webhookAttempts?: number;
+  /** Events answered 2xx by their receiver. */
+  webhooksDelivered?: number;
+  /** Events dropped on purpose (webhookFaults.drop). */
+  webhooksDropped?: number;
 }
 
 export interface RunningEmulator {

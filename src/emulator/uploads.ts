@@ -13,6 +13,7 @@ import { originOf } from './context.js';
 import type { StoredFile } from './file-store.js';
 import { LineCounter } from './line-counter.js';
 import { randomId } from './prng.js';
+import { storageExceeded } from './quota.js';
 import { HttpError, invalid, isRecord, notFound, readJson, sendError, sendJson } from './wire.js';
 
 type SessionState = 'active' | 'final' | 'cancelled';
@@ -78,6 +79,7 @@ export class Uploads {
       if (declaredSize > settings.maxFileBytes) {
         throw invalid(`File size ${declaredSize} bytes exceeds the maximum of ${settings.maxFileBytes} bytes.`);
       }
+      this.checkStorage(undefined, declaredSize);
     }
 
     const uploadId = randomId(24);
@@ -172,11 +174,24 @@ export class Uploads {
       throw invalid(`Upload exceeds the maximum file size of ${this.ctx.settings.maxFileBytes} bytes.`);
     }
 
+    if (lengthRaw !== undefined) this.checkStorage(s, s.received + Number(lengthRaw));
+
     s.pieces++;
     const cut = await this.ingest(req, s);
     if (cut) return; // the socket is gone; nothing to answer
     if (cmds.has('finalize')) this.finalize(s);
     this.answer(res, s);
+  }
+
+  /**
+   * Refuses an upload that would take the project over its file storage cap:
+   * stored files plus the bytes other live sessions hold, plus `total` for this one.
+   */
+  private checkStorage(self: Session | undefined, total: number): void {
+    const limit = this.ctx.settings.storageLimitBytes;
+    let used = this.ctx.files.usedBytes();
+    for (const o of this.sessions.values()) if (o !== self && o.state === 'active') used += o.received;
+    if (used + total > limit) throw storageExceeded(limit, used, total);
   }
 
   /** Appends the piece to the part file; returns true when the connection was cut on purpose. */

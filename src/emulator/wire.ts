@@ -116,9 +116,14 @@ export function isRecord(v: unknown): v is Record<string, unknown> {
   return typeof v === 'object' && v !== null && !Array.isArray(v);
 }
 
-/** RFC 3339 with microseconds, like the real service prints (2025-09-10T13:37:39.328452Z). */
+/** RFC 3339 with microseconds, like the real service prints File times (2025-09-10T13:37:39.328452Z). */
 export function isoTime(ms: number): string {
   return new Date(ms).toISOString().replace(/\.(\d{3})Z$/, '.$1000Z');
+}
+
+/** RFC 3339 with nanoseconds, like the real service prints batch times (2025-09-10T13:37:39.328452123Z). */
+export function isoTimeNanos(ms: number): string {
+  return new Date(ms).toISOString().replace(/\.(\d{3})Z$/, '.$1000000Z');
 }
 
 /** Opaque page tokens: the sequence number of the last item served. */
