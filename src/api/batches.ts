@@ -41,8 +41,10 @@ export function toBatchOperation(wire: WireOperation, raw: unknown = wire): Batc
   if (s.failedRequestCount !== undefined) stats.failedRequestCount = s.failedRequestCount;
   if (s.pendingRequestCount !== undefined) stats.pendingRequestCount = s.pendingRequestCount;
   const inline = md.output?.inlinedResponses?.inlinedResponses ?? wire.response?.inlinedResponses?.inlinedResponses;
-  const op: BatchOperation = { name: wire.name || md.name || '', state, done, stats, raw };
   const responsesFile = md.output?.responsesFile ?? wire.response?.responsesFile;
+  const hasOutput = Boolean(responsesFile) || inline !== undefined;
+  const op: BatchOperation = { name: wire.name || md.name || '', state, done, hasOutput, outputPending: done && state === 'SUCCEEDED' && !hasOutput, stats, raw };
+  if (md.state) op.wireState = md.state;
   if (responsesFile) op.responsesFile = responsesFile;
   if (inline) op.inlinedResponseCount = inline.length;
   if (md.displayName !== undefined) op.displayName = md.displayName;
@@ -54,6 +56,13 @@ export function toBatchOperation(wire: WireOperation, raw: unknown = wire): Batc
     const { code, message, status } = wire.error;
     op.error = { ...(code !== undefined ? { code } : {}), ...(message !== undefined ? { message } : {}), ...(status !== undefined ? { status } : {}) };
   }
+  return op;
+}
+
+/** Recompute hasOutput/outputPending after the inline count changed. */
+function withOutputFlags(op: BatchOperation): BatchOperation {
+  op.hasOutput = Boolean(op.responsesFile) || op.inlinedResponseCount !== undefined;
+  op.outputPending = op.done && op.state === 'SUCCEEDED' && !op.hasOutput;
   return op;
 }
 
@@ -122,7 +131,7 @@ export function createBatchesApi(http: HttpTransport): BatchesApi {
       const op = toBatchOperation(wire, split.rest);
       if (split.count !== undefined) op.inlinedResponseCount = split.count;
       else delete op.inlinedResponseCount;
-      return op;
+      return withOutputFlags(op);
     }, sig(signal));
   };
 

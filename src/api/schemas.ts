@@ -93,8 +93,13 @@ export type ResultLine = z.infer<typeof resultLineSchema>;
 const STATES: ReadonlySet<string> = new Set(['PENDING', 'RUNNING', 'SUCCEEDED', 'FAILED', 'CANCELLED', 'EXPIRED']);
 
 /**
- * BATCH_STATE_RUNNING (wire) and JOB_STATE_RUNNING (SDKs) both become RUNNING.
- * JOB_STATE_CANCELLING / _QUEUED (Vertex names) map onto the nearest state.
+ * BATCH_STATE_RUNNING (wire) and JOB_STATE_RUNNING (SDKs) both become
+ * RUNNING. Names we do not know are mapped by what they say, so a new
+ * terminal state is never polled for ever: JOB_STATE_PARTIALLY_SUCCEEDED
+ * (Vertex) → SUCCEEDED (its output is used, what has no result goes again),
+ * *FAIL* → FAILED, *EXPIRE* → EXPIRED, CANCELLED/CANCELED → CANCELLED,
+ * CANCELLING/PAUSED/UPDATING → RUNNING, QUEUED → PENDING. Anything else is
+ * UNSPECIFIED (toBatchOperation still ends it when the operation says done).
  */
 export function normalizeState(raw: string | undefined | null): BatchState {
   if (!raw) return 'UNSPECIFIED';
@@ -103,5 +108,9 @@ export function normalizeState(raw: string | undefined | null): BatchState {
   if (bare === 'CANCELED') return 'CANCELLED';
   if (bare === 'QUEUED') return 'PENDING';
   if (bare === 'CANCELLING' || bare === 'PAUSED' || bare === 'UPDATING') return 'RUNNING';
+  if (bare.includes('SUCCEED')) return 'SUCCEEDED';
+  if (bare.includes('FAIL')) return 'FAILED';
+  if (bare.includes('EXPIRE')) return 'EXPIRED';
+  if (bare.includes('CANCEL')) return 'CANCELLED';
   return 'UNSPECIFIED';
 }

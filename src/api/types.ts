@@ -82,11 +82,29 @@ export interface BatchStats {
 export interface BatchOperation {
   /** batches/xyz */
   name: string;
-  /** Normalised from metadata.state. */
+  /** Normalised from metadata.state (see normalizeState: unknown names are mapped by what they say). */
   state: BatchState;
+  /** metadata.state as the service sent it (BATCH_STATE_*, JOB_STATE_*, or something new). */
+  wireState?: string;
   displayName?: string;
   model?: string;
+  /**
+   * Finished: the operation says `done: true` (whatever its state string), or
+   * its state is terminal. A done operation is never polled again by waitForBatch.
+   */
   done: boolean;
+  /**
+   * The operation carries results: a responses file or an inline responses
+   * array. Any terminal state may carry them (a FAILED, EXPIRED or CANCELLED
+   * batch's partial output is exposed the same way): use them when present.
+   */
+  hasOutput: boolean;
+  /**
+   * SUCCEEDED (and done) but no output attached yet: seen live (ellmer PR
+   * #926). The results are not lost: poll again until hasOutput (bounded),
+   * and keep the chunk's input until then.
+   */
+  outputPending: boolean;
   stats: BatchStats;
   /** files/batch-xyz when the results are in a file. */
   responsesFile?: string;
