@@ -29,6 +29,10 @@ export interface RequestLine {
   line?: Buffer;
   /** Set (instead of `line`) when the record was invalid and onInvalid is 'emit'. */
   invalid?: ResultError;
+  /** Estimated input tokens of the request (errs high; see internal/wire/token-estimate.ts). Absent for an invalid record. */
+  estimatedTokens?: number;
+  /** The request asks for images back (responseModalities with IMAGE): mode 'auto' sends its chunk as a file. */
+  imageOutput?: true;
 }
 
 /** A closed chunk: a spool file of request lines covering seqs [firstSeq, firstSeq + count). */

@@ -114,7 +114,7 @@ describe('ChunkBuilder', () => {
 describe('RequestLineMaker', () => {
   const maker = new RequestLineMaker({ lineNumbers: true });
   it.each([
-    [{ key: 'a' }, /^line 4 \(key "a"\): missing "request"$/],
+    [{ key: 'a' }, /^line 4 \(key "a"\): missing "request" \(a line is \{"key": \.\.\., "request": \{\.\.\.\}\}\)$/],
     [{ key: 'b', request: 'hi' }, /^line 4 \(key "b"\): "request" must be an object, got string "hi"$/],
     [{ key: 'c', request: {} }, /^line 4 \(key "c"\): request\.contents/],
     [{ key: 'd', request: { contents: [] } }, /^line 4 \(key "d"\): request\.contents is empty$/],
@@ -129,7 +129,7 @@ describe('RequestLineMaker', () => {
     expect(m.make({ key: 'z' } as never, 5)).toEqual({
       seq: 5,
       key: 'z',
-      invalid: { code: 400, status: 'INVALID_RECORD', message: 'record 5 (key "z"): missing "request"' },
+      invalid: { code: 400, status: 'INVALID_RECORD', message: 'record 5 (key "z"): missing "request" (a line is {"key": ..., "request": {...}})' },
     });
   });
 });

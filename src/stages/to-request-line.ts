@@ -1,35 +1,75 @@
 /**
  * Stage 1: record → RequestLine. Maps a record to {key, request} (the user's
- * toRequest, or the record already is one), validates it, serialises the
- * exact JSONL bytes that will be uploaded.
+ * toRequest, or the record already is one), checks it as the service will
+ * (field names, the SDK's config shape translated, the service's size limit),
+ * writes the exact JSONL bytes that will be uploaded, and estimates the
+ * request's tokens for the chunker's maxBatchTokens.
  */
+import { isUtf8 } from 'node:buffer';
 import { Transform, type TransformCallback } from 'node:stream';
-import { z } from 'zod/v3';
 import { InvalidRecordError } from '../errors.js';
 import type { BatchRecord, BatchTask, RequestLine } from '../types.js';
-import { serializeRequestLine } from '../internal/wire/wire-line.js';
+import { serializeRequestLine } from '../internal/wire/wire-key.js';
+import { checkRequest, describe, wantsImageOutput } from '../internal/wire/request-fields.js';
+import { estimateRequestTokens } from '../internal/wire/token-estimate.js';
+import { bytesAt, skipSpace, skipSpaceBack, stringEnd } from '../internal/wire/json-bytes.js';
 
-/** A record a reader could not even parse (e.g. a non-JSON line); becomes ERR_INVALID_RECORD. */
+/**
+ * The largest request line the service takes. PROTOCOL.md gives 20 MB for a
+ * whole inline create body and 2 GB per file, and no per-request number for
+ * file batches; a single GenerateContent call takes 20 MB, so 20,000,000
+ * bytes per request is the number we hold lines to. A bigger line would be
+ * refused by the service and come back as a missing result: here it is an
+ * invalid record, before anything is uploaded.
+ */
+export const SERVICE_MAX_REQUEST_BYTES = 20_000_000;
+
+/** Where the lines come from: shared by all the lines of one input (no cost per line). */
+export interface LineOrigin {
+  /** The input's name (a path, or stdin). */
+  name?: string;
+  /** Appended to an invalid record's message when it stops the run (the CLI names its --on-invalid flag here). */
+  invalidHint?: string;
+}
+
+/** A record a reader could not even parse (e.g. an over-long line); becomes ERR_INVALID_RECORD. */
 export class InvalidInput {
   constructor(
     readonly reason: string,
     readonly key?: string,
+    /** 1-based physical line number in the input, when it came from lines. */
+    readonly lineNo?: number,
+    readonly origin?: LineOrigin,
+  ) {}
+}
+
+/**
+ * One line of a JSONL input, as bytes, with its 1-based physical line
+ * number (blank lines counted): the record is its JSON; errors name the line.
+ * With no toRequest the bytes travel as they are when they already have the
+ * wire shape; with one, toRequest gets the parsed value.
+ */
+export class SourceLine {
+  constructor(
+    readonly bytes: Buffer,
+    readonly lineNo: number,
+    readonly origin?: LineOrigin,
   ) {}
 }
 
 /**
  * A record is an object ({key, request} by default, anything with toRequest),
- * or, with no toRequest, one raw JSONL line of the Gemini batch format (a
- * string or Buffer): it is parsed once to validate it and its bytes are sent
- * as they are when they already have the wire shape.
+ * a SourceLine, or, with no toRequest, one raw JSONL line of the Gemini batch
+ * format (a string or Buffer): it is parsed once to check it and its bytes
+ * are sent as they are when they already have the wire shape.
  */
 export interface ToRequestLineOptions<R = BatchRecord> {
   toRequest?: (record: R, seq: number) => BatchRecord;
   task?: BatchTask;
   onInvalid?: 'error' | 'emit';
-  /** Longest serialised line accepted. */
+  /** Longest serialised line accepted (default: the service's 20,000,000 bytes). */
   maxLineBytes?: number;
-  /** Name errors by 1-based line number (seq + 1 + lineOffset) instead of record seq: for JSONL readers. */
+  /** Name errors of records that are not SourceLines by seq + 1 ("line N") instead of "record N". */
   lineNumbers?: boolean;
   /** Records already consumed upstream (the seq of the first record written). */
   firstSeq?: number;
@@ -37,81 +77,102 @@ export interface ToRequestLineOptions<R = BatchRecord> {
   onLine?: (line: RequestLine) => void;
 }
 
-const wrongType = (message: string) => ({ invalid_type_error: message, required_error: message });
-const generateRequest = z
-  .object({
-    contents: z.array(z.unknown(), wrongType('request.contents must be an array of Content')).min(1, 'request.contents is empty'),
-  })
-  .passthrough();
-const embedRequest = z
-  .object({
-    content: z
-      .object({ parts: z.array(z.unknown(), wrongType('request.content.parts must be an array')) }, wrongType('request.content is missing'))
-      .passthrough(),
-  })
-  .passthrough();
+interface Where {
+  seq: number;
+  key?: string;
+  line?: number;
+  origin?: LineOrigin;
+}
 
 /** The pure core: one record → its RequestLine, or an InvalidRecordError. */
 export class RequestLineMaker<R = BatchRecord> {
-  private readonly requestSchema: typeof generateRequest | typeof embedRequest;
+  private readonly task: BatchTask;
+  private readonly maxLineBytes: number;
 
   constructor(private readonly opts: ToRequestLineOptions<R>) {
-    this.requestSchema = opts.task === 'embed' ? embedRequest : generateRequest;
+    this.task = opts.task ?? 'generate';
+    this.maxLineBytes = opts.maxLineBytes ?? SERVICE_MAX_REQUEST_BYTES;
   }
 
-  make(record: R | InvalidInput, seq: number): RequestLine {
-    const where = (key?: string) => ({ seq, key, line: this.opts.lineNumbers ? seq + 1 : undefined });
+  make(record: R | InvalidInput | SourceLine, seq: number): RequestLine {
+    const where: Where = { seq, line: this.opts.lineNumbers ? seq + 1 : undefined };
     if (record instanceof InvalidInput) {
-      return this.invalid(record.reason, where(record.key));
+      return this.invalid(record.reason, { ...where, key: record.key, line: record.lineNo ?? where.line, origin: record.origin });
     }
-    let raw: Buffer | string | undefined;
+    let raw: Buffer | undefined;
     let mapped: unknown;
-    if (!this.opts.toRequest && (Buffer.isBuffer(record) || typeof record === 'string')) {
-      // A raw JSONL line of the Gemini batch format: parsed once, to validate it.
-      raw = record;
+    if (record instanceof SourceLine) {
+      where.line = record.lineNo;
+      where.origin = record.origin;
+      raw = record.bytes;
+    } else if (!this.opts.toRequest && (Buffer.isBuffer(record) || typeof record === 'string')) {
+      raw = typeof record === 'string' ? Buffer.from(record) : record;
+    }
+    if (raw !== undefined) {
+      if (!isUtf8(raw)) return this.invalid('the line is not valid UTF-8 text; save the file as UTF-8', where);
       try {
-        mapped = JSON.parse(typeof raw === 'string' ? raw : raw.toString('utf8'));
+        mapped = JSON.parse(raw.toString('utf8'));
       } catch (err) {
-        return this.invalid(`not valid JSON: ${(err as Error).message}`, where());
+        return this.invalid(`not valid JSON: ${(err as Error).message}; each line must be one JSON object`, where);
       }
     } else {
+      mapped = record;
+    }
+    if (this.opts.toRequest && (raw === undefined || record instanceof SourceLine)) {
       try {
-        mapped = this.opts.toRequest ? this.opts.toRequest(record as R, seq) : record;
+        mapped = this.opts.toRequest(mapped as R, seq);
       } catch (err) {
-        return this.invalid(`toRequest threw: ${err instanceof Error ? err.message : String(err)}`, where());
+        return this.invalid(`could not make a request of this record: ${err instanceof Error ? err.message : String(err)}`, where);
       }
+      raw = undefined; // the request is toRequest's, not the line's bytes
     }
     if (mapped === null || typeof mapped !== 'object' || Array.isArray(mapped)) {
-      return this.invalid(`expected an object {key, request}, got ${describe(mapped)}`, where());
+      return this.invalid(`expected an object {key, request}, got ${describe(mapped)}`, where);
     }
     const rec = mapped as { key?: unknown; request?: unknown };
-    const keyOk = rec.key === undefined || typeof rec.key === 'string' || (typeof rec.key === 'number' && Number.isFinite(rec.key));
-    if (!keyOk) return this.invalid(`key must be a string or a number, got ${describe(rec.key)}`, where());
-    const key = rec.key === undefined ? String(seq) : String(rec.key);
-    if (rec.request === undefined) return this.invalid('missing "request"', where(key));
-    if (rec.request === null || typeof rec.request !== 'object' || Array.isArray(rec.request)) {
-      return this.invalid(`"request" must be an object, got ${describe(rec.request)}`, where(key));
-    }
-    const check = this.requestSchema.safeParse(rec.request);
-    if (!check.success) {
-      const issue = check.error.issues[0]!;
-      const path = ['request', ...issue.path].join('.');
-      const msg = issue.message.startsWith('request') ? issue.message : `${path}: ${issue.message}`;
-      return this.invalid(msg, where(key));
-    }
-    const line = (raw && spliceRawLine(raw, seq, rec)) || serializeRequestLine(seq, key, rec.request);
-    if (this.opts.maxLineBytes !== undefined && line.length > this.opts.maxLineBytes) {
+    const key = this.keyOf(rec.key, raw, seq, where);
+    if (typeof key !== 'string') return key;
+    where.key = key;
+    if (rec.request === undefined) return this.invalid('missing "request" (a line is {"key": ..., "request": {...}})', where);
+    const check = checkRequest(rec.request, this.task);
+    if (!check.ok) return this.invalid(check.problem, where);
+    const line =
+      (raw && !check.translated && typeof rec.key !== 'number' && spliceRawLine(raw, seq, rec)) ||
+      serializeRequestLine(seq, key, check.request);
+    if (line.length > this.maxLineBytes) {
+      const limit = this.opts.maxLineBytes === undefined ? "the service's limit of" : 'the line limit of';
       return this.invalid(
-        `the request is ${line.length} bytes serialised, over the ${this.opts.maxLineBytes}-byte line limit`,
-        where(key),
+        `the request is ${line.length} bytes serialised, over ${limit} ${this.maxLineBytes} bytes; make it smaller (large media can go by fileData URI)`,
+        where,
       );
     }
-    return { seq, key, line };
+    const rl: RequestLine = { seq, key, line, estimatedTokens: estimateRequestTokens(line) };
+    if (this.task === 'generate' && wantsImageOutput(check.request)) rl.imageOutput = true;
+    return rl;
   }
 
-  private invalid(what: string, where: { seq: number; key?: string; line?: number }): RequestLine {
-    const err = new InvalidRecordError('ERR_INVALID_RECORD', what, where);
-    if (this.opts.onInvalid !== 'emit') throw err;
+  /** The user's key as a string, exactly as given; or the invalid result when it cannot be kept. */
+  private keyOf(k: unknown, raw: Buffer | undefined, seq: number, where: Where): string | RequestLine {
+    if (k === undefined) return String(seq);
+    if (typeof k === 'string') return k;
+    if (typeof k !== 'number' || !Number.isFinite(k)) return this.invalid(`key must be a string or a number, got ${describe(k)}`, where);
+    // A number key keeps its source text (12345678901234567890 stays that, not 12345678901234567000).
+    const text = raw && numberKeyText(raw);
+    if (text !== undefined) return text;
+    if (Number.isInteger(k) && !Number.isSafeInteger(k)) {
+      return this.invalid(
+        `key ${String(k)} is a number beyond 2^53, which JSON numbers do not keep exactly; write the key as a string ("key": "...")`,
+        where,
+      );
+    }
+    return String(k);
+  }
+
+  private invalid(what: string, where: Where): RequestLine {
+    const stops = this.opts.onInvalid !== 'emit';
+    const hint = stops && where.origin?.invalidHint ? `; ${where.origin.invalidHint}` : '';
+    const err = new InvalidRecordError('ERR_INVALID_RECORD', what + hint, where);
+    if (stops) throw err;
     return {
       seq: where.seq,
       key: where.key ?? String(where.seq),
@@ -120,9 +181,43 @@ export class RequestLineMaker<R = BatchRecord> {
   }
 }
 
-const KEY_HEAD = '{"key":"';
-const REQUEST_AFTER_KEY = ',"request":';
-const REQUEST_HEAD = '{"request":';
+const KEY = Buffer.from('"key"');
+
+/** The source text of a number key that is the first or the last member of the line, else undefined. */
+export function numberKeyText(raw: Buffer): string | undefined {
+  const isNum = (c: number | undefined) => c !== undefined && ((c >= 0x30 && c <= 0x39) || c === 0x2d || c === 0x2b || c === 0x2e || c === 0x65 || c === 0x45);
+  // First member: { "key" : 123
+  let i = skipSpace(raw, 0);
+  if (raw[i] === 0x7b) {
+    i = skipSpace(raw, i + 1);
+    if (bytesAt(raw, i, KEY)) {
+      i = skipSpace(raw, i + KEY.length);
+      if (raw[i] === 0x3a) {
+        const from = skipSpace(raw, i + 1);
+        let to = from;
+        while (isNum(raw[to])) to++;
+        if (to > from) return raw.toString('latin1', from, to);
+      }
+    }
+  }
+  // Last member: , "key" : 123 }
+  let e = skipSpaceBack(raw, raw.length - 1);
+  if (raw[e] !== 0x7d) return undefined;
+  e = skipSpaceBack(raw, e - 1);
+  let from = e;
+  while (from >= 0 && isNum(raw[from])) from--;
+  if (from === e) return undefined;
+  let b = skipSpaceBack(raw, from);
+  if (raw[b] !== 0x3a) return undefined;
+  b = skipSpaceBack(raw, b - 1);
+  if (!bytesAt(raw, b - KEY.length + 1, KEY)) return undefined;
+  return raw.toString('latin1', from + 1, e + 1);
+}
+
+const KEY_HEAD = Buffer.from('{"key":"');
+const REQUEST_AFTER_KEY = Buffer.from(',"request":');
+const REQUEST_HEAD = Buffer.from('{"request":');
+const NEWLINE = Buffer.from('\n');
 
 /**
  * The wire line made from the raw line, without serialising the request
@@ -130,36 +225,20 @@ const REQUEST_HEAD = '{"request":';
  * (no escapes in the key, no spaces, nothing else) or `{"request":R}`.
  * Undefined when it does not; the caller then serialises.
  */
-function spliceRawLine(raw: Buffer | string, seq: number, rec: { key?: unknown; request?: unknown }): Buffer | undefined {
-  // Only the ASCII frame of the line is looked at, so latin1 offsets of a Buffer are byte offsets.
-  const text = typeof raw === 'string' ? raw : raw.toString('latin1');
-  let end = text.length;
-  while (end > 0 && /[\r\n\t ]/.test(text[end - 1]!)) end--;
-  if (text.charCodeAt(end - 1) !== 0x7d) return undefined;
-  const fields = Object.keys(rec).length;
-  let head: string;
-  let from: number;
-  if (typeof rec.key === 'string' && fields === 2 && text.startsWith(KEY_HEAD)) {
-    const q = text.indexOf('"', KEY_HEAD.length);
-    const escape = text.indexOf('\\', KEY_HEAD.length);
-    if (q === -1 || (escape !== -1 && escape < q) || !text.startsWith(REQUEST_AFTER_KEY, q + 1)) return undefined;
-    head = `{"key":"${seq}:`;
-    from = KEY_HEAD.length;
-  } else if (rec.key === undefined && fields === 1 && text.startsWith(REQUEST_HEAD)) {
-    head = `{"key":"${seq}:${seq}",`;
-    from = 1;
-  } else {
-    return undefined;
+function spliceRawLine(raw: Buffer, seq: number, rec: { key?: unknown; request?: unknown }): Buffer | undefined {
+  const end = skipSpaceBack(raw, raw.length - 1) + 1;
+  if (raw[end - 1] !== 0x7d) return undefined;
+  let fields = 0;
+  for (const _ in rec) fields++;
+  if (typeof rec.key === 'string' && fields === 2 && bytesAt(raw, 0, KEY_HEAD)) {
+    const s = stringEnd(raw, KEY_HEAD.length - 1);
+    if (s.end === -1 || s.escaped || !bytesAt(raw, s.end, REQUEST_AFTER_KEY)) return undefined;
+    return Buffer.concat([Buffer.from(`{"key":"${seq}:`), raw.subarray(KEY_HEAD.length, end), NEWLINE]);
   }
-  if (typeof raw === 'string') return Buffer.from(head + raw.slice(from, end) + '\n');
-  return Buffer.concat([Buffer.from(head), raw.subarray(from, end), NEWLINE]);
-}
-const NEWLINE = Buffer.from('\n');
-
-function describe(v: unknown): string {
-  if (v === null) return 'null';
-  if (Array.isArray(v)) return 'an array';
-  return typeof v === 'object' ? 'an object' : `${typeof v} ${JSON.stringify(v)?.slice(0, 40)}`;
+  if (rec.key === undefined && fields === 1 && bytesAt(raw, 0, REQUEST_HEAD)) {
+    return Buffer.concat([Buffer.from(`{"key":"${seq}:${seq}",`), raw.subarray(1, end), NEWLINE]);
+  }
+  return undefined;
 }
 
 /** record (object mode) → RequestLine (object mode). */
@@ -171,7 +250,7 @@ export function toRequestLine<R = BatchRecord>(opts: ToRequestLineOptions<R> = {
     objectMode: true,
     // Records buffered here outlive young-generation GCs; few are enough to keep the chunker busy.
     highWaterMark: 16,
-    transform(record: R | InvalidInput, _enc: BufferEncoding, cb: TransformCallback) {
+    transform(record: R | InvalidInput | SourceLine, _enc: BufferEncoding, cb: TransformCallback) {
       let rl: RequestLine;
       try {
         rl = maker.make(record, seq++);

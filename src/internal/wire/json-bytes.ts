@@ -1,0 +1,88 @@
+/**
+ * The few byte-level JSON moves the wire module makes: skip whitespace, match
+ * an ASCII token, find where a string ends (escapes included), find where an
+ * object ends. They only ever look at the ASCII frame of a line, so byte
+ * offsets stay byte offsets whatever the text inside is.
+ */
+
+const QUOTE = 0x22;
+const BACKSLASH = 0x5c;
+
+export function isJsonSpace(c: number | undefined): boolean {
+  return c === 0x20 || c === 0x0a || c === 0x0d || c === 0x09;
+}
+
+/** First index at or after i that is not JSON whitespace. */
+export function skipSpace(buf: Buffer, i: number): number {
+  while (i < buf.length && isJsonSpace(buf[i])) i++;
+  return i;
+}
+
+/** Last index at or before i that is not JSON whitespace (-1 when none). */
+export function skipSpaceBack(buf: Buffer, i: number): number {
+  while (i >= 0 && isJsonSpace(buf[i])) i--;
+  return i;
+}
+
+/** Whether `token` (ASCII bytes) sits at buf[i..]. */
+export function bytesAt(buf: Buffer, i: number, token: Buffer): boolean {
+  return i >= 0 && i + token.length <= buf.length && buf.compare(token, 0, token.length, i, i + token.length) === 0;
+}
+
+/**
+ * Given the index of a string's opening quote, the index just past its
+ * closing quote (-1 when the buffer ends first). `escaped` says whether a
+ * backslash was seen (the string then needs JSON.parse to decode).
+ */
+export function stringEnd(buf: Buffer, open: number): { end: number; escaped: boolean } {
+  let escaped = false;
+  for (let i = open + 1; i < buf.length; i++) {
+    const c = buf[i];
+    if (c === BACKSLASH) {
+      escaped = true;
+      i++;
+    } else if (c === QUOTE) return { end: i + 1, escaped };
+  }
+  return { end: -1, escaped };
+}
+
+/**
+ * Given the index of a string's closing quote, the index of its opening
+ * quote, scanning backwards (-1 when there is none). A quote is the opening
+ * one when an even number of backslashes precedes it: inside a valid JSON
+ * string every quote is escaped by an odd run.
+ */
+export function stringStartBack(buf: Buffer, close: number): { start: number; escaped: boolean } {
+  let escaped = false;
+  for (let i = close - 1; i >= 0; i--) {
+    const c = buf[i];
+    if (c === BACKSLASH) escaped = true;
+    if (c !== QUOTE) continue;
+    let run = 0;
+    while (i - 1 - run >= 0 && buf[i - 1 - run] === BACKSLASH) run++;
+    if (run % 2 === 0) return { start: i, escaped };
+    escaped = true;
+  }
+  return { start: -1, escaped };
+}
+
+/**
+ * Given the index of a `{` or `[`, the index just past the bracket that
+ * closes it (strings skipped), or -1 when the buffer ends first.
+ */
+export function valueEnd(buf: Buffer, open: number): number {
+  let depth = 0;
+  for (let i = open; i < buf.length; i++) {
+    const c = buf[i]!;
+    if (c === QUOTE) {
+      const s = stringEnd(buf, i);
+      if (s.end === -1) return -1;
+      i = s.end - 1;
+    } else if (c === 0x7b || c === 0x5b) depth++;
+    else if (c === 0x7d || c === 0x5d) {
+      depth--;
+      if (depth === 0) return i + 1;
+    }
+  }
+  return -1;
+}
