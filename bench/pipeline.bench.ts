@@ -1,45 +1,63 @@
 /**
- * End-to-end benchmark: a large JSONL through geminiBatch against the
- * emulator, next to the floor (parse + stringify of every request and result
- * line) measured in the same run. Three child processes: the emulator, the
- * client, the floor, so each one's CPU and peak RSS are its own.
+ * End-to-end benchmark of the `gemini-batch` CLI against the emulator, on the
+ * line shapes the real service produces (result lines key LAST, field order
+ * inside `response` varying), next to two baselines measured in the same run:
  *
- *   npm run bench                      # 1 GB
- *   BENCH_BYTES=100MB npm run bench
+ * - floor: read, JSON.parse + JSON.stringify every request line and every
+ *   result line (what any JSONL-in, JSONL-out program pays at least);
+ * - sdk: the official @google/genai recipe (whole files in memory, join by key);
+ * - cli: the real bin (bench/out/build/bin/gemini-batch.js, a copy of bin/ over
+ *   the compiled src), `run INPUT -m ... -o OUT`.
  *
- * Knobs (env): BENCH_BYTES (1GB), BENCH_LINE_BYTES (600), BENCH_MAX_REQUESTS
- * (100000), BENCH_PENDING_MS / BENCH_RUNNING_MS (10), BENCH_POLL_MS (50),
- * BENCH_KEEP=1 (keep the client's output), BENCH_CLIENT_NODE_FLAGS (e.g.
- * "--cpu-prof --cpu-prof-dir=bench/out/prof"), BENCH_RUNTIME (build: children
- * run as tsc-compiled JS from bench/out/build; tsx: straight from TS),
- * BENCH_BUILD_DIR (run the children from another compiled tree, e.g. a copy
- * of bench/out/build with a patch to try, instead of compiling). One JSON object on stdout,
- * also written to bench/out/last.json; progress on stderr.
+ * Each runs as its own process, under GNU time: wall, CPU user + sys and peak
+ * RSS of the whole process. Each gets a fresh emulator process.
+ *
+ *   npm run bench                                   # 100MB,200MB,1GB + the image run
+ *   BENCH_SIZES=100MB BENCH_IMAGES=0 npm run bench
+ *   BENCH_SIZES=100MB,1GB,5GB npm run bench          # the 5 GB run is opt-in
+ *
+ * Knobs: bench/README.md. One JSON object on stdout, also written to
+ * bench/out/last.json; progress on stderr.
  */
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
-import { closeSync, existsSync, mkdirSync, openSync, readFileSync, readSync, rmSync, statSync, writeFileSync } from 'node:fs';
-import { cpus } from 'node:os';
+import {
+  chmodSync,
+  closeSync,
+  copyFileSync,
+  existsSync,
+  mkdirSync,
+  openSync,
+  readFileSync,
+  readSync,
+  rmSync,
+  symlinkSync,
+  writeFileSync,
+} from 'node:fs';
+import { cpus, loadavg } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { generateInput } from './lib/generate.js';
+import { generateImageInput, generateInput, type Generated } from './lib/generate.js';
 import { readKnobs } from './lib/knobs.js';
-import type { Measured } from './lib/measure.js';
+import { runTimed, type Timed } from './lib/timed.js';
 
 const here = dirname(fileURLToPath(import.meta.url));
 const root = dirname(here);
 const outDir = join(here, 'out');
 mkdirSync(outDir, { recursive: true });
 
-const log = (msg: string) => process.stderr.write(`[bench] ${msg}\n`);
+const log = (msg: string) => process.stderr.write(`[bench ${new Date().toISOString().slice(11, 19)}] ${msg}\n`);
 const round = (n: number, d = 2) => Math.round(n * 10 ** d) / 10 ** d;
+const MB = 1e6;
 
 const k = readKnobs();
 const buildDir = k.buildDir ?? join(outDir, 'build');
+const bin = join(buildDir, 'bin', 'gemini-batch.js');
 
 /**
- * Children run as compiled JS by default: the tsx loader alone adds ~40 MB
- * of RSS (and start-up CPU) that a user running dist/ never pays, and it
- * would be charged to the client's peak RSS.
+ * Children run as compiled JS, and the CLI through a copy of the real bin/:
+ * bench/out/build holds the tsc output of src/ and bench/, a `dist` link to
+ * its `src` (what bin/ imports), a copy of package.json (the CLI reads its
+ * version from it) and bin/gemini-batch.js.
  */
 function compile(): void {
   log('compiling src + bench with tsc (bench/tsconfig.json, incremental) into bench/out/build');
@@ -49,18 +67,14 @@ function compile(): void {
   });
   if (r.status !== 0) {
     // tsc still emits on type errors; a type error elsewhere in src must not stop a benchmark.
-    log(`tsc reported errors (JS emitted anyway):\n${r.stdout}${r.stderr}`);
+    log(`tsc reported errors (JS emitted anyway):\n${r.stdout}${r.stderr}`.slice(0, 4000));
   }
-  if (!existsSync(join(buildDir, 'bench/client.child.js'))) throw new Error('tsc produced no bench/out/build/bench/client.child.js');
-}
-
-function nodeChild(script: string, args: string[], extraFlags: string[] = []): ChildProcess {
-  const entry =
-    k.runtime === 'build' ? [join(buildDir, 'bench', script.replace(/\.ts$/, '.js'))] : ['--import', 'tsx', join(here, script)];
-  return spawn(process.execPath, [...extraFlags, ...entry, ...args], {
-    cwd: root,
-    stdio: ['ignore', 'pipe', 'inherit'],
-  });
+  if (!existsSync(join(buildDir, 'src/cli/main.js'))) throw new Error('tsc produced no bench/out/build/src/cli/main.js');
+  copyFileSync(join(root, 'package.json'), join(buildDir, 'package.json'));
+  if (!existsSync(join(buildDir, 'dist'))) symlinkSync('src', join(buildDir, 'dist'));
+  mkdirSync(join(buildDir, 'bin'), { recursive: true });
+  copyFileSync(join(root, 'bin', 'gemini-batch.js'), bin);
+  chmodSync(bin, 0o755);
 }
 
 function exited(child: ChildProcess, name: string): Promise<void> {
@@ -70,20 +84,14 @@ function exited(child: ChildProcess, name: string): Promise<void> {
   });
 }
 
-/** Run a child to completion; it reports through a JSON file. */
-async function runChild<T>(script: string, name: string, args: string[], extraFlags: string[] = []): Promise<T> {
-  const resultPath = join(outDir, `${name}.result.json`);
-  rmSync(resultPath, { force: true });
-  const child = nodeChild(script, [resultPath, ...args], extraFlags);
-  child.stdout!.pipe(process.stderr);
-  await exited(child, name);
-  return JSON.parse(readFileSync(resultPath, 'utf8')) as T;
-}
-
-async function startEmulatorProcess(pendingMs: number, runningMs: number) {
+async function startEmulatorProcess() {
   const resultPath = join(outDir, 'emulator.result.json');
   rmSync(resultPath, { force: true });
-  const child = nodeChild('emulator.child.ts', [resultPath, String(pendingMs), String(runningMs)]);
+  const child = spawn(
+    process.execPath,
+    [join(buildDir, 'bench/emulator.child.js'), resultPath, String(k.pendingMs), String(k.runningMs), k.keyLast],
+    { cwd: root, stdio: ['ignore', 'pipe', 'inherit'] },
+  );
   const done = exited(child, 'emulator');
   const url = await new Promise<string>((resolve, reject) => {
     let buf = '';
@@ -107,27 +115,27 @@ async function startEmulatorProcess(pendingMs: number, runningMs: number) {
 }
 
 /**
- * Check the output: as many lines as records, and every line starts with
- * {"key":"r<i>" for i = 0, 1, 2, ... (input order, user keys restored).
+ * Check an output file: one line per record, line i has key r<i> (at either
+ * end of the line), and count error lines. Reads in 8 MiB blocks; a 1 MB
+ * image line is checked at its two ends only.
  */
-function verifyOutput(path: string, records: number): { lines: number; firstKey: string; lastKey: string; errorLines: number } {
+function verifyOutput(path: string, records: number): { lines: number; errorLines: number } {
   const fd = openSync(path, 'r');
   const buf = Buffer.allocUnsafe(8 << 20);
   let carry = Buffer.alloc(0);
   let lines = 0;
   let errorLines = 0;
-  let firstKey = '';
-  let lastKey = '';
   const keyOf = (line: Buffer): string => {
-    const m = /^\{"key":"([^"]*)"/.exec(line.toString('utf8', 0, Math.min(line.length, 64)));
-    return m ? m[1]! : '';
+    const head = /^\{"key":"([^"]*)"/.exec(line.toString('utf8', 0, Math.min(line.length, 64)));
+    if (head) return head[1]!;
+    const tail = /"key":"([^"]*)"\}$/.exec(line.toString('utf8', Math.max(0, line.length - 64)));
+    return tail ? tail[1]! : '';
   };
   const check = (line: Buffer) => {
     const key = keyOf(line);
-    if (key !== `r${lines}`) throw new Error(`output line ${lines + 1}: key ${JSON.stringify(key)}, expected "r${lines}"`);
-    if (line.includes('"error":')) errorLines++;
-    if (lines === 0) firstKey = key;
-    lastKey = key;
+    if (key !== `r${lines}`) throw new Error(`${path} line ${lines + 1}: key ${JSON.stringify(key)}, expected "r${lines}"`);
+    const head = line.toString('utf8', 0, Math.min(line.length, 200));
+    if (head.includes('"error":') && !head.includes('"response":')) errorLines++;
     lines++;
   };
   try {
@@ -143,82 +151,304 @@ function verifyOutput(path: string, records: number): { lines: number; firstKey:
       }
       carry = Buffer.from(chunk.subarray(start));
     }
-    if (carry.length) throw new Error('output does not end with a newline');
+    if (carry.length) throw new Error(`${path} does not end with a newline`);
   } finally {
     closeSync(fd);
   }
-  if (lines !== records) throw new Error(`output has ${lines} lines for ${records} records`);
-  return { lines, firstKey, lastKey, errorLines };
+  if (lines !== records) throw new Error(`${path} has ${lines} lines for ${records} records`);
+  return { lines, errorLines };
 }
 
-if (k.runtime === 'build' && !k.buildDir) compile();
-log(`generating ${k.bytes} bytes of ~${k.lineBytes}-byte request lines (cached in bench/out)`);
-const input = generateInput(outDir, k.bytes, k.lineBytes);
-log(`${input.cached ? 'cached' : 'generated'} ${input.path}: ${input.bytes} bytes, ${input.records} records`);
-
-const emulator = await startEmulatorProcess(k.pendingMs, k.runningMs);
-log(`emulator at ${emulator.url}`);
-const outputPath = join(outDir, `results-${k.bytes}.jsonl`);
-let client: Measured & { resultsOut?: number; errorsOut?: number; chunks?: number };
-let emu: { cpuS: number; peakRssMB: number };
-try {
-  log('client run');
-  client = await runChild('client.child.ts', 'client', [input.path, outputPath, emulator.url, String(k.maxRequests), String(k.pollMs)], k.clientNodeFlags);
-  emu = await emulator.stop();
-} catch (err) {
-  emulator.kill();
-  throw err;
+interface Figures {
+  wallS: number;
+  cpuS: number | null;
+  userS: number | null;
+  sysS: number | null;
+  peakRssMB: number;
+  MBps?: number;
+  /** What the child measured about itself (floor and sdk only). */
+  inner?: unknown;
+  emulator?: { cpuS: number; peakRssMB: number };
+  verified?: { lines: number; errorLines: number };
+  error?: string;
+  skipped?: string;
+  runs?: Omit<Figures, 'runs'>[];
 }
-log(`client done in ${client.wallS}s; verifying output`);
-const verified = verifyOutput(outputPath, input.records);
-const outputBytes = statSync(outputPath).size;
 
-log('floor run');
-const floor = await runChild<Measured & { passes: { file: string; wallS: number }[] }>('floor.child.ts', 'floor', [outDir, input.path, outputPath]);
-if (!k.keep) rmSync(outputPath, { force: true });
+function figuresOf(t: Timed, input: Generated): Figures {
+  return { wallS: t.wallS, cpuS: t.cpuS, userS: t.userS, sysS: t.sysS, peakRssMB: t.peakRssMB, MBps: round(input.bytes / MB / t.wallS, 1) };
+}
 
-const MB = 1e6;
+function failed(t: Timed, what: string): Error | undefined {
+  if (t.exitCode === 0) return undefined;
+  return new Error(`${what} exited with ${t.exitCode ?? t.signal}: ${t.stderrTail.trim().split('\n').slice(-5).join(' | ')}`);
+}
+
+/** One contender once: a fresh emulator, the measured process, checks. */
+async function runOnce(
+  name: string,
+  input: Generated,
+  launch: (url: string, output: string) => { cmd: string; args: string[]; env?: NodeJS.ProcessEnv },
+  opts: { verify: boolean; keepOutput?: string },
+): Promise<Figures> {
+  const output = join(outDir, `${name.replace(/[^\w.-]+/g, '_')}.out.jsonl`);
+  const stateDir = join(outDir, '.gemini-batch');
+  rmSync(output, { force: true });
+  rmSync(stateDir, { recursive: true, force: true });
+  const emulator = await startEmulatorProcess();
+  let t: Timed;
+  rmSync(join(outDir, 'sdk.result.json'), { force: true });
+  try {
+    const { cmd, args, env } = launch(emulator.url, output);
+    t = await runTimed(cmd, args, { cwd: root, scratch: outDir, env, echo: process.env.BENCH_VERBOSE === '1' });
+  } catch (err) {
+    emulator.kill();
+    throw err;
+  }
+  const emu = await emulator.stop();
+  const fig: Figures = { ...figuresOf(t, input), emulator: emu };
+  const err = failed(t, name);
+  if (err) fig.error = err.message;
+  else if (opts.verify) {
+    try {
+      fig.verified = verifyOutput(output, input.records);
+      if (existsSync(join(outDir, 'sdk.result.json'))) fig.inner = JSON.parse(readFileSync(join(outDir, 'sdk.result.json'), 'utf8'));
+    } catch (e) {
+      fig.error = (e as Error).message;
+    }
+  }
+  rmSync(stateDir, { recursive: true, force: true });
+  if (opts.keepOutput) {
+    rmSync(opts.keepOutput, { force: true });
+    if (existsSync(output)) copyFileSync(output, opts.keepOutput);
+  }
+  if (!k.keep) rmSync(output, { force: true });
+  return fig;
+}
+
+/** Repeat a contender k.repeat times; the figures are the run with the median wall, all runs listed. */
+async function measure(name: string, once: () => Promise<Figures>): Promise<Figures> {
+  const runs: Figures[] = [];
+  for (let i = 0; i < k.repeat; i++) {
+    log(`${name}${k.repeat > 1 ? ` (${i + 1}/${k.repeat})` : ''}`);
+    const f = await once();
+    log(
+      `${name}: ${f.error ? `FAILED ${f.error.slice(0, 300)} ` : ''}wall ${f.wallS}s cpu ${f.cpuS}s peak ${f.peakRssMB}MB` +
+        (f.emulator ? ` (emulator cpu ${f.emulator.cpuS}s)` : ''),
+    );
+    runs.push(f);
+  }
+  if (runs.length === 1) return runs[0]!;
+  const sorted = [...runs].sort((a, b) => a.wallS - b.wallS);
+  return { ...sorted[Math.floor(sorted.length / 2)]!, runs };
+}
+
+const cliEnv = (url: string, extra: NodeJS.ProcessEnv = {}): NodeJS.ProcessEnv => ({
+  ...process.env,
+  GEMINI_API_KEY: 'bench',
+  GOOGLE_API_KEY: '',
+  GOOGLE_GEMINI_BASE_URL: url,
+  ...extra,
+});
+
+/** The CLI: the bin run directly (its shebang and its own V8 settings), or `node <flags> bin` for a flag set. */
+function cliLaunch(input: Generated, cliArgs: string[], nodeFlags: string[] | undefined) {
+  return (url: string, output: string) => {
+    const args = ['run', input.path, '-m', 'gemini-2.5-flash', '-o', output, '--poll-interval', String(k.pollMs), '--quiet', ...cliArgs];
+    const flags = [...k.cliNodeFlags, ...(nodeFlags ?? [])];
+    return nodeFlags === undefined && k.cliNodeFlags.length === 0
+      ? { cmd: bin, args, env: cliEnv(url) }
+      : { cmd: process.execPath, args: [...flags, bin, ...args], env: cliEnv(url) };
+  };
+}
+
+function nodeChildLaunch(script: string, args: (url: string, output: string) => string[]) {
+  return (url: string, output: string) => ({ cmd: process.execPath, args: [join(buildDir, 'bench', script), ...args(url, output)] });
+}
+
+/** The floor reads two files: the requests and a results file (the CLI's, else the SDK recipe's). */
+async function floorRun(input: Generated, resultsFile: string | undefined): Promise<Figures> {
+  const resultPath = join(outDir, 'floor.result.json');
+  const files = resultsFile ? [input.path, resultsFile] : [input.path];
+  const t = await runTimed(process.execPath, [join(buildDir, 'bench/floor.child.js'), resultPath, outDir, ...files], { cwd: root, scratch: outDir });
+  const fig = figuresOf(t, input);
+  const err = failed(t, 'floor');
+  if (err) fig.error = err.message;
+  else fig.inner = JSON.parse(readFileSync(resultPath, 'utf8'));
+  if (!resultsFile) fig.error = 'no results file to read (cli and sdk both failed or did not run): requests only';
+  return fig;
+}
+
+// The SDK recipe reads each file into one string: V8 refuses strings over 2^29-24 characters.
+const MAX_STRING = 2 ** 29 - 24;
+
+async function textRun(label: string, bytes: number) {
+  log(`== ${label}: generating ${bytes} bytes of ~${k.lineBytes}-byte request lines (cached in bench/out)`);
+  const input = generateInput(outDir, bytes, k.lineBytes);
+  log(`${input.cached ? 'cached' : 'generated'} ${input.path}: ${input.bytes} bytes, ${input.records} records`);
+  const results: Record<string, Figures> = {};
+  const resultsCopy = join(outDir, `floor-results-${bytes}.jsonl`);
+  let haveResults = false;
+
+  if (k.contenders.includes('sdk')) {
+    if (input.bytes > MAX_STRING && !k.sdkForce) {
+      results.sdk = {
+        wallS: NaN, cpuS: null, userS: null, sysS: null, peakRssMB: NaN,
+        skipped: `input ${input.bytes} bytes: the recipe reads it into one string, over V8's ${MAX_STRING}-character limit (ERR_STRING_TOO_LONG); BENCH_SDK_FORCE=1 runs it anyway`,
+      };
+    } else {
+      results.sdk = await measure(`${label} sdk`, () =>
+        runOnce(`sdk-${label}`, input, nodeChildLaunch('sdk-recipe.child.js', (url, out) => [join(outDir, 'sdk.result.json'), input.path, out, url, String(k.pollMs), outDir]), {
+          verify: true,
+          keepOutput: k.contenders.includes('cli') ? undefined : resultsCopy,
+        }),
+      );
+      haveResults ||= !results.sdk.error && !k.contenders.includes('cli');
+    }
+  }
+  if (k.contenders.includes('cli')) {
+    const sets = k.flagSets ?? [undefined];
+    for (const set of sets) {
+      const name = set === undefined ? 'cli' : `cli ${set.length ? set.join(' ') : '(no flags)'}`;
+      results[name] = await measure(`${label} ${name}`, () =>
+        runOnce(`cli-${label}`, input, cliLaunch(input, k.cliArgs, set), { verify: true, keepOutput: haveResults ? undefined : resultsCopy }),
+      );
+      haveResults ||= !results[name]!.error;
+    }
+  }
+  if (k.contenders.includes('floor')) {
+    results.floor = await measure(`${label} floor`, () => floorRun(input, haveResults && existsSync(resultsCopy) ? resultsCopy : undefined));
+  }
+  rmSync(resultsCopy, { force: true });
+  return { label, bytes: input.bytes, records: input.records, results };
+}
+
+async function imageRun(count: number) {
+  log(`== images: ${count} requests answered with ~1 MB base64 images`);
+  const input = generateImageInput(outDir, count);
+  const results: Record<string, Figures> = {};
+  if (k.contenders.includes('cli')) {
+    results.cli = await measure('images cli (default flags)', () => runOnce('cli-images', input, cliLaunch(input, [], undefined), { verify: true }));
+    results['cli --mode file'] = await measure('images cli --mode file', () =>
+      runOnce('cli-images-file', input, cliLaunch(input, ['--mode', 'file'], undefined), { verify: true }),
+    );
+  }
+  rmSync(input.path, { force: true });
+  return { label: `images-${count}`, bytes: input.bytes, records: input.records, results };
+}
+
+// ---- goals (issue 12) ----
+
+type Run = Awaited<ReturnType<typeof textRun>>;
+interface Verdict {
+  goal: string;
+  verdict: 'met' | 'not met' | 'not measured';
+  figures: Record<string, number | string | null>;
+}
+
+function verdicts(runs: Run[]): Verdict[] {
+  const byLabel = new Map(runs.map((r) => [r.label.toUpperCase(), r]));
+  const ok = (f: Figures | undefined): f is Figures => f !== undefined && !f.error && !f.skipped;
+  const out: Verdict[] = [];
+  const rss = (label: string, limit: number) => {
+    const cli = byLabel.get(label)?.results.cli;
+    out.push({
+      goal: `CLI peak RSS <= ${limit} MB at ${label}`,
+      verdict: !ok(cli) ? 'not measured' : cli.peakRssMB <= limit ? 'met' : 'not met',
+      figures: { cliPeakRssMB: cli?.peakRssMB ?? null, limitMB: limit, ...(cli?.error ? { error: cli.error } : {}) },
+    });
+  };
+  rss('100MB', 130);
+  rss('1GB', 130);
+  rss('5GB', 130);
+  {
+    const a = byLabel.get('100MB')?.results.cli;
+    const b = byLabel.get('5GB')?.results.cli;
+    out.push({
+      goal: 'flat: CLI peak RSS at 5GB within 10 MB of 100MB',
+      verdict: !ok(a) || !ok(b) ? 'not measured' : b.peakRssMB - a.peakRssMB <= 10 ? 'met' : 'not met',
+      figures: { at100MB: a?.peakRssMB ?? null, at5GB: b?.peakRssMB ?? null, diffMB: ok(a) && ok(b) ? round(b.peakRssMB - a.peakRssMB, 1) : null },
+    });
+  }
+  for (const [label, name] of [...byLabel.entries()].filter(([l]) => l.startsWith('IMAGES')).flatMap(([l, r]) => Object.keys(r.results).map((n) => [l, n] as const))) {
+    const f: Figures | undefined = byLabel.get(label)!.results[name];
+    const failedRun = f?.error !== undefined;
+    out.push({
+      goal: `${name} peak RSS <= 180 MB on ${label.toLowerCase()} (the goal names default flags)`,
+      verdict: failedRun ? 'not met' : !ok(f) ? 'not measured' : f.peakRssMB <= 180 ? 'met' : 'not met',
+      figures: { peakRssMB: f?.peakRssMB ?? null, wallS: f?.wallS ?? null, ...(f?.error ? { error: f.error.slice(0, 300) } : {}) },
+    });
+  }
+  for (const label of ['200MB', '1GB']) {
+    const r = byLabel.get(label)?.results;
+    const cli = r?.cli;
+    const floor = r?.floor;
+    const ratio = ok(cli) && ok(floor) && cli.cpuS !== null && floor.cpuS ? round(cli.cpuS / floor.cpuS) : null;
+    out.push({
+      goal: `CLI CPU <= 0.8x the floor at ${label} (stretch 0.6x)`,
+      verdict: ratio === null ? 'not measured' : ratio <= 0.8 ? 'met' : 'not met',
+      figures: { cliCpuS: cli?.cpuS ?? null, floorCpuS: floor?.cpuS ?? null, ratio },
+    });
+  }
+  for (const run of runs.filter((r) => !r.label.startsWith('images'))) {
+    const cli = run.results.cli;
+    const sdk = run.results.sdk;
+    const ratio = ok(cli) && ok(sdk) ? round(cli.wallS / sdk.wallS) : null;
+    const strict = ['100MB', '200MB'].includes(run.label.toUpperCase());
+    out.push({
+      goal: strict ? `CLI wall <= 0.8x the SDK recipe at ${run.label}` : `CLI wall below the SDK recipe at ${run.label} (where it runs)`,
+      verdict: ratio === null ? 'not measured' : ratio <= (strict ? 0.8 : 1) ? 'met' : 'not met',
+      figures: { cliWallS: cli?.wallS ?? null, sdkWallS: ok(sdk) ? sdk.wallS : null, ratio, ...(sdk?.skipped ? { sdk: 'cannot run at this size' } : {}) },
+    });
+  }
+  return out;
+}
+
+function git(args: string[]): string {
+  const r = spawnSync('git', args, { cwd: root, encoding: 'utf8' });
+  return r.status === 0 ? r.stdout.trim() : '';
+}
+
+// ---- main ----
+
+if (!k.buildDir) compile();
+const load0 = loadavg();
+const runs: Run[] = [];
+for (const { label, bytes } of k.sizes) runs.push(await textRun(label, bytes));
+if (k.images > 0) runs.push(await imageRun(k.images));
+
+const ratiosOf = (r: Run) => {
+  const { cli, floor, sdk } = r.results;
+  const ok = (f: Figures | undefined) => f && !f.error && !f.skipped;
+  return {
+    cliCpuVsFloor: ok(cli) && ok(floor) && cli!.cpuS && floor!.cpuS ? round(cli!.cpuS / floor!.cpuS) : null,
+    cliWallVsFloor: ok(cli) && ok(floor) ? round(cli!.wallS / floor!.wallS) : null,
+    cliWallVsSdk: ok(cli) && ok(sdk) ? round(cli!.wallS / sdk!.wallS) : null,
+    cliRssVsSdk: ok(cli) && ok(sdk) ? round(cli!.peakRssMB / sdk!.peakRssMB) : null,
+  };
+};
+
 const result = {
-  bytes: input.bytes,
-  records: input.records,
-  outputBytes,
-  chunks: client.chunks,
-  maxRequestsPerBatch: k.maxRequests,
-  client: {
-    wallS: client.wallS,
-    cpuS: client.cpuS,
-    userS: client.userS,
-    sysS: client.sysS,
-    peakRssMB: client.peakRssMB,
-    MBps: round(input.bytes / MB / client.wallS, 1),
-    recordsPerS: Math.round(input.records / client.wallS),
-    processCpuS: client.processCpuS,
-    rssSamplesMB: client.rssSamplesMB,
-    maxMemoryMB: client.maxMemoryMB,
+  lineShape: {
+    requests: `{"key":"r<i>","request":{"contents":[{"role":"user","parts":[{"text":...}]}]}} of ~${k.lineBytes} bytes, mixed non-ASCII text`,
+    results: `{"response":{...},"key":"..."}: key last, field order inside response varying (${k.keyLast === 'proxy' ? 'rewritten by the bench proxy' : "the emulator's default"})`,
   },
-  floor: {
-    wallS: floor.wallS,
-    cpuS: floor.cpuS,
-    MBps: round(input.bytes / MB / floor.wallS, 1),
-    passesWallS: floor.passes.map((p) => p.wallS),
-    peakRssMB: floor.peakRssMB,
+  runs: runs.map((r) => ({ ...r, ratios: ratiosOf(r) })),
+  goals: verdicts(runs),
+  knobs: { ...k, sizes: k.sizes.map((s) => s.label) },
+  machine: {
+    node: process.version,
+    cpus: `${cpus().length} x ${cpus()[0]?.model ?? 'unknown'}`,
+    loadAvgBefore: load0.map((x) => round(x)),
+    loadAvgAfter: loadavg().map((x) => round(x)),
   },
-  ratios: {
-    cpuVsFloor: round(client.cpuS / floor.cpuS),
-    wallVsFloor: round(client.wallS / floor.wallS),
-  },
-  targets: {
-    peakRssUnder150MB: client.peakRssMB < 150,
-    cpuWithin1_5xFloor: client.cpuS <= 1.5 * floor.cpuS,
-  },
-  verified,
-  emulator: emu,
-  runtime: k.runtime,
-  node: process.version,
-  cpus: `${cpus().length} x ${cpus()[0]?.model ?? 'unknown'}`,
+  commit: `${git(['rev-parse', '--short', 'HEAD'])}${git(['status', '--porcelain', '--', 'src', 'bin']) ? ' (+ uncommitted changes in src/bin)' : ''}`,
   date: new Date().toISOString(),
 };
-// Arrays of numbers on one line: the samples are read at a glance, not scrolled.
-const json = JSON.stringify(result, null, 2).replace(/\[\s*([-\d.,\s]*?)\s*\]/g, (_, xs: string) => `[${xs.split(/,\s*/).join(', ')}]`);
+const json = JSON.stringify(result, (_key, v: unknown) => (typeof v === 'number' && Number.isNaN(v) ? null : v), 2).replace(
+  /\[\s*([-\d.,\s]*?)\s*\]/g,
+  (_, xs: string) => `[${xs.split(/,\s*/).join(', ')}]`,
+);
 writeFileSync(join(outDir, 'last.json'), json + '\n');
 process.stdout.write(json + '\n');
+for (const v of result.goals) log(`goal: ${v.verdict.padEnd(12)} ${v.goal} ${JSON.stringify(v.figures)}`);

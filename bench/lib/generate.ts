@@ -74,3 +74,22 @@ export function generateInput(dir: string, bytes: number, lineBytes: number): Ge
   writeFileSync(countPath, JSON.stringify({ records }));
   return { path, bytes: statSync(path).size, records, cached: false };
 }
+
+/**
+ * The image run's input: `count` short requests that ask for an IMAGE
+ * (generationConfig.responseModalities), so the emulator's default responder
+ * answers each with a ~1 MB base64 PNG-like part: result lines of ~1 MB.
+ */
+export function generateImageInput(dir: string, count: number): Generated {
+  const path = join(dir, `requests-images-${count}.jsonl`);
+  const lines: string[] = [];
+  for (let i = 0; i < count; i++) {
+    const request = {
+      contents: [{ role: 'user', parts: [{ text: `Draw picture ${i}: a café in Zürich at dawn, 東京 style 🎨` }] }],
+      generationConfig: { responseModalities: ['TEXT', 'IMAGE'] },
+    };
+    lines.push(JSON.stringify({ key: `r${i}`, request }));
+  }
+  writeFileSync(path, lines.join('\n') + '\n');
+  return { path, bytes: statSync(path).size, records: count, cached: false };
+}

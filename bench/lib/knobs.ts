@@ -21,46 +21,78 @@ export function parseBytes(v: string): number {
   return n;
 }
 
-function envInt(name: string, dflt: number): number {
+function envInt(name: string, dflt: number, min = 1): number {
   const v = process.env[name];
   if (v === undefined || v.trim() === '') return dflt;
   const n = Number(v);
-  if (!Number.isSafeInteger(n) || n <= 0) throw new Error(`${name}: expected a positive integer, got "${v}"`);
+  if (!Number.isSafeInteger(n) || n < min) throw new Error(`${name}: expected an integer >= ${min}, got "${v}"`);
   return n;
 }
 
+export const CONTENDERS = ['floor', 'sdk', 'cli'] as const;
+export type Contender = (typeof CONTENDERS)[number];
+
 export interface Knobs {
-  bytes: number;
+  /** Text runs, input bytes each (BENCH_SIZES, comma-separated; BENCH_BYTES is the one-size shorthand). */
+  sizes: { label: string; bytes: number }[];
+  /** Image run: this many requests, each answered with a ~1 MB base64 image (0: no image run). */
+  images: number;
+  contenders: Contender[];
   lineBytes: number;
-  maxRequests: number;
   pendingMs: number;
   runningMs: number;
+  /** --poll-interval for the CLI and the SDK recipe's sleep between polls. */
   pollMs: number;
+  /** Extra CLI flags for every text run (e.g. "--max-requests 100000"). */
+  cliArgs: string[];
+  /**
+   * V8 flag sets to compare on the CLI ("|"-separated; each set space-separated; "none" = no flag).
+   * When given, each text run runs the CLI once per set as `node <set> bin/gemini-batch.js`.
+   */
+  flagSets: string[][] | undefined;
+  /** node flags for every CLI run (e.g. "--cpu-prof --cpu-prof-dir=bench/out/prof"). */
+  cliNodeFlags: string[];
+  /** Run each contender this many times (figures: the median by wall; all runs kept). */
+  repeat: number;
+  /** 'emulator': result lines as the emulator writes them (key last since bba2090); 'proxy': rewritten to key-last on the way out (older trees). */
+  keyLast: 'emulator' | 'proxy';
+  /** Run the SDK recipe even above the size where it cannot work (to show the failure). */
+  sdkForce: boolean;
   keep: boolean;
-  /** 'build': children run as tsc-compiled JS (what users run from dist); 'tsx': straight from TypeScript. */
-  runtime: 'build' | 'tsx';
-  clientNodeFlags: string[];
-  /** Run the children from this compiled tree instead of compiling src (A/B of a patched copy). */
+  /** Run the children from another compiled tree (A/B of a patched copy of bench/out/build). */
   buildDir: string | undefined;
 }
 
-export function readKnobs(): Knobs {
-  return {
-    bytes: parseBytes(process.env.BENCH_BYTES ?? '1000000000'),
-    lineBytes: envInt('BENCH_LINE_BYTES', 600),
-    maxRequests: envInt('BENCH_MAX_REQUESTS', 100_000),
-    pendingMs: envInt('BENCH_PENDING_MS', 10),
-    runningMs: envInt('BENCH_RUNNING_MS', 10),
-    pollMs: envInt('BENCH_POLL_MS', 50),
-    keep: process.env.BENCH_KEEP === '1',
-    runtime: parseRuntime(process.env.BENCH_RUNTIME),
-    clientNodeFlags: (process.env.BENCH_CLIENT_NODE_FLAGS ?? '').split(/\s+/).filter(Boolean),
-    buildDir: process.env.BENCH_BUILD_DIR || undefined,
-  };
+function list(v: string | undefined, dflt: string): string[] {
+  return (v ?? dflt).split(',').map((s) => s.trim()).filter(Boolean);
 }
 
-function parseRuntime(v: string | undefined): 'build' | 'tsx' {
-  if (v === undefined || v === '' || v === 'build') return 'build';
-  if (v === 'tsx') return 'tsx';
-  throw new Error(`BENCH_RUNTIME: expected build or tsx, got "${v}"`);
+export function readKnobs(): Knobs {
+  const sizeList = process.env.BENCH_SIZES !== undefined ? list(process.env.BENCH_SIZES, '') : list(process.env.BENCH_BYTES, '100MB,200MB,1GB');
+  const contenders = list(process.env.BENCH_CONTENDERS, CONTENDERS.join(','));
+  for (const c of contenders) {
+    if (!(CONTENDERS as readonly string[]).includes(c)) throw new Error(`BENCH_CONTENDERS: expected some of ${CONTENDERS.join(', ')}, got "${c}"`);
+  }
+  const keyLast = process.env.BENCH_KEY_LAST ?? 'emulator';
+  if (keyLast !== 'proxy' && keyLast !== 'emulator') throw new Error(`BENCH_KEY_LAST: expected emulator or proxy, got "${keyLast}"`);
+  const flagSets = process.env.BENCH_FLAG_SETS
+    ? process.env.BENCH_FLAG_SETS.split('|').map((s) => s.trim().split(/\s+/).filter((f) => f && f !== 'none'))
+    : undefined;
+  return {
+    sizes: sizeList.map((label) => ({ label, bytes: parseBytes(label) })),
+    images: envInt('BENCH_IMAGES', 2000, 0),
+    contenders: contenders as Contender[],
+    lineBytes: envInt('BENCH_LINE_BYTES', 600),
+    pendingMs: envInt('BENCH_PENDING_MS', 10),
+    runningMs: envInt('BENCH_RUNNING_MS', 10),
+    pollMs: envInt('BENCH_POLL_MS', 100),
+    cliArgs: (process.env.BENCH_CLI_ARGS ?? '').split(/\s+/).filter(Boolean),
+    flagSets,
+    cliNodeFlags: (process.env.BENCH_CLI_NODE_FLAGS ?? '').split(/\s+/).filter(Boolean),
+    repeat: envInt('BENCH_REPEAT', 1),
+    keyLast,
+    sdkForce: process.env.BENCH_SDK_FORCE === '1',
+    keep: process.env.BENCH_KEEP === '1',
+    buildDir: process.env.BENCH_BUILD_DIR || undefined,
+  };
 }

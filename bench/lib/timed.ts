@@ -1,0 +1,79 @@
+/**
+ * Run a command to completion and measure it from the outside, the way the
+ * OS charges it: wall, CPU user + sys and peak RSS of the whole process
+ * (start-up included), through GNU time (wait4's rusage: the peak of the
+ * process and of any child it waited for). Without /usr/bin/time, peak RSS
+ * is VmHWM polled from /proc every 20 ms and CPU is not available.
+ */
+import { spawn } from 'node:child_process';
+import { existsSync, readFileSync, rmSync } from 'node:fs';
+import { join } from 'node:path';
+
+export interface Timed {
+  wallS: number;
+  cpuS: number | null;
+  userS: number | null;
+  sysS: number | null;
+  peakRssMB: number;
+  exitCode: number | null;
+  signal: string | null;
+  /** The end of stderr, for a failure's message. */
+  stderrTail: string;
+}
+
+const GNU_TIME = '/usr/bin/time';
+const round = (n: number, d = 2) => Math.round(n * 10 ** d) / 10 ** d;
+
+export async function runTimed(
+  cmd: string,
+  args: string[],
+  opts: { env?: NodeJS.ProcessEnv; cwd: string; scratch: string; echo?: boolean },
+): Promise<Timed> {
+  const useTime = existsSync(GNU_TIME);
+  const timeFile = join(opts.scratch, `time-${process.pid}-${Date.now()}.txt`);
+  const [file, argv] = useTime ? [GNU_TIME, ['-o', timeFile, '-f', '%e %U %S %M', cmd, ...args]] : [cmd, args];
+  const t0 = performance.now();
+  const child = spawn(file, argv, { cwd: opts.cwd, env: opts.env ?? process.env, stdio: ['ignore', 'pipe', 'pipe'] });
+  let tail = '';
+  const keep = (d: Buffer) => {
+    if (opts.echo) process.stderr.write(d);
+    tail = (tail + d.toString('utf8')).slice(-4000);
+  };
+  child.stdout.on('data', keep);
+  child.stderr.on('data', keep);
+  let hwmKB = 0;
+  const poll = useTime
+    ? undefined
+    : setInterval(() => {
+        try {
+          const m = /VmHWM:\s+(\d+)/.exec(readFileSync(`/proc/${child.pid}/status`, 'utf8'));
+          if (m) hwmKB = Math.max(hwmKB, Number(m[1]));
+        } catch {
+          /* exited */
+        }
+      }, 20);
+  const [code, signal] = await new Promise<[number | null, string | null]>((resolve, reject) => {
+    child.once('error', reject);
+    child.once('close', (c, s) => resolve([c, s]));
+  });
+  if (poll) clearInterval(poll);
+  const wallS = round((performance.now() - t0) / 1e3, 3);
+  if (!useTime) return { wallS, cpuS: null, userS: null, sysS: null, peakRssMB: round(hwmKB / 1024, 1), exitCode: code, signal, stderrTail: tail };
+  const text = readFileSync(timeFile, 'utf8');
+  rmSync(timeFile, { force: true });
+  // GNU time writes "Command exited with non-zero status N" / "Command terminated by signal N" before the figures.
+  const figures = text.trim().split('\n').pop()!.split(' ').map(Number);
+  const [, user, sys, maxKB] = figures as [number, number, number, number];
+  const exit = /exited with non-zero status (\d+)/.exec(text);
+  const sig = /terminated by signal (\d+)/.exec(text);
+  return {
+    wallS,
+    cpuS: round(user + sys),
+    userS: user,
+    sysS: sys,
+    peakRssMB: round(maxKB / 1024, 1),
+    exitCode: sig ? null : exit ? Number(exit[1]) : code,
+    signal: sig ? `signal ${sig[1]}` : signal,
+    stderrTail: tail,
+  };
+}
