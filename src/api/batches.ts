@@ -20,6 +20,7 @@ import { Readable } from 'node:stream';
 import { abortError } from '../errors.js';
 import { GeminiApiError } from './errors.js';
 import { routeOf, type HttpTransport } from './http.js';
+import { findBatchByDisplayName } from './find-batch.js';
 import { splitOperation } from './inline-results.js';
 import { modelPath, pageQuery, resourcePath } from './names.js';
 import { listOperationsSchema, normalizeState, operationSchema, type WireOperation } from './schemas.js';
@@ -135,7 +136,7 @@ export function createBatchesApi(http: HttpTransport): BatchesApi {
     }, sig(signal));
   };
 
-  return {
+  const api: BatchesApi = {
     create: async (opts) => {
       const body = createBody(opts);
       const method = (opts.task ?? 'generate') === 'embed' ? 'asyncBatchEmbedContent' : 'batchGenerateContent';
@@ -188,6 +189,8 @@ export function createBatchesApi(http: HttpTransport): BatchesApi {
       }, sig(signal));
     },
 
+    findByDisplayName: (displayName, opts) => findBatchByDisplayName(api, displayName, opts),
+
     waitForBatch: async (name, opts = {}) => {
       const { signal, onState, inlineResultsPath } = opts;
       const maxMs = opts.pollInterval?.maxMs ?? 60_000;
@@ -206,4 +209,5 @@ export function createBatchesApi(http: HttpTransport): BatchesApi {
       }
     },
   };
+  return api;
 }

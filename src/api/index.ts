@@ -19,3 +19,4 @@ export { normalizeState, resultLineSchema, type ResultLine } from './schemas.js'
 export { inlineItemToLine } from './inline-results.js';
 export { toBatchOperation } from './batches.js';
 export { DEFAULT_CHUNK_SIZE, UPLOAD_GRANULARITY } from './upload.js';
+export { findBatchByDisplayName, DEFAULT_FIND_WINDOW_MS } from './find-batch.js';

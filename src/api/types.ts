@@ -5,6 +5,7 @@
  */
 import type { Readable } from 'node:stream';
 
+
 /** Normalised batch state: the wire says BATCH_STATE_X, the SDKs say JOB_STATE_X; we say X. */
 export type BatchState = 'PENDING' | 'RUNNING' | 'SUCCEEDED' | 'FAILED' | 'CANCELLED' | 'EXPIRED' | 'UNSPECIFIED';
 export const TERMINAL_STATES: ReadonlySet<BatchState> = new Set(['SUCCEEDED', 'FAILED', 'CANCELLED', 'EXPIRED']);
@@ -177,6 +178,28 @@ export interface WaitOptions {
   inlineResultsPath?: string;
 }
 
+export interface FindBatchOptions {
+  /** How long to keep looking before concluding the batch is not there (default 90 s). */
+  windowMs?: number;
+  /** First pause between passes (default 1 s), doubling up to maxDelayMs. */
+  initialDelayMs?: number;
+  /** Longest pause between passes (default 15 s). */
+  maxDelayMs?: number;
+  /** Page size of each list call (default 100, the service's maximum). */
+  pageSize?: number;
+  /**
+   * Pages read per pass (default 20, i.e. 2,000 batches). The service lists
+   * newest first, so a batch just created is on the first page; the bound keeps
+   * a project with a long history from turning each pass into thousands of calls.
+   */
+  maxPages?: number;
+  signal?: AbortSignal;
+  /** Called after each pass that did not find it; `error` when the pass failed (e.g. 429 on list). */
+  onMiss?: (info: { passes: number; elapsedMs: number; error?: unknown }) => void;
+  /** Injectable clock (tests). */
+  now?: () => number;
+}
+
 export interface FilesApi {
   /** Resumable upload of a file on disk; resumes via `query` after a failed piece. */
   upload(path: string, opts?: UploadFileOptions): Promise<GeminiFile>;
@@ -211,6 +234,12 @@ export interface BatchesApi {
   delete(name: string, signal?: AbortSignal): Promise<void>;
   /** Poll until a terminal state; resolves with the terminal operation. */
   waitForBatch(name: string, opts?: WaitOptions): Promise<BatchOperation>;
+  /**
+   * Patient lookup before a second create (see find-batch.ts): lists with
+   * backoff over `windowMs` (default 90 s); undefined only when every pass
+   * of the window came back without it; throws if no pass ever completed.
+   */
+  findByDisplayName(displayName: string, opts?: FindBatchOptions): Promise<BatchOperation | undefined>;
 }
 
 export interface GeminiClient {
