@@ -16,7 +16,7 @@ beforeEach(() => {
 });
 afterEach(() => rmSync(dir, { recursive: true, force: true }));
 
-const op = (o: Partial<BatchOperation>): BatchOperation => ({ name: 'batches/x', state: 'SUCCEEDED', done: true, stats: {}, raw: {}, ...o });
+const op = (o: Partial<BatchOperation>): BatchOperation => ({ name: 'batches/x', state: 'SUCCEEDED', done: true, hasOutput: false, outputPending: false, stats: {}, raw: {}, ...o });
 
 /** A spool of n request lines, seqs first..first+n-1. */
 function spool(n: number, first = 0, text = (i: number) => `prompt ${i}`): string {

@@ -16,7 +16,7 @@ describe('quotaOf', () => {
       retryAfterMs: 23_000,
       quota: { limit: 3_000_000, metric: 'generativelanguage.googleapis.com/batch_enqueued_tokens', quotaId: 'BatchEnqueuedTokensPerModel' },
     });
-    expect(quotaOf({ status: 429, quota: { violations: [{ quotaId: 'x' }, { quotaValue: '5', quotaId: 'y' }] } })?.quota).toEqual({ limit: 5, quotaId: 'y' });
+    expect(quotaOf({ status: 429, quota: { violations: [{ quotaId: 'x' }, { quotaValue: '5', quotaId: 'EnqueuedTokens' }] } })?.quota).toEqual({ limit: 5, quotaId: 'EnqueuedTokens' });
     expect(quotaOf({ status: 429, quota: { limit: 0 } })?.quota).toEqual({ limit: 0 });
     expect(quotaOf({ status: 503 })).toBeUndefined();
     const api = new GeminiApiError({
@@ -67,10 +67,10 @@ describe('decideOnQuota429', () => {
     expect(b).toEqual({ kind: 'backoff', delayMs: 8_000 });
     // never sleeps past the end of the bounded wait
     expect(decideOnQuota429({ ...base, starvedMs: 59_000, retryAfterMs: 30_000 })).toEqual({ kind: 'backoff', delayMs: 1_001 });
-    const f = decideOnQuota429({ ...base, starvedMs: 60_000, quota: { limit: 3_000_000, quotaId: 'Q' } });
+    const f = decideOnQuota429({ ...base, starvedMs: 60_000, quota: { limit: 3_000_000, quotaId: 'EnqueuedTokensQ' } });
     expect(f.kind).toBe('fail');
     if (f.kind === 'fail') {
-      expect(f.error.message).toMatch(/enqueued-token quota Q \(3000000 tokens\) for models\/gemini-2.5-flash/);
+      expect(f.error.message).toMatch(/enqueued-token quota EnqueuedTokensQ \(3000000 tokens\) for models\/gemini-2.5-flash/);
       expect(f.error.message).toContain('maxBatchTokens');
     }
   });

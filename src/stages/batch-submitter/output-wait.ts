@@ -18,7 +18,7 @@ export const OUTPUT_MISSING_STATUS = 'BATCH_OUTPUT_MISSING';
 
 /** Whether the operation carries its results: a responses file or an inline responses array. */
 export function hasOutput(op: BatchOperation): boolean {
-  return Boolean(op.responsesFile) || op.inlinedResponseCount !== undefined;
+  return op.hasOutput || Boolean(op.responsesFile) || op.inlinedResponseCount !== undefined;
 }
 
 export interface OutputWaitOptions {
@@ -44,7 +44,8 @@ export async function waitForOutput(
   fetch: () => Promise<BatchOperation>,
   opts: OutputWaitOptions = {},
 ): Promise<BatchOperation> {
-  if (op.state !== 'SUCCEEDED' || hasOutput(op)) return op;
+  // outputPending is the api's name for exactly this case; the state check covers a hand-built operation.
+  if (!(op.outputPending || op.state === 'SUCCEEDED') || hasOutput(op)) return op;
   const now = opts.now ?? Date.now;
   const waitMs = opts.waitMs ?? DEFAULT_OUTPUT_WAIT_MS;
   const maxMs = opts.maxMs ?? 60_000;

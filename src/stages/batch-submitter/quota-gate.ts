@@ -38,8 +38,19 @@ export function quotaOf(err: unknown): { status: number; quota?: QuotaViolation;
   const out: { status: number; quota?: QuotaViolation; retryAfterMs?: number } = { status: 429 };
   if (typeof e.retryAfterMs === 'number' && Number.isFinite(e.retryAfterMs)) out.retryAfterMs = e.retryAfterMs;
   const quota = readViolation(Array.isArray(e.quotaViolations) && e.quotaViolations.length ? { violations: e.quotaViolations } : e.quota);
-  if (quota) out.quota = quota;
+  if (quota) out.quota = isTokenQuota(quota) ? quota : { ...quota, limit: undefined };
+  if (out.quota && out.quota.limit === undefined) delete out.quota.limit;
   return out;
+}
+
+/**
+ * A violation about enqueued tokens (or one that does not say what it is
+ * about). A 429 on another quota (requests per minute, file storage) must not
+ * be learned as a token limit: it only means "wait".
+ */
+export function isTokenQuota(v: QuotaViolation): boolean {
+  const what = `${v.metric ?? ''} ${v.quotaId ?? ''}`.trim();
+  return what === '' || /token/i.test(what);
 }
 
 function readViolation(q: unknown): QuotaViolation | undefined {
@@ -151,7 +162,8 @@ export function splitTarget(limit: number): number {
 
 function quotaName(q: QuotaViolation | undefined): string {
   const id = q?.quotaId ?? q?.metric;
-  return id ? `enqueued-token quota ${id}` : 'enqueued-token quota';
+  const kind = !q || isTokenQuota(q) ? 'enqueued-token quota' : 'quota';
+  return id ? `${kind} ${id}` : kind;
 }
 
 /** A chunk's claim on the quota from just before its create until its batch ends. */
@@ -213,13 +225,24 @@ export class QuotaGate {
     return this.learned === undefined || this.reserved + tokens <= this.learned;
   }
 
+  /** Count a batch of ours that already exists (adopted on resume): no wait, it is queued already. */
+  hold(tokens: number): QuotaReservation {
+    this.reserved += tokens;
+    this.reservations++;
+    return this.handle(tokens, 'reserved', true);
+  }
+
   /** Wait until `tokens` fit beside our own reservations, then reserve them. */
   async reserve(tokens: number, signal?: AbortSignal): Promise<QuotaReservation> {
     while (!this.fits(tokens)) await this.changed(signal);
     this.reserved += tokens;
     this.reservations++;
-    let state: 'reserved' | 'created' | 'released' = 'reserved';
-    return {
+    return this.handle(tokens, 'reserved', false);
+  }
+
+  private handle(tokens: number, initial: 'reserved', created: boolean): QuotaReservation {
+    let state: 'reserved' | 'created' | 'released' = initial;
+    const r: QuotaReservation = {
       tokens,
       created: () => {
         if (state !== 'reserved') return;
@@ -237,6 +260,8 @@ export class QuotaGate {
         this.notify();
       },
     };
+    if (created) r.created();
+    return r;
   }
 
   /**
