@@ -64,30 +64,31 @@ export function statusName(code: number): string {
  */
 export function toResultError(raw: unknown): ResultError {
   const e = raw !== null && typeof raw === 'object' ? (raw as Record<string, unknown>) : {};
-  const code = typeof e.code === 'number' ? e.code : Number(e.code ?? 13) || 13;
+  const code = typeof e.code === 'number' ? e.code : Number(e.code ?? 2) || 2; // no code at all: gRPC UNKNOWN
   const status = typeof e.status === 'string' && e.status !== '' ? e.status : statusName(code);
   const message = typeof e.message === 'string' && e.message !== '' ? e.message : `request failed (${status})`;
   return { code, message, status };
 }
 
-/** gRPC statuses worth sending the request again for: the transient ones (4, 8, 10, 13, 14). */
-const RETRYABLE_STATUSES = new Set(['DEADLINE_EXCEEDED', 'RESOURCE_EXHAUSTED', 'ABORTED', 'INTERNAL', 'UNAVAILABLE', 'MISSING_RESULT']);
+const TRANSIENT_STATUSES = new Set(['DEADLINE_EXCEEDED', 'RESOURCE_EXHAUSTED', 'ABORTED', 'INTERNAL', 'UNAVAILABLE']);
+const GRPC_NAMES = new Set(GRPC_STATUS_NAMES);
 const RETRYABLE_GRPC = new Set([4, 8, 10, 13, 14]);
 
 /**
  * Whether a per-request error is worth a retry round (retryFailedRequests):
- * gRPC 4, 8, 10, 13, 14, HTTP 408, 429 and 5xx, and MISSING_RESULT. Our own
- * statuses for other failures (INVALID_RECORD, BATCH_FAILED, ...) never are:
- * a bad record stays bad and a failed job has its own policy.
+ * gRPC 4, 8, 10, 13, 14, HTTP 408, 429 and 5xx, and MISSING_RESULT. The code
+ * decides (naming an error never changes the answer); a status only when
+ * there is no code. Our own statuses for other failures (INVALID_RECORD,
+ * BATCH_FAILED, ...) never are: a bad record stays bad and a failed job has
+ * its own policy.
  */
 export function isRetryableResultError(err: { code?: unknown; status?: unknown } | undefined | null): boolean {
   if (!err) return false;
   const status = typeof err.status === 'string' ? err.status : '';
-  if (RETRYABLE_STATUSES.has(status)) return true;
-  // A named status decides alone: a non-transient gRPC name, or one of ours.
-  if (status !== '' && status !== 'UNKNOWN') return false;
-  const code = typeof err.code === 'number' ? err.code : Number(err.code);
-  if (!Number.isInteger(code)) return false;
+  if (status === 'MISSING_RESULT') return true;
+  if (status !== '' && !GRPC_NAMES.has(status)) return false; // one of ours
+  const code = typeof err.code === 'number' ? err.code : err.code === undefined || err.code === null ? NaN : Number(err.code);
+  if (!Number.isInteger(code)) return TRANSIENT_STATUSES.has(status);
   if (code >= 0 && code < 100) return RETRYABLE_GRPC.has(code);
   return code === 408 || code === 429 || (code >= 500 && code < 600);
 }

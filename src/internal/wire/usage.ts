@@ -5,7 +5,7 @@
  * `usageMetadata` object (nested: promptTokensDetails is an array of
  * objects) and goes through the same normaliser.
  */
-import { skipSpace, valueEnd } from './json-bytes.js';
+import { bytesAt, skipSpace, skipString, valueEnd } from './json-bytes.js';
 
 export interface ModalityTokens {
   modality: string;
@@ -57,33 +57,44 @@ export function usageFromResponse(response: unknown): TokenUsage | undefined {
   return normaliseUsage(r.usageMetadata ?? r.usage_metadata);
 }
 
-const USAGE_KEYS = [Buffer.from('"usageMetadata"'), Buffer.from('"usage_metadata"')];
+const RESPONSE = Buffer.from('"response"');
+const USAGE_NAMES = [Buffer.from('"usageMetadata"'), Buffer.from('"usage_metadata"')];
 
 /**
- * Token usage of a result line, from its bytes: the last `"usageMetadata"`
- * member name (text inside a string has its quotes escaped, so it cannot
- * match), its object cut out by bracket matching and parsed alone. Undefined
- * when the line has none.
+ * Token usage of a result line, from its bytes: a walk over the line's
+ * structure (strings jumped over natively, so a megabyte of base64 costs
+ * nothing) finds the `usageMetadata` member of the top-level `response`
+ * object, whatever the order of members; that object alone is parsed.
+ * A member of that name nested deeper (in a candidate, a function call) is
+ * not it. Undefined when the line has none.
  */
 export function readUsage(line: Buffer): TokenUsage | undefined {
-  for (const name of USAGE_KEYS) {
-    let at = line.lastIndexOf(name);
-    while (at !== -1) {
-      let i = skipSpace(line, at + name.length);
-      if (line[i] === 0x3a) {
-        i = skipSpace(line, i + 1);
-        if (line[i] === 0x7b) {
-          const end = valueEnd(line, i);
-          if (end === -1) return undefined;
+  let depth = 0;
+  let inResponse = false;
+  for (let i = 0; i < line.length; i++) {
+    const c = line[i];
+    if (c === 0x22) {
+      const end = skipString(line, i);
+      if (end === -1) return undefined;
+      const colon = skipSpace(line, end);
+      if (line[colon] === 0x3a) {
+        // A member name: note the top-level one, look for usageMetadata directly in response.
+        if (depth === 1) inResponse = end - i === RESPONSE.length && bytesAt(line, i, RESPONSE);
+        else if (depth === 2 && inResponse && USAGE_NAMES.some((n) => end - i === n.length && bytesAt(line, i, n))) {
+          const open = skipSpace(line, colon + 1);
+          if (line[open] !== 0x7b) return undefined;
+          const close = valueEnd(line, open);
+          if (close === -1) return undefined;
           try {
-            return normaliseUsage(JSON.parse(line.toString('utf8', i, end)));
+            return normaliseUsage(JSON.parse(line.toString('utf8', open, close)));
           } catch {
             return undefined;
           }
         }
       }
-      at = at > 0 ? line.lastIndexOf(name, at - 1) : -1;
-    }
+      i = end - 1;
+    } else if (c === 0x7b || c === 0x5b) depth++;
+    else if (c === 0x7d || c === 0x5d) depth--;
   }
   return undefined;
 }
