@@ -3,7 +3,6 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import type { BatchOperation } from '../src/api/types.js';
-import { findPatiently } from '../src/stages/batch-submitter/adopt.js';
 import { UNMATCHED_INLINE_STATUS, keyInlineResults } from '../src/stages/batch-submitter/inline-keys.js';
 import { hasOutput, unansweredRequests, waitForOutput } from '../src/stages/batch-submitter/output-wait.js';
 import { MAX_EXPIRED_SPLIT_DEPTH, bytesTokenEstimate, cutByTokens, shouldSplitExpired, spoolTokens } from '../src/stages/batch-submitter/split-policy.js';
@@ -27,42 +26,6 @@ function spool(n: number, first = 0, text = (i: number) => `prompt ${i}`): strin
   return p;
 }
 const readLines = (p: string) => readFileSync(p, 'utf8').split('\n').filter(Boolean).map((l) => JSON.parse(l) as Record<string, unknown>);
-
-describe('findPatiently (adopt by displayName)', () => {
-  const lister = (showAfterLists: number, name = 'run-0') => {
-    let lists = 0;
-    return {
-      get lists() {
-        return lists;
-      },
-      list: () => ({
-        async *[Symbol.asyncIterator]() {
-          lists++;
-          yield op({ name: 'batches/other', displayName: 'run-1', state: 'RUNNING' });
-          if (lists > showAfterLists) {
-            yield op({ name: 'batches/failed', displayName: name, state: 'FAILED' });
-            yield op({ name: 'batches/live', displayName: name, state: 'RUNNING' });
-          }
-        },
-      }),
-    };
-  };
-
-  it('keeps listing through a lagging list and adopts the live batch', async () => {
-    const l = lister(3);
-    const found = await findPatiently(l, 'run-0', { windowMs: 5_000, initialDelayMs: 1, maxDelayMs: 2 });
-    expect(found).toBe('batches/live');
-    expect(l.lists).toBe(4);
-  });
-
-  it('gives up only after the whole window showed nothing, listing more than once', async () => {
-    const l = lister(Infinity);
-    let t = 0;
-    const found = await findPatiently(l, 'run-0', { windowMs: 100, initialDelayMs: 1, maxDelayMs: 1, now: () => (t += 10) });
-    expect(found).toBeUndefined();
-    expect(l.lists).toBeGreaterThan(3);
-  });
-});
 
 describe('waitForOutput (SUCCEEDED before its output)', () => {
   it('polls until the output appears', async () => {
