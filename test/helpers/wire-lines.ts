@@ -80,7 +80,7 @@ export const resultLine: fc.Arbitrary<ResultLineCase> = fc
   .map(({ seq, userKey: k, body, layout, spaced, tail }) => {
     const key = wireKey(seq, k);
     const kind = 'response' in body ? 'response' : 'error';
-    const value = body[kind];
+    const value = (body as Record<string, unknown>)[kind];
     const obj =
       layout === 'first'
         ? { key, [kind]: value }
