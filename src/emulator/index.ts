@@ -19,6 +19,10 @@ import { BatchRoutes } from './routes-batches.js';
 import { JobRunner } from './runner.js';
 import type { EmulatorOptions, RunningEmulator } from './types.js';
 import { Uploads } from './uploads.js';
+import { WebhookRoutes } from './routes-webhooks.js';
+import { WebhookDeliverer } from './webhook-delivery.js';
+import { WebhookSigner } from './webhook-signing.js';
+import { WebhookStore } from './webhook-store.js';
 
 export type * from './types.js';
 export { defaultResponder, fnv1a, promptTokens } from './responder.js';
@@ -66,7 +70,12 @@ export async function startEmulator(opts: EmulatorOptions = {}): Promise<Running
   const uploads = new Uploads(ctx);
   const host = opts.host ?? '127.0.0.1';
   let url = '';
-  const server = createServer(createRouter(ctx, uploads, new BatchRoutes(ctx, store, runner), () => url));
+  const signer = new WebhookSigner();
+  const webhookStore = new WebhookStore(now);
+  const deliverer = new WebhookDeliverer(ctx, webhookStore, signer, () => url);
+  store.onFinish = (b) => deliverer.batchEnded(b);
+  const webhooks = { routes: new WebhookRoutes(webhookStore, deliverer), signer };
+  const server = createServer(createRouter(ctx, uploads, new BatchRoutes(ctx, store, runner), webhooks, () => url));
   // Uploads of 8 MiB pieces over slow links must not hit Node's default request timeout.
   server.requestTimeout = 0;
 
@@ -88,6 +97,7 @@ export async function startEmulator(opts: EmulatorOptions = {}): Promise<Running
     counters: () => ctx.counters.snapshot(),
     close: () =>
       (closing ??= (async () => {
+        deliverer.close();
         store.closeAll();
         ctx.counters.stop();
         const closed = new Promise<void>((resolve) => server.close(() => resolve()));

@@ -9,6 +9,8 @@ import type { BatchRoutes } from './routes-batches.js';
 import { deleteFile, downloadFile, getFile, listFiles } from './routes-files.js';
 import type { EmulatorRoute } from './types.js';
 import type { Uploads } from './uploads.js';
+import type { WebhookRoutes } from './routes-webhooks.js';
+import type { WebhookSigner } from './webhook-signing.js';
 import { HttpError, notFound, sendError, sendJson } from './wire.js';
 
 interface Call {
@@ -49,8 +51,10 @@ export function createRouter(
   ctx: Context,
   uploads: Uploads,
   batches: BatchRoutes,
+  webhooks: { routes: WebhookRoutes; signer: WebhookSigner },
   fallbackOrigin: () => string,
 ): (req: IncomingMessage, res: ServerResponse) => void {
+  const wh = webhooks.routes;
   const routes: Route[] = [
     {
       method: 'POST',
@@ -92,6 +96,26 @@ export function createRouter(
     { method: 'GET', path: new RegExp(`^/${V}/batches/${ID}$`), group: 'get', handle: (c) => batches.get(c.res, c.m[1]!) },
     { method: 'POST', path: new RegExp(`^/${V}/batches/${ID}:cancel$`), group: 'cancel', handle: (c) => batches.cancel(c.res, c.m[1]!) },
     { method: 'DELETE', path: new RegExp(`^/${V}/batches/${ID}$`), group: 'delete', handle: (c) => batches.delete(c.res, c.m[1]!) },
+    { method: 'POST', path: new RegExp(`^/${V}/webhooks$`), group: 'webhooks', handle: (c) => wh.create(c.req, c.res) },
+    { method: 'GET', path: new RegExp(`^/${V}/webhooks$`), group: 'webhooks', handle: (c) => wh.list(c.res, c.url) },
+    { method: 'GET', path: new RegExp(`^/${V}/webhooks/${ID}$`), group: 'webhooks', handle: (c) => wh.get(c.res, c.m[1]!) },
+    { method: 'PATCH', path: new RegExp(`^/${V}/webhooks/${ID}$`), group: 'webhooks', handle: (c) => wh.update(c.req, c.res, c.m[1]!, c.url) },
+    { method: 'DELETE', path: new RegExp(`^/${V}/webhooks/${ID}$`), group: 'webhooks', handle: (c) => wh.delete(c.res, c.m[1]!) },
+    { method: 'POST', path: new RegExp(`^/${V}/webhooks/${ID}:ping$`), group: 'webhooks', handle: (c) => wh.ping(c.req, c.res, c.m[1]!) },
+    {
+      method: 'POST',
+      path: new RegExp(`^/${V}/webhooks/${ID}:rotateSigningSecret$`),
+      group: 'webhooks',
+      handle: (c) => wh.rotate(c.req, c.res, c.m[1]!),
+    },
+    {
+      // Public, like Google's: receivers fetch it without a key.
+      method: 'GET',
+      path: /^\/\.well-known\/jwks\.json$/,
+      group: 'internal',
+      keyless: true,
+      handle: async (c) => sendJson(c.res, 200, await webhooks.signer.jwks(), { 'cache-control': 'public, max-age=3600' }),
+    },
     {
       method: 'GET',
       path: /^\/_emulator\/counters$/,

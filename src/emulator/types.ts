@@ -127,7 +127,8 @@ export interface EmulatorOptions {
   webhookRetryBaseMs?: number;
 }
 
-export type EmulatorRoute = 'upload' | 'files' | 'create' | 'get' | 'list' | 'cancel' | 'delete' | 'download';
+/** Route groups for injected errors; `webhooks` is the WebhookService (static webhooks). */
+export type EmulatorRoute = 'upload' | 'files' | 'create' | 'get' | 'list' | 'cancel' | 'delete' | 'download' | 'webhooks';
 
 export interface EmulatorCounters {
   /** Batch creations accepted, by displayName (crash tests check every chunk was created once). */
