@@ -14,6 +14,7 @@
  */
 import { SpoolFile } from '../../internal/io/spool-file.js';
 import { SequentialLines } from '../../internal/io/lines.js';
+import { estimateRequestTokens } from '../../internal/wire/token-estimate.js';
 
 /** Times one chunk is halved after EXPIRED, at most: 3 → at most 8 batches per chunk. */
 export const MAX_EXPIRED_SPLIT_DEPTH = 3;
@@ -24,15 +25,8 @@ export function shouldSplitExpired(lines: number, depth: number, minSplitRequest
   return lines >= 2 && Math.floor(lines / 2) >= Math.max(1, minSplitRequests);
 }
 
-/** Tokens of one request line: an estimate that errs high (see the wire token estimator). */
+/** Tokens of one request line: an estimate that errs high (default: the wire token estimator). */
 export type LineTokenEstimator = (line: Buffer) => number;
-
-/**
- * The fallback estimate while none is given: half a token per byte of the
- * serialised line. Real text runs at about 4 bytes per token in English and
- * 3 bytes (one CJK character) per token, so this errs high for both.
- */
-export const bytesTokenEstimate: LineTokenEstimator = (line) => Math.ceil(line.length / 2);
 
 export interface TokenPart {
   path: string;
@@ -50,7 +44,7 @@ export async function cutByTokens(
   spoolPath: string,
   partTokens: number,
   prefix: string,
-  estimate: LineTokenEstimator = bytesTokenEstimate,
+  estimate: LineTokenEstimator = estimateRequestTokens,
 ): Promise<TokenPart[]> {
   const parts: TokenPart[] = [];
   let spool: SpoolFile | undefined;
@@ -86,7 +80,7 @@ export async function cutByTokens(
 }
 
 /** Estimated tokens of a whole spool file. */
-export async function spoolTokens(spoolPath: string, estimate: LineTokenEstimator = bytesTokenEstimate): Promise<number> {
+export async function spoolTokens(spoolPath: string, estimate: LineTokenEstimator = estimateRequestTokens): Promise<number> {
   let total = 0;
   const src = new SequentialLines(spoolPath);
   try {
