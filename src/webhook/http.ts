@@ -27,7 +27,9 @@ export async function readRawBody(req: WebhookRequest, maxBytes: number): Promis
       return body;
     }
   }
-  if (req.body !== undefined || req.readableEnded) {
+  // A parser that did not match the content type leaves `{}` and the stream
+  // unread (Express 4): then the bytes are still ours to read.
+  if (req.readableEnded) {
     throw new WebhookError(
       'ERR_WEBHOOK_RAW_BODY',
       'the webhook body was parsed before verification; give this route the raw bytes (e.g. express.raw({type: "*/*"}))',
