@@ -9,7 +9,7 @@ import { countCompleteLines } from '../src/cli/output.js';
 import { batchPrice, estimateCost } from '../src/cli/prices.js';
 import { chooseMode } from '../src/cli/reporter.js';
 import { ResultTally } from '../src/cli/tally.js';
-import { InvalidInput } from '../src/stages/to-request-line.js';
+import { InvalidInput, RequestLineMaker, SourceLine } from '../src/stages/to-request-line.js';
 import { tempDir } from './cli.helpers.js';
 
 async function records(stream: Readable): Promise<unknown[]> {
@@ -26,33 +26,47 @@ function bytewise(text: string): Readable {
   })(), { objectMode: false });
 }
 
-const reasons = (rs: unknown[]) => rs.map((r) => (r instanceof InvalidInput ? `!${r.reason.split(':')[0]}` : (r as { k: string }).k));
+/** What a reader emitted: `<line>:<text>` for a line, `!<line>:<reason>` for a bad one. */
+const show = (rs: unknown[]) =>
+  rs.map((r) => (r instanceof InvalidInput ? `!${r.lineNo}:${r.reason.split(' ').slice(0, 5).join(' ')}` : `${(r as SourceLine).lineNo}:${(r as SourceLine).bytes.toString()}`));
 
 describe('readJsonl', () => {
-  it('keeps line N = record N-1: blank and non-JSON lines in the middle become InvalidInput, trailing blanks are no records', async () => {
+  it('gives each line with its physical line number; blank lines are skipped and counted, a BOM and CRs dropped', async () => {
     const text = '\uFEFF{"k":"a"}\r\n\n{"k":"ü東"}\n  \n{oops\n{"k":"z"}\n\n\n';
-    const rs = await records(readJsonl(bytewise(text), { name: 't' }));
-    expect(reasons(rs)).toEqual(['a', '!empty line', 'ü東', '!empty line', '!not valid JSON', 'z']);
-  });
-
-  it('raw: lines go on as text, blank lines still become InvalidInput in place', async () => {
-    const rs = await records(readJsonl(bytewise('{"k":"a"}\n \t\n{"k":"ü"}\n\n'), { name: 't', raw: true }));
-    expect(rs.map((r) => (r instanceof InvalidInput ? `!${r.reason}` : r))).toEqual(['{"k":"a"}', '!empty line', '{"k":"ü"}']);
+    const stream = readJsonl(bytewise(text), { name: 't' });
+    const rs = await records(stream);
+    expect(show(rs)).toEqual(['1:{"k":"a"}', '3:{"k":"ü東"}', '5:{oops', '6:{"k":"z"}']);
+    expect(stream.stats).toEqual({ lines: 8, blankLines: 4, firstBlankLine: 2 });
+    expect((rs[0] as SourceLine).origin?.name).toBe('t');
   });
 
   it('a file without a final newline still gives its last line', async () => {
     const rs = await records(readJsonl(Readable.from([Buffer.from('{"k":"a"}\n{"k":"b"}')]), { name: 't' }));
-    expect(reasons(rs)).toEqual(['a', 'b']);
+    expect(show(rs)).toEqual(['1:{"k":"a"}', '2:{"k":"b"}']);
   });
 
-  it('an over-long line is a user error naming the line', async () => {
-    const text = `{"k":"a"}\n{"k":"${'x'.repeat(200)}"}\n`;
-    // Whole in one read, or trickling in: the same error.
+  it('an over-long line is an invalid record naming its line and key, and reading goes on after it', async () => {
+    const text = `{"k":"a"}\n{"key": "big", "x":"${'x'.repeat(200)}"}\n{"k":"c"}\n{"k":"${'y'.repeat(300)}"}`;
+    // Whole in one read, or trickling in: the same records.
     for (const source of [Readable.from([Buffer.from(text)]), bytewise(text)]) {
-      const err = await records(readJsonl(source, { name: 'big.jsonl', maxLineChars: 100 })).catch((e: unknown) => e);
-      expect(err).toMatchObject({ code: 'ERR_INVALID_RECORD' });
-      expect((err as Error).message).toContain('line 2 of big.jsonl is longer than 100 characters');
+      const rs = await records(readJsonl(source, { name: 'big.jsonl', maxLineChars: 100, invalidHint: 'use --on-invalid emit' }));
+      expect(show(rs)).toEqual(['1:{"k":"a"}', '!2:the line is longer than', '3:{"k":"c"}', '!4:the line is longer than']);
+      const bad = rs[1] as InvalidInput;
+      expect(bad.key).toBe('big');
+      expect(bad.reason).toContain('longer than 100 bytes');
+      expect(bad.origin?.invalidHint).toBe('use --on-invalid emit');
     }
+  });
+
+  it('through toRequestLine: errors name the physical line, the key and the --on-invalid hint; emit goes on', async () => {
+    const text = '{"key":"a","request":{"contents":[{"parts":[{"text":"x"}]}]}}\n\n{"key":"b","prompt":"no request"}\n';
+    const stop = new RequestLineMaker({ lineNumbers: true });
+    const rs = await records(readJsonl(Readable.from([Buffer.from(text)]), { name: 't', invalidHint: 'fix it, or run with --on-invalid emit' }));
+    expect(stop.make(rs[0] as never, 0).line?.toString()).toBe('{"key":"0:a","request":{"contents":[{"parts":[{"text":"x"}]}]}}\n');
+    expect(() => stop.make(rs[1] as never, 1)).toThrowError(/^line 3 \(key "b"\): missing "request".*; fix it, or run with --on-invalid emit$/);
+    const emit = new RequestLineMaker({ onInvalid: 'emit' });
+    expect(emit.make(rs[1] as never, 1).invalid?.message).toMatch(/^line 3 \(key "b"\): missing "request"/);
+    expect(emit.make(rs[1] as never, 1).invalid?.message).not.toContain('--on-invalid');
   });
 });
 
@@ -66,10 +80,11 @@ describe('openInput', () => {
     expect(await records(arr.records)).toEqual([{ k: 1 }, { k: 2 }]);
 
     const jsonl = new PassThrough();
-    jsonl.end('{"k": 1}\n');
+    jsonl.end('{"k": 1}\n\n');
     const j = await openInput('-', { stdin: jsonl });
     expect(j.format).toBe('jsonl');
-    expect(await records(j.records)).toEqual([{ k: 1 }]);
+    expect((await records(j.records)).map((r) => (r as SourceLine).bytes.toString())).toEqual(['{"k": 1}']);
+    expect(j.stats.blankLines).toBe(1);
   });
 
   it('an empty input is zero records, and a broken JSON array one clear error', async () => {

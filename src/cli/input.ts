@@ -6,7 +6,7 @@ import { createReadStream, openSync, fstatSync, closeSync } from 'node:fs';
 import type { Readable } from 'node:stream';
 import { CliUsageError } from './errors.js';
 import { readJsonArray } from './json-array-reader.js';
-import { readJsonl } from './jsonl-reader.js';
+import { readJsonl, type JsonlStats } from './jsonl-reader.js';
 import { peekFirstByte } from './peek.js';
 
 export type InputFormat = 'jsonl' | 'json-array';
@@ -18,7 +18,12 @@ export interface OpenedInput {
   lineNumbers: boolean;
   /** Emitted once every record has been read (for the ETA). */
   done: Promise<void>;
+  /** Lines read and blank lines skipped (JSONL; zeros for a JSON array), for the summary. */
+  stats: JsonlStats;
 }
+
+/** What a bad line's message adds when it stops the run. */
+export const ON_INVALID_HINT = 'fix the line, or run with --on-invalid emit to get an error result for it and go on';
 
 /** Open the file now, so a missing or unreadable INPUT is a usage error before anything starts. */
 function openFile(path: string): Readable {
@@ -39,8 +44,10 @@ function openFile(path: string): Readable {
 
 export interface OpenInputOptions {
   maxLineChars?: number;
-  /** JSONL lines go on unparsed (see readJsonl); JSON array elements are always objects. */
+  /** Unused: JSONL lines always go on as bytes (see readJsonl); JSON array elements are always objects. */
   rawLines?: boolean;
+  /** Appended to a bad line's message when it stops the run (default: ON_INVALID_HINT). */
+  invalidHint?: string;
   stdin?: Readable;
 }
 
@@ -49,10 +56,15 @@ export async function openInput(path: string, opts: OpenInputOptions = {}): Prom
   const name = path === '-' ? 'stdin' : path;
   const first = await peekFirstByte(source);
   const format: InputFormat = first === 0x5b /* [ */ ? 'json-array' : 'jsonl';
-  const records = format === 'json-array' ? readJsonArray(source, { name }) : readJsonl(source, { name, maxLineChars: opts.maxLineChars, raw: opts.rawLines });
+  const jsonl = format === 'jsonl' ? readJsonl(source, { name, maxLineChars: opts.maxLineChars, invalidHint: opts.invalidHint ?? ON_INVALID_HINT }) : undefined;
+  const records = jsonl ?? readJsonArray(source, { name });
+  // The run attaches its pipeline only after connecting (starting an emulator takes a while): an
+  // input error meanwhile must wait for it, not crash the process as an unhandled 'error' event.
+  // The pipeline still sees the error (the stream is destroyed with it).
+  records.on('error', () => {});
   const done = new Promise<void>((resolve) => {
     records.once('end', resolve);
     records.once('close', resolve);
   });
-  return { records, format, lineNumbers: format === 'jsonl', done };
+  return { records, format, lineNumbers: format === 'jsonl', done, stats: jsonl?.stats ?? { lines: 0, blankLines: 0 } };
 }

@@ -1,71 +1,140 @@
 /**
- * JSONL bytes → records, one per line, with line N of the file always being
- * record seq N-1 so that the library's "line N (key …)" errors point at the
- * right line: a line that is not JSON and a blank line in the middle become
- * InvalidInput records instead of disappearing. Blank lines at the very end
- * are not records (editors add them).
+ * JSONL bytes → one SourceLine per line: the line's bytes (never decoded
+ * here: toRequestLine parses each once and sends valid lines as they are)
+ * with its 1-based physical line number, so errors name the line the user
+ * sees in an editor. Blank lines are skipped and counted (stats.blankLines),
+ * never records. A line longer than the limit becomes an InvalidInput for
+ * its line, and reading goes on after it, so `--on-invalid emit` covers it
+ * like any other bad record; its bytes are dropped as they come (memory stays
+ * bounded by the limit).
  */
-import type { Readable, Transform, TransformCallback } from 'node:stream';
-import split2 from 'split2';
-import { GeminiBatchError } from '../errors.js';
-import { InvalidInput } from '../stages/to-request-line.js';
+import { Transform, type Readable, type TransformCallback } from 'node:stream';
+import { InvalidInput, SourceLine, type LineOrigin } from '../stages/to-request-line.js';
 
-/** Characters in one line before we give up on it (split2 buffers a line whole). */
+/** Bytes in one line before we give up on it (a line is buffered whole). */
 export const DEFAULT_MAX_LINE_CHARS = 64 * 1024 * 1024;
 
 export interface ReadJsonlOptions {
   name: string;
+  /** Longest line in bytes (the name is older than the unit). */
   maxLineChars?: number;
-  /**
-   * Hand each line on as its raw text for toRequestLine to parse once and send
-   * as it is (Gemini batch JSONL needs no re-serialising); false: parse here,
-   * for a toRequest that wants objects.
-   */
+  /** Unused: lines always go on as bytes, and toRequestLine parses them once (kept for callers that pass it). */
   raw?: boolean;
+  /** Appended to the message of a bad line that stops the run (the CLI names --on-invalid emit). */
+  invalidHint?: string;
 }
 
-const isSpace = (c: number) => c === 0x20 || c === 0x09 || c === 0x0d;
+export interface JsonlStats {
+  /** Physical lines read, blank ones included. */
+  lines: number;
+  /** Blank lines skipped (whitespace only). */
+  blankLines: number;
+  /** The first blank line's number, for a message that points at it. */
+  firstBlankLine?: number;
+}
 
-export function readJsonl(source: Readable, opts: ReadJsonlOptions): Readable {
-  const maxLength = opts.maxLineChars ?? DEFAULT_MAX_LINE_CHARS;
-  let lines = 0;
-  // Fatal whatever --on-invalid says: split2 cannot skip the rest of such a line without losing count.
-  const tooLong = (line: number) =>
-    new GeminiBatchError(
-      'ERR_INVALID_RECORD',
-      `line ${line} of ${opts.name} is longer than ${maxLength} characters (raise --max-line-bytes if it is meant to be)`,
+export type JsonlRecords = Readable & { readonly stats: JsonlStats };
+
+const NL = 0x0a;
+/** Bytes of an over-long line kept to name its key in the message. */
+const HEAD_BYTES = 512;
+
+const isBlank = (line: Buffer): boolean => {
+  for (let i = 0; i < line.length; i++) {
+    const c = line[i];
+    if (c !== 0x20 && c !== 0x09 && c !== 0x0d) return false;
+  }
+  return true;
+};
+
+/** The key of a line from its first bytes, for naming an over-long line. */
+function keyFromHead(head: Buffer): string | undefined {
+  const m = /^\s*\{\s*"key"\s*:\s*("(?:[^"\\]|\\.)*"|-?[0-9][0-9.eE+-]*)/.exec(head.toString('utf8'));
+  if (!m) return undefined;
+  try {
+    const k: unknown = JSON.parse(m[1]!);
+    return typeof k === 'string' ? k : m[1];
+  } catch {
+    return undefined;
+  }
+}
+
+export function readJsonl(source: Readable, opts: ReadJsonlOptions): JsonlRecords {
+  const max = opts.maxLineChars ?? DEFAULT_MAX_LINE_CHARS;
+  const origin: LineOrigin = { name: opts.name, ...(opts.invalidHint ? { invalidHint: opts.invalidHint } : {}) };
+  const stats: JsonlStats = { lines: 0, blankLines: 0 };
+  let parts: Buffer[] = [];
+  let pending = 0;
+  // Over the limit: the rest of the line is dropped as it comes; its head names the key.
+  let tooLong = false;
+  let head: Buffer | undefined;
+
+  const tooLongRecord = (lineNo: number) =>
+    new InvalidInput(
+      `the line is longer than ${max} bytes, the most read as one line (raise --max-line-bytes if it is meant to be; the service takes at most 20,000,000 bytes a request)`,
+      head && keyFromHead(head),
+      lineNo,
+      origin,
     );
-  // Blank lines are held back until a real line follows: trailing ones are not records.
-  let pendingBlanks = 0;
-  const splitter: Transform = split2(
-    (line: string): unknown => {
-      lines++;
-      // split2 only bounds the unfinished fragment; a whole line that came in one read is checked here.
-      if (line.length > maxLength) throw tooLong(lines);
-      if (lines === 1 && line.charCodeAt(0) === 0xfeff) line = line.slice(1);
-      if (line.length === 0 || (isSpace(line.charCodeAt(0)) && line.trim() === '')) {
-        pendingBlanks++;
-        return undefined;
+
+  const endLine = (out: Transform, last: Buffer): void => {
+    const lineNo = ++stats.lines;
+    if (tooLong) {
+      out.push(tooLongRecord(lineNo));
+      tooLong = false;
+      head = undefined;
+      parts = [];
+      pending = 0;
+      return;
+    }
+    let line = parts.length === 0 ? last : Buffer.concat([...parts, last]);
+    parts = [];
+    pending = 0;
+    if (lineNo === 1 && line[0] === 0xef && line[1] === 0xbb && line[2] === 0xbf) line = line.subarray(3);
+    if (line.length > 0 && line[line.length - 1] === 0x0d) line = line.subarray(0, -1);
+    if (isBlank(line)) {
+      stats.blankLines++;
+      stats.firstBlankLine ??= lineNo;
+      return;
+    }
+    out.push(new SourceLine(line, lineNo, origin));
+  };
+
+  /** A piece of a line with no newline yet: keep it, or start dropping the line. */
+  const keep = (piece: Buffer): void => {
+    if (tooLong || piece.length === 0) return;
+    if (pending + piece.length > max) {
+      tooLong = true;
+      head = Buffer.concat([...parts, piece]).subarray(0, HEAD_BYTES);
+      head = Buffer.from(head); // a copy: the read buffer it came from can go
+      parts = [];
+      pending = 0;
+      return;
+    }
+    parts.push(piece);
+    pending += piece.length;
+  };
+
+  const splitter = new Transform({
+    readableObjectMode: true,
+    readableHighWaterMark: 64,
+    transform(chunk: Buffer, _enc: BufferEncoding, cb: TransformCallback) {
+      let start = 0;
+      for (let nl = chunk.indexOf(NL, start); nl !== -1; nl = chunk.indexOf(NL, start)) {
+        const piece = chunk.subarray(start, nl);
+        if (!tooLong && pending + piece.length > max) keep(piece);
+        endLine(this, piece);
+        start = nl + 1;
       }
-      for (; pendingBlanks > 0; pendingBlanks--) splitter.push(new InvalidInput('empty line'));
-      if (opts.raw) return line;
-      let record: unknown;
-      try {
-        record = JSON.parse(line);
-      } catch (err) {
-        record = new InvalidInput(`not valid JSON: ${(err as Error).message}`);
-      }
-      return record;
+      keep(chunk.subarray(start));
+      cb();
     },
-    { maxLength },
-  );
+    flush(cb: TransformCallback) {
+      if (tooLong || pending > 0) endLine(this, Buffer.alloc(0));
+      cb();
+    },
+  });
   source.on('error', (err) => splitter.destroy(err));
   splitter.on('close', () => source.destroy());
-  // split2 fails an over-long line with only "maximum buffer reached": name the line and the fix.
-  const transform = splitter._transform.bind(splitter);
-  splitter._transform = (chunk: Buffer, enc: BufferEncoding, cb: TransformCallback) =>
-    transform(chunk, enc, (err?: Error | null) => {
-      cb(err?.message === 'maximum buffer reached' ? tooLong(lines + 1) : err);
-    });
-  return source.pipe(splitter);
+  return Object.assign(source.pipe(splitter), { stats });
 }
