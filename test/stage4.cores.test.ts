@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import type { BatchOperation } from '../src/api/types.js';
 import { UNMATCHED_INLINE_STATUS, keyInlineResults } from '../src/stages/batch-submitter/inline-keys.js';
-import { hasOutput, unansweredRequests, waitForOutput } from '../src/stages/batch-submitter/output-wait.js';
+import { cutUnanswered, hasOutput, unansweredRequests, waitForOutput } from '../src/stages/batch-submitter/output-wait.js';
 import { MAX_EXPIRED_SPLIT_DEPTH, cutByTokens, shouldSplitExpired, spoolTokens } from '../src/stages/batch-submitter/split-policy.js';
 import { StorageBudget } from '../src/stages/batch-submitter/storage-budget.js';
 import { serializeRequestLine } from '../src/internal/wire/wire-line.js';
@@ -151,5 +151,21 @@ describe('storage budget', () => {
     b.release('b');
     await b.acquire('huge', 500);
     expect(b.usedBytes).toBe(500);
+  });
+});
+
+describe('partial output', () => {
+  it('cutUnanswered copies only the requests with no result line yet', async () => {
+    const s = spool(6, 100);
+    const results = join(dir, 'results');
+    writeFileSync(results, '{"key":"101:k101","response":{}}\n{"key":"104:k104","error":{"code":3}}\n');
+    const to = join(dir, 'rest');
+    expect(await cutUnanswered(s, results, { firstSeq: 100, count: 6 }, to)).toBe(4);
+    expect(readLines(to).map((l) => l.key)).toEqual(['100:k100', '102:k102', '103:k103', '105:k105']);
+  });
+
+  it('keyInlineResults with no inline file adds nothing', async () => {
+    const out = join(dir, 'out');
+    expect((await keyInlineResults(join(dir, 'absent'), spool(2), out)).items).toBe(0);
   });
 });

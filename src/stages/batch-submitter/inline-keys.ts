@@ -10,7 +10,7 @@
  * gets an error line naming the cause, so no record is silently
  * MISSING_RESULT and none is given another record's answer.
  */
-import { createWriteStream } from 'node:fs';
+import { createWriteStream, existsSync } from 'node:fs';
 import { once } from 'node:events';
 import { forEachLineAsync, SequentialLines } from '../../internal/io/lines.js';
 import { readLineKey } from '../../internal/wire/wire-line.js';
@@ -40,6 +40,8 @@ export interface InlineKeying {
  * this batch, in the order they were sent.
  */
 export async function keyInlineResults(inlinePath: string, spoolPath: string, outPath: string): Promise<InlineKeying> {
+  // No inline array (or an empty one): nothing to copy; the demuxer reports every request as MISSING_RESULT.
+  if (!existsSync(inlinePath)) return { matched: 'keys', items: 0, keyless: 0, unmatchedRequests: 0 };
   let items = 0;
   let keyless = 0;
   await forEachLineAsync(inlinePath, (line) => {

@@ -9,6 +9,7 @@ import { sleep } from '../../api/retry.js';
 import type { BatchOperation } from '../../api/types.js';
 import { forEachLineAsync } from '../../internal/io/lines.js';
 import { readLineKey } from '../../internal/wire/wire-line.js';
+import { copyFlaggedRequests } from './spool-parts.js';
 
 /** Default bound on waiting for a SUCCEEDED batch's output to show up. */
 export const DEFAULT_OUTPUT_WAIT_MS = 15 * 60_000;
@@ -81,4 +82,18 @@ export async function unansweredRequests(resultsPath: string, chunk: { firstSeq:
     if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw err;
   }
   return flags;
+}
+
+/**
+ * The requests of a part (its lines in `spoolPath`) that have no result in
+ * `resultsPath` yet, copied to `to`: what goes again after a FAILED, EXPIRED
+ * or CANCELLED batch that carried partial output. Resolves with how many.
+ */
+export async function cutUnanswered(
+  spoolPath: string,
+  resultsPath: string,
+  chunk: { firstSeq: number; count: number },
+  to: string,
+): Promise<number> {
+  return copyFlaggedRequests(spoolPath, to, await unansweredRequests(resultsPath, chunk), chunk.firstSeq);
 }
