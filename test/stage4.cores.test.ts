@@ -6,7 +6,7 @@ import type { BatchOperation } from '../src/api/types.js';
 import { UNMATCHED_INLINE_STATUS, keyInlineResults } from '../src/stages/batch-submitter/inline-keys.js';
 import { cutUnanswered, hasOutput, unansweredRequests, waitForOutput } from '../src/stages/batch-submitter/output-wait.js';
 import { MAX_EXPIRED_SPLIT_DEPTH, cutByTokens, shouldSplitExpired, spoolTokens } from '../src/stages/batch-submitter/split-policy.js';
-import { StorageBudget } from '../src/stages/batch-submitter/storage-budget.js';
+import { StorageBudget, uploadWithinBudget } from '../src/stages/batch-submitter/storage-budget.js';
 import { serializeRequestLine } from '../src/internal/wire/wire-line.js';
 
 let dir: string;
@@ -167,5 +167,21 @@ describe('partial output', () => {
   it('keyInlineResults with no inline file adds nothing', async () => {
     const out = join(dir, 'out');
     expect((await keyInlineResults(join(dir, 'absent'), spool(2), out)).items).toBe(0);
+  });
+});
+
+describe('uploadWithinBudget', () => {
+  it('holds the bytes under the file name, gives them back on failure, waits when full', async () => {
+    const b = new StorageBudget(100);
+    expect(await uploadWithinBudget(b, '/spool/a', 70, async () => 'files/a')).toBe('files/a');
+    await expect(uploadWithinBudget(b, '/spool/x', 10, async () => Promise.reject(new Error('cut')))).rejects.toThrow('cut');
+    expect(b.usedBytes).toBe(70);
+    let uploaded = false;
+    const p = uploadWithinBudget(b, '/spool/b', 50, async () => ((uploaded = true), 'files/b'));
+    await new Promise((r) => setTimeout(r, 10));
+    expect(uploaded).toBe(false);
+    b.release('files/a');
+    expect(await p).toBe('files/b');
+    expect(b.usedBytes).toBe(50);
   });
 });

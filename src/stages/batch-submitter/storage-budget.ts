@@ -74,3 +74,28 @@ export class StorageBudget {
     });
   }
 }
+
+/**
+ * Upload `bytes` from `path` once they fit the budget; the hold moves to the
+ * file's name, to be released when that file is deleted (or no longer ours).
+ * A failed upload gives its bytes back.
+ */
+export async function uploadWithinBudget(
+  budget: StorageBudget | undefined,
+  path: string,
+  bytes: number,
+  upload: () => Promise<string>,
+  signal?: AbortSignal,
+): Promise<string> {
+  if (!budget) return upload();
+  await budget.acquire(path, bytes, signal);
+  let fileName: string;
+  try {
+    fileName = await upload();
+  } catch (err) {
+    budget.release(path);
+    throw err;
+  }
+  budget.rename(path, fileName);
+  return fileName;
+}
