@@ -93,10 +93,13 @@ describe('enqueued-token quota', () => {
   });
 
   it('a limit of 0 is a project without Batch access: every create answers 429 with quotaValue "0"', async () => {
-    const e = await emulator({ enqueuedTokenLimit: 0 });
+    const e = await emulator({ enqueuedTokenLimit: 0, quotaRetryDelaySeconds: 0.5 });
     const r = await createInline(e.url, ['x']);
     expect(r.status).toBe(429);
-    expect((r.json().error as QuotaError).details[0]!.violations![0]!.quotaValue).toBe('0');
+    const err = r.json().error as QuotaError;
+    expect(err.details[0]!.violations![0]!.quotaValue).toBe('0');
+    expect(err.message).toMatch(/no Batch API access.*Please retry in 0\.5s/);
+    expect(err.details.find((d) => d['@type'] === 'type.googleapis.com/google.rpc.RetryInfo')).toMatchObject({ retryDelay: '0.5s' });
   });
 });
 
@@ -180,11 +183,14 @@ describe('the CLI process', () => {
       'tier1',
       '--webhook-faults',
       'drop=0.5,delay-ms=10',
+      '--quota-retry-delay-s',
+      '1.5',
     ]);
     try {
       const r = await createInline(url, ['a']);
       expect(r.status).toBe(429);
       expect((r.json().error as QuotaError).details[0]!.violations![0]!.quotaValue).toBe('0');
+      expect((r.json().error as QuotaError).details.at(-1)).toMatchObject({ retryDelay: '1.5s' });
       await expect(call('GET', `${url}/v1beta/batches/abc`)).rejects.toThrow();
       const big = await call('POST', `${url}/upload/v1beta/files`, {
         headers: { ...json, 'x-goog-upload-protocol': 'resumable', 'x-goog-upload-command': 'start', 'x-goog-upload-header-content-length': '101' },

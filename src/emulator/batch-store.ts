@@ -66,7 +66,9 @@ export class BatchStore {
     const limit = this.tokenLimit(spec.model);
     if (limit !== undefined) {
       const enqueued = this.enqueuedTokens(spec.model);
-      if (limit === 0 || enqueued + tokens > limit) throw quotaExceeded(spec.model, limit, enqueued, tokens);
+      if (limit === 0 || enqueued + tokens > limit) {
+        throw quotaExceeded(spec.model, limit, enqueued, tokens, this.ctx.options.quotaRetryDelaySeconds);
+      }
     }
     const max = this.ctx.settings.maxEnqueuedRequests;
     if (max !== undefined && this.enqueued() + spec.requestCount > max) {

@@ -41,6 +41,12 @@ export function parseCount(v: string): number {
   return n;
 }
 
+export function parseSeconds(v: string): number {
+  const n = Number(v);
+  if (v.trim() === '' || !Number.isFinite(n) || n < 0) throw new InvalidArgumentError(`expected seconds (e.g. 23 or 0.5), got "${v}"`);
+  return n;
+}
+
 /** `0.25` is a probability; `1,3` (or a single integer like `2`) lists 1-based job ordinals. */
 export function parseJobSpec(v: string): number | number[] {
   if (/^\d+(,\d+)*$/.test(v.trim())) return v.split(',').map((x) => Number(x));
@@ -166,6 +172,7 @@ export function registerEmulatorCommand(program: Command): Command {
         'or model=tokens,... with *=tokens for the rest (default: no limit)',
       parseTokenLimits,
     )
+    .option('--quota-retry-delay-s <s>', 'retryDelay of a quota 429, in seconds (default 23)', parseSeconds)
     .option('--no-batch-access', 'a project without Batch access (free tier): every create answers 429 with quotaValue "0"')
     .option('--omit-inline-metadata', 'inline responses come back without metadata (so without their key)')
     .option('--succeeded-without-output-polls <n>', 'a finished job answers SUCCEEDED without output for its first N GETs', parseCount)
@@ -190,6 +197,8 @@ export function registerEmulatorCommand(program: Command): Command {
       // --no-batch-access is commander's batchAccess: false; the option it stands for is a limit of 0.
       if (f.batchAccess === false) f.enqueuedTokenLimit = 0;
       delete f.batchAccess;
+      if (f.quotaRetryDelayS !== undefined) f.quotaRetryDelaySeconds = f.quotaRetryDelayS;
+      delete f.quotaRetryDelayS;
       if (f.failJobs === true) f.failJobs = 1;
       if (f.expireJobs === true) f.expireJobs = 1;
       await runEmulatorCommand(flagsToArgs(f as RawFlags));

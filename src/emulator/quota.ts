@@ -23,7 +23,7 @@ export const TIER1_ENQUEUED_TOKENS: Readonly<Record<string, number>> = {
   'gemini-3-pro-preview': 50_000_000,
 };
 
-/** Seconds in the RetryInfo and the message ("Please retry in 23s"). */
+/** Default seconds in the RetryInfo and the message ("Please retry in 23s"); the quotaRetryDelaySeconds option changes it. */
 export const QUOTA_RETRY_SECONDS = 23;
 
 const bare = (model: string): string => model.replace(/^(models|tunedModels)\//, '');
@@ -43,7 +43,13 @@ export function limitFor(spec: EnqueuedTokenLimits | undefined, model: string): 
   return spec['*'];
 }
 
-export function quotaExceeded(model: string, limit: number, enqueued: number, wanted: number): HttpError {
+export function quotaExceeded(
+  model: string,
+  limit: number,
+  enqueued: number,
+  wanted: number,
+  retrySeconds = QUOTA_RETRY_SECONDS,
+): HttpError {
   const id = bare(model);
   const why =
     limit === 0
@@ -55,7 +61,7 @@ export function quotaExceeded(model: string, limit: number, enqueued: number, wa
     429,
     `You exceeded your current quota, please check your plan and billing details. ` +
       `Quota exceeded for metric: generativelanguage.googleapis.com/batch_enqueued_tokens, limit: ${limit}, model: ${id}. ` +
-      `${why} Please retry in ${QUOTA_RETRY_SECONDS}s.`,
+      `${why} Please retry in ${retrySeconds}s.`,
     {
       details: [
         {
@@ -73,7 +79,7 @@ export function quotaExceeded(model: string, limit: number, enqueued: number, wa
           '@type': 'type.googleapis.com/google.rpc.Help',
           links: [{ description: 'Learn more about Gemini API quotas', url: 'https://ai.google.dev/gemini-api/docs/rate-limits' }],
         },
-        { '@type': 'type.googleapis.com/google.rpc.RetryInfo', retryDelay: `${QUOTA_RETRY_SECONDS}s` },
+        { '@type': 'type.googleapis.com/google.rpc.RetryInfo', retryDelay: `${retrySeconds}s` },
       ],
     },
   );

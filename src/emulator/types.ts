@@ -105,6 +105,8 @@ export interface EmulatorOptions {
    * per request), plus cached tokens. Default: no limit.
    */
   enqueuedTokenLimit?: EnqueuedTokenLimits;
+  /** The RetryInfo.retryDelay (and "Please retry in Ns") of a quota 429, in seconds (default 23, fractions allowed). */
+  quotaRetryDelaySeconds?: number;
   /** Inline responses come back without `metadata` (js-genai #1191, python-genai #2008). */
   omitInlineMetadata?: boolean;
   /** A finished job answers SUCCEEDED without output for this many GETs first (ellmer PR #926). Default 0. */
