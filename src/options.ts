@@ -2,6 +2,7 @@
 import { z } from 'zod/v3';
 import { GeminiBatchError } from './errors.js';
 import type { BatchRecord } from './types.js';
+import { survivalOptionsSchema } from './stages/batch-submitter/survival.js';
 
 /** Just under the service's 2 GB per-file limit, leaving room for nothing else to matter. */
 export const DEFAULT_MAX_FILE_BYTES = 2_000_000_000;
@@ -42,6 +43,8 @@ export const optionsSchema = z
     onCancelled: z.enum(['emit', 'error']).default('emit'),
     retryFailedRequests: z.number().int().nonnegative().default(0),
     cancelOnAbort: z.boolean().default(false),
+    // Stage 4's survival options (quota wait, adopt window, output wait, storage budget): see survival.ts.
+    ...survivalOptionsSchema,
     retry: z
       .object({
         maxAttempts: positiveInt.optional(),
@@ -111,6 +114,21 @@ export interface GeminiBatchOptions<R = BatchRecord> {
   retryFailedRequests?: number;
   /** On abort/destroy, cancel the batches in flight and delete uploaded files. */
   cancelOnAbort?: boolean;
+  /**
+   * With none of this run's batches queued, how long creates refused for the
+   * enqueued-token quota (429) are tried again before the run fails with one
+   * sentence naming the quota (default 600,000 ms = 10 min).
+   */
+  quotaWaitMs?: number;
+  /**
+   * How long a batch whose create answer was lost is looked for by its
+   * displayName (batches.list may lag) before it is created again (default 90,000 ms).
+   */
+  adoptWindowMs?: number;
+  /** How long a batch shown SUCCEEDED without its output is polled for it (default 900,000 ms = 15 min). */
+  outputWaitMs?: number;
+  /** Our uploaded, not yet deleted bytes are kept under this by waiting before an upload (default 20,000,000,000). */
+  storageBudgetBytes?: number;
   /** HTTP retry policy (see RetryOptions). */
   retry?: {
     maxAttempts?: number;
