@@ -1,91 +1,240 @@
 /**
  * Splits a batch Operation document, as it streams in, into:
- *  - its inline responses, written one JSONL line each to a file, and
- *  - the small rest of the document, assembled in memory.
+ *  - its inline responses, written one JSONL line each to a file
+ *    (`{"key":K,"response":R}` or `{"key":K,"error":E}`, K null when the item
+ *    carried no key), and
+ *  - the small rest of the document, parsed once at the end.
+ *
+ * Byte-level, not a token stream (issue 12): one pass finds the structure
+ * (strings are jumped over with Buffer.indexOf, so megabytes of base64 image
+ * data cost next to nothing), each item's bytes are gathered, and the item's
+ * `response`/`error` value is copied into the line as it came, never parsed.
+ * Only the item's small `metadata` is parsed, for its key. Memory holds one
+ * item at a time (a few MB for an image answer), never the whole set; a
+ * single JSON.parse of the whole body would hold all of it, several times
+ * over, for bodies well past the 20 MB of an inline create.
  *
  * The service may serve the same responses twice (under metadata.output and
- * under response), so only the first array that has items is written.
- * Memory holds one response at a time, never the whole set.
+ * under response), so only the first array that has items is written. An
+ * inline input echoed under metadata.inputConfig is skipped, not assembled.
  */
 import { createWriteStream, type WriteStream } from 'node:fs';
 import { rename, rm } from 'node:fs/promises';
 import { Writable, type Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
-import Assembler from 'stream-json/Assembler.js';
-import Parser from 'stream-json/Parser.js';
 
-interface Token {
-  name: string;
-  value?: string;
-}
+const QUOTE = 0x22;
+const BACKSLASH = 0x5c;
+const COMMA = 0x2c;
+const COLON = 0x3a;
+const LBRACE = 0x7b;
+const RBRACE = 0x7d;
+const LBRACKET = 0x5b;
+const RBRACKET = 0x5d;
+const LF = 0x0a;
+const CR = 0x0d;
+const SPACE = 0x20;
 
-/** Where inline responses live; both are read, one is written. */
-const SOURCES: Record<string, 'metadata' | 'response'> = {
+/** Arrays whose items are inline responses (written) or inline requests (dropped). */
+const ITEM_ARRAYS: Record<string, 'metadata' | 'response' | 'skip'> = {
   '/metadata/output/inlinedResponses/inlinedResponses': 'metadata',
   '/response/inlinedResponses/inlinedResponses': 'response',
+  '/metadata/inputConfig/requests/requests': 'skip',
 };
+/** Containers deeper than this cannot hold one of ITEM_ARRAYS: no path is built for them. */
+const MAX_PATH_DEPTH = 4;
 
-interface Frame {
-  path: string;
-  isArray: boolean;
-  /** Object frames: the key of the value being parsed. Array frames: items seen. */
-  key: string | null;
-  index: number;
-}
+/** The rest of the document is small; a huge one is not an Operation we understand. */
+const MAX_REST_BYTES = 32 * 1024 * 1024;
 
 export interface SplitResult {
   /** The operation without its inline responses. */
   rest: Record<string, unknown>;
   /** Lines written; undefined when the document had no inline responses array at all. */
   count: number | undefined;
+  /** Items written that carried a key (metadata.key, or a top-level key). */
+  keyed: number;
+  /** Items written without one (js-genai #1191: disputed, but reported). */
+  keyless: number;
 }
 
-/** One inline response item → one result line, the same shape as a responses-file line. */
+function isSpace(c: number | undefined): boolean {
+  return c === SPACE || c === LF || c === CR || c === 0x09;
+}
+
+/** Index just past the string whose opening quote is at `open`, or -1 (whole-buffer form). */
+function skipString(buf: Buffer, open: number): number {
+  let q = buf.indexOf(QUOTE, open + 1);
+  while (q !== -1) {
+    let run = 0;
+    while (buf[q - 1 - run] === BACKSLASH) run++;
+    if (run % 2 === 0) return q + 1;
+    q = buf.indexOf(QUOTE, q + 1);
+  }
+  return -1;
+}
+
+/** Index just past the JSON value starting at `i` (whole buffer, valid JSON assumed). */
+function skipValue(buf: Buffer, i: number): number {
+  const c = buf[i];
+  if (c === QUOTE) return skipString(buf, i);
+  if (c === LBRACE || c === LBRACKET) {
+    let depth = 0;
+    for (let j = i; j < buf.length; j++) {
+      const d = buf[j];
+      if (d === QUOTE) {
+        j = skipString(buf, j) - 1;
+        if (j < 0) return -1;
+      } else if (d === LBRACE || d === LBRACKET) depth++;
+      else if (d === RBRACE || d === RBRACKET) {
+        if (--depth === 0) return j + 1;
+      }
+    }
+    return -1;
+  }
+  let j = i;
+  while (j < buf.length && buf[j] !== COMMA && buf[j] !== RBRACE && buf[j] !== RBRACKET && !isSpace(buf[j])) j++;
+  return j;
+}
+
+/** Top-level members of an object item: name → [start, end) of its value. */
+function members(item: Buffer): Map<string, [number, number]> {
+  const out = new Map<string, [number, number]>();
+  let i = 0;
+  while (i < item.length && isSpace(item[i])) i++;
+  if (item[i] !== LBRACE) return out;
+  i++;
+  for (;;) {
+    while (i < item.length && (isSpace(item[i]) || item[i] === COMMA)) i++;
+    if (i >= item.length || item[i] !== QUOTE) return out;
+    const nameEnd = skipString(item, i);
+    if (nameEnd < 0) return out;
+    const name = JSON.parse(item.toString('utf8', i, nameEnd)) as string;
+    i = nameEnd;
+    while (i < item.length && isSpace(item[i])) i++;
+    if (item[i] !== COLON) return out;
+    i++;
+    while (i < item.length && isSpace(item[i])) i++;
+    const end = skipValue(item, i);
+    if (end < 0) return out;
+    out.set(name, [i, end]);
+    i = end;
+  }
+}
+
+/** A raw newline can only be insignificant whitespace in valid JSON: make the value one line. */
+function oneLine(value: Buffer): Buffer {
+  for (let i = value.indexOf(LF); i !== -1; i = value.indexOf(LF, i + 1)) value[i] = SPACE;
+  for (let i = value.indexOf(CR); i !== -1; i = value.indexOf(CR, i + 1)) value[i] = SPACE;
+  return value;
+}
+
+const NULL = Buffer.from('null');
+
+/**
+ * One inline response item (its bytes) → one result line, the same shape as
+ * a responses-file line. `key` is undefined when the item carried none.
+ */
+export function inlineItemBytesToLine(item: Buffer): { line: Buffer; key: string | undefined } {
+  const m = members(item);
+  let key: string | undefined;
+  const md = m.get('metadata');
+  if (md) {
+    try {
+      const k = (JSON.parse(item.toString('utf8', md[0], md[1])) as { key?: unknown } | null)?.key;
+      if (typeof k === 'string') key = k;
+    } catch {
+      // A malformed metadata is a keyless item.
+    }
+  }
+  const top = m.get('key');
+  if (key === undefined && top && item[top[0]] === QUOTE) key = JSON.parse(item.toString('utf8', top[0], top[1])) as string;
+  const error = m.get('error') ?? (m.has('response') ? undefined : m.get('status'));
+  const range = error ?? m.get('response');
+  const field = error ? 'error' : 'response';
+  const value = range ? oneLine(item.subarray(range[0], range[1])) : NULL;
+  const head = Buffer.from(`{"key":${key === undefined ? 'null' : JSON.stringify(key)},"${field}":`);
+  return { line: Buffer.concat([head, value, Buffer.from('}\n')]), key };
+}
+
+/** One inline response item (parsed) → one result line; kept for callers that hold objects. */
 export function inlineItemToLine(item: unknown): string {
-  const o = (item && typeof item === 'object' ? item : {}) as Record<string, unknown>;
-  const md = (o.metadata && typeof o.metadata === 'object' ? o.metadata : {}) as Record<string, unknown>;
-  const key = md.key ?? o.key ?? null;
-  if (o.error !== undefined) return JSON.stringify({ key, error: o.error });
-  if (o.response === undefined && o.status !== undefined) return JSON.stringify({ key, error: o.status });
-  return JSON.stringify({ key, response: o.response ?? null });
+  return inlineItemBytesToLine(Buffer.from(JSON.stringify(item ?? null))).line.toString('utf8').slice(0, -1);
 }
 
+interface Frame {
+  isArray: boolean;
+  /** Path from the root ('' for the root), or null below MAX_PATH_DEPTH. */
+  path: string | null;
+  /** Object frames: the last member name read. Array frames: items begun. */
+  key: string | null;
+  index: number;
+}
+
+/**
+ * The streaming scanner. Outside the item arrays it keeps a frame stack
+ * (paths only near the root); inside an item it only counts depth.
+ */
 class OperationSplitter extends Writable {
-  private readonly rest = new Assembler();
   private readonly stack: Frame[] = [];
-  private item: Assembler | null = null;
-  private itemSource: 'metadata' | 'response' | null = null;
+  private inString = false;
+  /** A backslash ended the previous chunk inside a string. */
+  private escapePending = false;
+  /** Bytes of a member name being read (names are short). */
+  private keyPieces: Buffer[] | null = null;
+  private expectKey = false;
+
+  /** Inside an item array: which one, and the stack depth of its frame. */
+  private arrayKind: 'metadata' | 'response' | 'skip' | null = null;
+  private arrayDepth = -1;
+  /** Inside an item: its pieces and nesting depth (0 = between items). */
+  private itemPieces: Buffer[] = [];
+  private itemDepth = 0;
+  private inItem = false;
+  private primitiveItem = false;
+
+  private readonly restPieces: Buffer[] = [];
+  private restBytes = 0;
+
   private writtenSource: 'metadata' | 'response' | null = null;
   private sawArray = false;
   private out: WriteStream | null = null;
   count = 0;
+  keyed = 0;
+  keyless = 0;
 
   constructor(private readonly tmpPath: string) {
-    super({ objectMode: true, highWaterMark: 256 });
+    super({ highWaterMark: 64 * 1024 });
   }
 
   get result(): SplitResult {
-    const rest = (this.rest.current ?? {}) as Record<string, unknown>;
+    const text = Buffer.concat(this.restPieces).toString('utf8');
+    const parsed: unknown = text.trim() === '' ? {} : JSON.parse(text);
+    const rest = (parsed && typeof parsed === 'object' ? parsed : {}) as Record<string, unknown>;
     stripInline(rest);
-    return { rest, count: this.sawArray ? this.count : undefined };
+    return { rest, count: this.sawArray ? this.count : undefined, keyed: this.keyed, keyless: this.keyless };
   }
 
   get wroteFile(): boolean {
     return this.out !== null;
   }
 
-  override _write(token: Token, _enc: BufferEncoding, cb: (err?: Error | null) => void): void {
+  override _write(chunk: Buffer, _enc: BufferEncoding, cb: (err?: Error | null) => void): void {
+    let lines: Buffer[];
     try {
-      const line = this.consume(token);
-      if (line === undefined || !this.out) return cb();
-      if (this.out.write(line)) return cb();
-      this.out.once('drain', () => cb());
+      lines = this.scan(chunk);
     } catch (err) {
-      cb(err as Error);
+      return cb(err as Error);
     }
+    if (lines.length === 0 || !this.out) return cb();
+    let ok = true;
+    for (const l of lines) ok = this.out.write(l);
+    if (ok) return cb();
+    this.out.once('drain', () => cb());
   }
 
   override _final(cb: (err?: Error | null) => void): void {
+    if (this.stack.length > 0 || this.inString) return cb(new Error('Unexpected end of JSON input'));
     if (!this.out) return cb();
     this.out.end((err?: Error | null) => cb(err ?? null));
   }
@@ -95,64 +244,218 @@ class OperationSplitter extends Writable {
     cb(err);
   }
 
-  /** Routes one token; returns a line to write when an inline item completes. */
-  private consume(token: Token): string | undefined {
-    if (this.item) {
-      this.item.consume(token);
-      return this.item.done ? this.finishItem() : undefined;
-    }
-    const top = this.stack[this.stack.length - 1];
-    switch (token.name) {
-      case 'keyValue':
-        if (top) top.key = token.value ?? '';
-        this.rest.consume(token);
-        return undefined;
-      case 'endObject':
-      case 'endArray':
-        this.stack.pop();
-        this.rest.consume(token);
-        return undefined;
-    }
-    // A value begins here (container or primitive).
-    const source = top?.isArray ? SOURCES[top.path] : undefined;
-    if (top?.isArray) top.index++;
-    if (source) {
-      this.item = new Assembler();
-      this.itemSource = source;
-      this.item.consume(token);
-      return this.item.done ? this.finishItem() : undefined;
-    }
-    if (token.name === 'startObject' || token.name === 'startArray') {
-      const seg = top ? (top.isArray ? String(top.index - 1) : (top.key ?? '')) : '';
-      const path = top ? `${top.path}/${seg}` : '';
-      const isArray = token.name === 'startArray';
-      this.stack.push({ path, isArray, key: null, index: 0 });
-      if (isArray && SOURCES[path]) this.openOutput();
-    }
-    this.rest.consume(token);
-    return undefined;
+  /** Keep rest bytes [from, to) of `chunk`. */
+  private keepRest(chunk: Buffer, from: number, to: number): void {
+    if (to <= from) return;
+    this.restBytes += to - from;
+    if (this.restBytes > MAX_REST_BYTES) throw new Error(`operation outside its inline responses exceeds ${MAX_REST_BYTES} bytes`);
+    this.restPieces.push(chunk.subarray(from, to));
   }
 
-  private finishItem(): string | undefined {
-    const value: unknown = this.item?.current;
-    const source = this.itemSource;
-    this.item = null;
-    this.itemSource = null;
-    this.writtenSource ??= source;
-    if (source !== this.writtenSource) return undefined; // the same responses, served twice
+  /**
+   * Where a string ends in this chunk (index past its closing quote), or -1
+   * when it goes on into the next chunk. Jumps from quote to quote with
+   * indexOf and counts the backslashes before each: linear however many
+   * escapes the text holds.
+   */
+  private stringEndIn(chunk: Buffer, from: number): number {
+    let start = from;
+    if (this.escapePending) {
+      // The previous chunk ended on a backslash: this chunk's first byte is escaped.
+      this.escapePending = false;
+      start = from + 1;
+    }
+    let q = chunk.indexOf(QUOTE, start);
+    while (q !== -1) {
+      let run = 0;
+      while (q - 1 - run >= start && chunk[q - 1 - run] === BACKSLASH) run++;
+      if (run % 2 === 0) return q + 1;
+      q = chunk.indexOf(QUOTE, q + 1);
+    }
+    let run = 0;
+    while (chunk.length - 1 - run >= start && chunk[chunk.length - 1 - run] === BACKSLASH) run++;
+    this.escapePending = run % 2 === 1;
+    return -1;
+  }
+
+  private scan(chunk: Buffer): Buffer[] {
+    const lines: Buffer[] = [];
+    // Start of the pending span of the current chunk: rest bytes outside item arrays, item bytes inside an item.
+    let spanFrom = 0;
+    let i = 0;
+    const n = chunk.length;
+    while (i < n) {
+      if (this.inString) {
+        const end = this.stringEndIn(chunk, i);
+        if (end === -1) {
+          if (this.keyPieces) this.keyPieces.push(chunk.subarray(i, n));
+          i = n;
+          break;
+        }
+        if (this.keyPieces) {
+          this.keyPieces.push(chunk.subarray(i, end));
+          const top = this.stack[this.stack.length - 1];
+          if (top) top.key = JSON.parse(Buffer.concat(this.keyPieces).toString('utf8')) as string;
+          this.keyPieces = null;
+        }
+        this.inString = false;
+        i = end;
+        if (this.inItem && this.primitiveItem && this.itemDepth === 0) {
+          // A bare string item ends with its quote.
+          lines.push(...this.endItem(chunk, spanFrom, i));
+          spanFrom = i;
+        }
+        continue;
+      }
+      const c = chunk[i]!;
+      if (isSpace(c)) {
+        i++;
+        continue;
+      }
+
+      if (this.inItem) {
+        if (this.primitiveItem && (c === COMMA || c === RBRACKET)) {
+          lines.push(...this.endItem(chunk, spanFrom, i));
+          spanFrom = i;
+          continue; // the delimiter is handled as between items
+        }
+        if (c === QUOTE) {
+          this.inString = true;
+          i++;
+          continue;
+        }
+        if (c === LBRACE || c === LBRACKET) this.itemDepth++;
+        else if (c === RBRACE || c === RBRACKET) {
+          if (--this.itemDepth === 0) {
+            i++;
+            lines.push(...this.endItem(chunk, spanFrom, i));
+            spanFrom = i;
+            continue;
+          }
+        }
+        i++;
+        continue;
+      }
+
+      if (this.arrayKind !== null && this.stack.length === this.arrayDepth) {
+        // Between items of an item array: only commas, the closing bracket, or an item's start.
+        if (c === COMMA) {
+          i++;
+          spanFrom = i;
+          continue;
+        }
+        if (c === RBRACKET) {
+          this.arrayKind = null;
+          this.arrayDepth = -1;
+          spanFrom = i; // the bracket is rest again: the array is kept, empty
+          this.stack.pop();
+          this.keepRest(chunk, spanFrom, i + 1);
+          i++;
+          spanFrom = i;
+          continue;
+        }
+        this.inItem = true;
+        this.itemPieces = [];
+        spanFrom = i;
+        if (c === LBRACE || c === LBRACKET) {
+          this.itemDepth = 1;
+          this.primitiveItem = false;
+        } else {
+          this.itemDepth = 0;
+          this.primitiveItem = true;
+          if (c === QUOTE) this.inString = true;
+        }
+        i++;
+        continue;
+      }
+
+      // The document outside item arrays.
+      const top = this.stack[this.stack.length - 1];
+      if (c === QUOTE) {
+        this.inString = true;
+        if (top && !top.isArray && this.expectKey) {
+          this.keyPieces = [];
+          this.expectKey = false;
+          const end = this.stringEndIn(chunk, i + 1);
+          if (end !== -1) {
+            top.key = JSON.parse(chunk.toString('utf8', i, end)) as string;
+            this.keyPieces = null;
+            this.inString = false;
+            i = end;
+            continue;
+          }
+          this.keyPieces.push(chunk.subarray(i, n));
+          i = n;
+          break;
+        }
+        i++;
+        continue;
+      }
+      if (c === LBRACE || c === LBRACKET) {
+        const parentPath = top ? top.path : '';
+        let path: string | null = null;
+        if (!top) path = '';
+        else if (parentPath !== null && this.stack.length <= MAX_PATH_DEPTH) {
+          path = `${parentPath}/${top.isArray ? String(top.index) : (top.key ?? '')}`;
+        }
+        if (top?.isArray) top.index++;
+        const isArray = c === LBRACKET;
+        this.stack.push({ isArray, path, key: null, index: 0 });
+        this.expectKey = !isArray;
+        const kind = isArray && path !== null ? ITEM_ARRAYS[path] : undefined;
+        if (kind) {
+          this.keepRest(chunk, spanFrom, i + 1);
+          spanFrom = i + 1;
+          this.arrayKind = kind;
+          this.arrayDepth = this.stack.length;
+          if (kind !== 'skip') this.openOutput();
+        }
+        i++;
+        continue;
+      }
+      if (c === RBRACE || c === RBRACKET) this.stack.pop();
+      else if (c === COMMA) this.expectKey = top !== undefined && !top.isArray;
+      else if (c === COLON) this.expectKey = false;
+      i++;
+    }
+    // Carry the pending span over to the next chunk.
+    if (this.inItem) {
+      if (spanFrom < n) this.itemPieces.push(chunk.subarray(spanFrom, n));
+    } else if (this.arrayKind === null) {
+      this.keepRest(chunk, spanFrom, n);
+    }
+    return lines;
+  }
+
+  private endItem(chunk: Buffer, from: number, to: number): Buffer[] {
+    this.itemPieces.push(chunk.subarray(from, to));
+    const item = Buffer.concat(this.itemPieces);
+    this.itemPieces = [];
+    this.inItem = false;
+    this.primitiveItem = false;
+    this.itemDepth = 0;
+    const top = this.stack[this.stack.length - 1];
+    if (top) top.index++;
+    const kind = this.arrayKind;
+    if (kind === 'skip' || kind === null) return [];
+    this.writtenSource ??= kind;
+    if (kind !== this.writtenSource) return []; // the same responses, served twice
+    const { line, key } = inlineItemBytesToLine(item);
     this.count++;
-    return `${inlineItemToLine(value)}\n`;
+    if (key === undefined) this.keyless++;
+    else this.keyed++;
+    return [line];
   }
 
   private openOutput(): void {
     this.sawArray = true;
     if (this.out) return;
-    this.out = createWriteStream(this.tmpPath);
+    this.out = createWriteStream(this.tmpPath, { highWaterMark: 64 * 1024 });
     this.out.on('error', (err) => this.destroy(err));
   }
 }
 
-/** Remove inline response arrays left empty in the assembled rest. */
+/** Remove inline response arrays left empty in the parsed rest. */
 function stripInline(rest: Record<string, unknown>): void {
   const drop = (holder: unknown) => {
     if (holder && typeof holder === 'object' && 'inlinedResponses' in holder) {
@@ -163,24 +466,28 @@ function stripInline(rest: Record<string, unknown>): void {
   const md = rest.metadata as Record<string, unknown> | undefined;
   drop(md?.output);
   drop(rest.response);
+  const requests = (md?.inputConfig as Record<string, unknown> | undefined)?.requests;
+  if (requests && typeof requests === 'object') delete (requests as Record<string, unknown>).requests;
 }
 
 /**
  * Stream `body` (an Operation JSON document) apart. The lines land in
  * `outPath` via a temp file + rename, so a half-written file is never taken
  * for a complete one. No file is written when there is no inline array.
+ * Rejects on a document that is not valid JSON (as far as its structure and
+ * the rest's parse can tell).
  */
 export async function splitOperation(body: Readable, outPath: string, signal?: AbortSignal): Promise<SplitResult> {
   const tmp = `${outPath}.part-${process.pid}`;
   const splitter = new OperationSplitter(tmp);
-  // streamValues:false packs every string/number/key into one token: far fewer tokens per response.
-  const parser = new Parser({ packValues: true, streamValues: false });
+  let result: SplitResult;
   try {
-    await pipeline(body, parser, splitter, signal ? { signal } : {});
+    await pipeline(body, splitter, signal ? { signal } : {});
+    result = splitter.result;
   } catch (err) {
     await rm(tmp, { force: true });
     throw err;
   }
   if (splitter.wroteFile) await rename(tmp, outPath);
-  return splitter.result;
+  return result;
 }

@@ -12,6 +12,12 @@ export const TERMINAL_STATES: ReadonlySet<BatchState> = new Set(['SUCCEEDED', 'F
 
 export type BatchTask = 'generate' | 'embed';
 
+/** How inline result lines got their keys (see BatchOperation.inlineKeys). */
+export type InlineKeying = 'keys' | 'position' | 'unmatched';
+
+/** A batch's request keys in the order they were sent, produced lazily (a fresh iterable per call). */
+export type OrderedKeys = () => AsyncIterable<string> | Iterable<string>;
+
 /**
  * What a 429's google.rpc.QuotaFailure names: the quota that refused us.
  * `limit` is the quota's value as a number (enqueued tokens per model for
@@ -111,6 +117,15 @@ export interface BatchOperation {
   responsesFile?: string;
   /** Number of inline responses (present when results are inline). */
   inlinedResponseCount?: number;
+  /**
+   * Set by getToFile/waitForBatch when inline responses were written: how
+   * many carried a key, and how the lines got theirs ('keys': all carried
+   * one; 'position': none did, the counts matched and `orderedKeys` was
+   * given, so line i has request i's key; 'unmatched': lines without a key
+   * keep `"key":null`, and the caller must give those requests an error
+   * naming the cause, never a guessed answer).
+   */
+  inlineKeys?: { keying: InlineKeying; keyed: number; keyless: number };
   /** Operation error for FAILED jobs. */
   error?: { code?: number; message?: string; status?: string };
   createTime?: string;
@@ -176,6 +191,18 @@ export interface WaitOptions {
    * instead of being held in memory.
    */
   inlineResultsPath?: string;
+  /**
+   * The batch's request keys in the order they were sent, read lazily (e.g.
+   * from the chunk's spool file). Used only when no inline response carried a
+   * key and their number equals the requests': item i then gets key i (the
+   * documented order). Never read otherwise.
+   */
+  orderedKeys?: OrderedKeys;
+}
+
+export interface GetToFileOptions {
+  /** See WaitOptions.orderedKeys. */
+  orderedKeys?: OrderedKeys;
 }
 
 export interface FindBatchOptions {
@@ -227,8 +254,12 @@ export interface BatchesApi {
   create(opts: CreateBatchOptions): Promise<BatchOperation>;
   /** Full operation; inline responses (if any) stay in `raw`. */
   get(name: string, signal?: AbortSignal): Promise<BatchOperation>;
-  /** Like get, but streams inline responses (if any) into a JSONL file. */
-  getToFile(name: string, inlineResultsPath: string, signal?: AbortSignal): Promise<BatchOperation>;
+  /**
+   * Like get, but streams inline responses (if any) into a JSONL file, one
+   * `{"key":K,"response"|"error":...}` line each, byte for byte (see
+   * inline-results.ts), and reports their keys in `inlineKeys`.
+   */
+  getToFile(name: string, inlineResultsPath: string, signal?: AbortSignal, opts?: GetToFileOptions): Promise<BatchOperation>;
   list(opts?: { pageSize?: number; signal?: AbortSignal }): AsyncIterable<BatchOperation>;
   cancel(name: string, signal?: AbortSignal): Promise<void>;
   delete(name: string, signal?: AbortSignal): Promise<void>;
