@@ -16,9 +16,10 @@ import { openJournal } from './journal/journal.js';
 import type { RunJournal } from './journal/types.js';
 import { resolveOptions, type GeminiBatchOptions } from './options.js';
 import { ProgressCounters } from './progress.js';
-import { batchSubmitter, cancelAll } from './stages/batch-submitter/index.js';
+import { batchSubmitter } from './stages/batch-submitter/index.js';
+import { InFlight } from './run/in-flight.js';
 import { resultDemuxer } from './stages/result-demuxer/index.js';
-import { Semaphore } from './internal/concurrency/semaphore.js';
+import { Slots } from './internal/concurrency/bounded.js';
 import { sizeChunker } from './stages/size-chunker.js';
 import { toRequestLine } from './stages/to-request-line.js';
 import { uploader } from './stages/uploader.js';
@@ -85,7 +86,8 @@ export function geminiBatch<R = BatchRecord>(
   }
   const runId = journal?.runId ?? o.runId ?? `gb-${randomBytes(5).toString('hex')}`;
   const progress = new ProgressCounters();
-  const window = new Semaphore(o.maxJobsInFlight);
+  const inFlight = new InFlight();
+  const window = new Slots(o.maxJobsInFlight, 'maxJobsInFlight');
   // Stages see an internal signal so destroy() stops their waits as abort does.
   const internalAbort = new AbortController();
   const signal = o.signal ? AbortSignal.any([o.signal, internalAbort.signal]) : internalAbort.signal;
@@ -140,7 +142,7 @@ export function geminiBatch<R = BatchRecord>(
     skipResults: o.skipResults,
     onBytesUploaded: (n) => (progress.bytesUploaded += n),
     onJob,
-    onUploaded: (fileName) => submitter.runner.trackUpload(fileName),
+    inFlight,
   });
   const submitterOpts = {
     client,
@@ -160,6 +162,7 @@ export function geminiBatch<R = BatchRecord>(
     signal,
     journal,
     window,
+    inFlight,
     skipResults: o.skipResults,
     onJob,
     onBytesUploaded: (n: number) => (progress.bytesUploaded += n),
@@ -201,7 +204,7 @@ export function geminiBatch<R = BatchRecord>(
     let cancelling: Promise<unknown> | undefined;
     if (err) {
       // Collect what is in flight before the abort unwinds the stages.
-      cancelling = o.cancelOnAbort ? cancelAll(submitter.runner, submitterOpts).catch(() => undefined) : undefined;
+      cancelling = o.cancelOnAbort ? inFlight.cancelAll(client) : undefined;
       internalAbort.abort(err);
     } else if (!internals.deferJournalComplete) {
       void journal?.complete().catch(() => undefined);

@@ -6,11 +6,9 @@
 import type { Chunk } from '../../types.js';
 import { forEachLineAsync } from '../../internal/io/lines.js';
 import { SpoolFile } from '../../internal/io/spool-file.js';
-import { isSuccessLine, readLineKey } from '../../internal/wire/wire-line.js';
+import { isRetryableResultError, isSuccessLine, readLineKey, readResultError } from '../../internal/wire/wire-line.js';
 
 const NEWLINE = Buffer.from('\n');
-/** Per-request errors worth sending again: throttling and server-side failures. */
-const RETRYABLE_REQUEST_CODES = new Set([408, 429, 500, 502, 503, 504]);
 
 /** Copy the lines of `from` that `keep` selects (by 0-based line index) to `to`; resolves with how many. */
 export async function copyLines(from: string, to: string, keep: (line: Buffer, index: number) => boolean): Promise<number> {
@@ -42,20 +40,10 @@ export async function retryableRequests(resultsPath: string, chunk: Pick<Chunk, 
     const i = k ? k.seq - chunk.firstSeq : -1;
     if (!k || i < 0 || i >= chunk.count) return;
     if (isSuccessLine(line, k.keyEnd)) ok[i] = 1;
-    else if (RETRYABLE_REQUEST_CODES.has(errorCode(line))) failed[i] = 1;
+    else if (isRetryableResultError(readResultError(line))) failed[i] = 1;
   });
   for (let i = 0; i < failed.length; i++) if (ok[i]) failed[i] = 0;
   return failed;
-}
-
-/** The code of an error line (`error` or `status`), or 0 when it has none or is not JSON. */
-function errorCode(line: Buffer): number {
-  try {
-    const parsed = JSON.parse(line.toString('utf8')) as { error?: { code?: unknown }; status?: { code?: unknown } };
-    return Number((parsed.error ?? parsed.status)?.code) || 0;
-  } catch {
-    return 0;
-  }
 }
 
 /** Copy the request lines whose records are flagged. */

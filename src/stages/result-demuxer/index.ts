@@ -3,12 +3,12 @@
  * order (or job by job with ordered: false), read back from the results files
  * on disk through an offset index, pushed only as fast as the reader pulls.
  */
-import { Duplex } from 'node:stream';
+import { Duplex, type DuplexOptions } from 'node:stream';
 import { rm } from 'node:fs/promises';
 import type { RunJournal } from '../../journal/types.js';
 import type { BatchTask, FinishedJob } from '../../types.js';
 import { JobResults, type DemuxOutput } from './job-results.js';
-import type { Semaphore } from '../../internal/concurrency/semaphore.js';
+import type { Slots } from '../../internal/concurrency/bounded.js';
 
 export interface ResultDemuxerOptions {
   task?: BatchTask;
@@ -19,12 +19,32 @@ export interface ResultDemuxerOptions {
   /** Do not emit results below this seq. */
   skipResults?: number;
   /** Released once per job when its results are all out (the submitter acquires). */
-  window?: Semaphore;
+  window?: Slots;
   journal?: RunJournal;
   /** Remove spool and results files once emitted (default true). */
   removeFiles?: boolean;
   onResult?: (isError: boolean) => void;
   onTokens?: (prompt: number, candidates: number, total: number) => void;
+}
+
+/**
+ * A Duplex that reports every read() by its consumer: the job window frees
+ * a slot when a job's last result leaves the buffer, and Node calls _read
+ * only when it wants a push, not when the buffer drains.
+ */
+class TakingDuplex extends Duplex {
+  constructor(
+    private readonly onTaken: () => void,
+    opts: DuplexOptions,
+  ) {
+    super(opts);
+  }
+
+  override read(size?: number): unknown {
+    const r: unknown = super.read(size);
+    this.onTaken();
+    return r;
+  }
 }
 
 /** Results handed out per step: big enough to amortise, small enough to stay responsive. */
@@ -41,6 +61,17 @@ export function resultDemuxer(opts: ResultDemuxerOptions = {}): Duplex {
   let inputEnded = false;
   let pumping = false;
   let ended = false;
+  // The job window frees a job's slot once its last result is taken from our
+  // buffer, not when it is pushed into it: a stalled reader must hold the window.
+  let pushed = 0;
+  const releaseAt: number[] = [];
+  const releaseTaken = () => {
+    const taken = pushed - stream.readableLength;
+    while (releaseAt.length > 0 && releaseAt[0]! <= taken) {
+      releaseAt.shift();
+      opts.window?.release();
+    }
+  };
 
   const take = (): FinishedJob | undefined => {
     if (!ordered) return arrivals.shift();
@@ -56,7 +87,8 @@ export function resultDemuxer(opts: ResultDemuxerOptions = {}): Duplex {
     current?.close();
     current = undefined;
     currentJob = undefined;
-    opts.window?.release();
+    releaseAt.push(pushed);
+    releaseTaken();
     await opts.journal?.emitted(job.chunk.firstSeq + job.chunk.count);
     if (opts.removeFiles !== false) {
       await Promise.all([
@@ -98,6 +130,7 @@ export function resultDemuxer(opts: ResultDemuxerOptions = {}): Duplex {
         }
         const batch: DemuxOutput[] = current.next(BATCH);
         for (const r of batch) {
+          pushed++;
           if (!stream.push(r)) wantMore = false;
         }
         if (current.done) await finishJob(currentJob!);
@@ -109,7 +142,7 @@ export function resultDemuxer(opts: ResultDemuxerOptions = {}): Duplex {
     }
   };
 
-  const stream: Duplex = new Duplex({
+  const stream: Duplex = new TakingDuplex(() => releaseTaken(), {
     writableObjectMode: true,
     readableObjectMode: true,
     writableHighWaterMark: 1,
@@ -126,6 +159,7 @@ export function resultDemuxer(opts: ResultDemuxerOptions = {}): Duplex {
       void pump();
     },
     read() {
+      releaseTaken();
       wantMore = true;
       void pump();
     },

@@ -1,0 +1,71 @@
+/** What the modules of stage 4 share for one submitter: its options and the run's bookkeeping. */
+import { GeminiApiError } from '../../api/errors.js';
+import type { BatchTask, GeminiClient } from '../../api/types.js';
+import type { RunJournal } from '../../journal/types.js';
+import type { JobEvent } from '../../types.js';
+import { Slots } from '../../internal/concurrency/bounded.js';
+import { InFlight } from '../../run/in-flight.js';
+import type { BatchPart } from './batch-part.js';
+
+export interface BatchSubmitterOptions {
+  client: GeminiClient;
+  model: string;
+  task?: BatchTask;
+  /** Batches are named `<runId>-<chunk>`. */
+  runId: string;
+  /** Directory for results files (must exist). */
+  dir: string;
+  maxJobsInFlight?: number;
+  pollInterval?: { initialMs?: number; maxMs?: number };
+  cleanupRemote?: boolean;
+  maxJobAttempts?: number;
+  minSplitRequests?: number;
+  onCancelled?: 'emit' | 'error';
+  retryFailedRequests?: number;
+  /** Inline body limit, for deciding how to send split halves and retries. */
+  maxInlineBytes?: number;
+  ordered?: boolean;
+  signal?: AbortSignal;
+  journal?: RunJournal;
+  /** Shared with the demuxer, which releases a slot once a job's results are all out. */
+  window?: Slots;
+  /** The run's registry of files and batches in flight (cancelOnAbort); default: one of its own. */
+  inFlight?: InFlight;
+  /** Results below this seq were emitted by an earlier run: chunks entirely below it are skipped. */
+  skipResults?: number;
+  onJob?: (e: JobEvent) => void;
+  onBytesUploaded?: (n: number) => void;
+}
+
+/**
+ * Downloads at once: local disk is the bottleneck, not the number of
+ * sockets, and every download in flight keeps its own buffers alive.
+ */
+const DOWNLOADS_AT_ONCE = 2;
+
+export class SubmitterState {
+  readonly task: BatchTask;
+  readonly inFlight: InFlight;
+  readonly downloads = new Slots(DOWNLOADS_AT_ONCE);
+  /** Responses files per chunk, deleted on the service once the chunk's results are recorded. */
+  readonly remoteResults = new Map<number, string[]>();
+
+  constructor(readonly opts: BatchSubmitterOptions) {
+    this.task = opts.task ?? 'generate';
+    this.inFlight = opts.inFlight ?? new InFlight();
+  }
+
+  event(part: Pick<BatchPart, 'chunk'>, state: JobEvent['state'], requests: number, batchName?: string, detail?: string): void {
+    this.opts.onJob?.({ chunk: part.chunk.index, batchName, state, requests, detail });
+  }
+
+  /** Best effort: a leftover file expires in 48 h on its own. */
+  async deleteFile(name: string): Promise<void> {
+    try {
+      await this.opts.client.files.delete(name, this.opts.signal);
+    } catch (err) {
+      if (!(err instanceof GeminiApiError)) throw err;
+    }
+    this.inFlight.dropFile(name);
+  }
+}
