@@ -10,3 +10,6 @@ export { readLineKey, isSuccessLine, hasResponseAfterKey, rekeyResultLine, type 
 export { inlineItemBytes, inlineEnvelopeBytes, lineToInlineItem } from './inline-item.js';
 export { statusName, toResultError, isRetryableResultError, readResultError, GRPC_STATUS_NAMES } from './result-error.js';
 export { normaliseUsage, usageFromResponse, readUsage, outputTokens, type TokenUsage, type ModalityTokens } from './usage.js';
+export { keyedResult, objectResult, jsonlResult, type ResultOutput } from './result-output.js';
+export { estimateRequestTokens } from './token-estimate.js';
+export { checkRequest, wantsImageOutput, type RequestCheck } from './request-fields.js';
