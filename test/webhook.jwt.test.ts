@@ -156,6 +156,18 @@ describe('dynamic webhook (RS256 JWT)', () => {
     expect(hints).toHaveLength(1);
   });
 
+  it('reads the token liberally: "Bearer <jwt>" and "v1,<jwt>" verify like the bare token', async () => {
+    await startReceiver();
+    const body = eventBody('ours1');
+    for (const prefix of ['Bearer ', 'v1,']) {
+      const token = await signJwt(key, { body });
+      expect((await post(server.url, jwtHeaders(`${prefix}${token}`), body)).status).toBe(200);
+    }
+    const forger = await newSigningKey('key-1');
+    expect((await post(server.url, jwtHeaders(`v1,${await signJwt(forger, { body })}`), body)).status).toBe(401);
+    expect(hints).toHaveLength(2);
+  });
+
   it('refuses a signature header that is neither HMAC entries nor a JWT, and a missing one', async () => {
     await startReceiver();
     const body = eventBody('ours1');

@@ -36,3 +36,4 @@ export {
   type WebhookRequest,
 } from './http.js';
 export { startWebhookReceiver, type StartWebhookReceiverOptions, type WebhookServer } from './server.js';
+export { openWebhookReceiver, type OpenedWebhook, type OpenWebhookContext } from './attach.js';

@@ -29,7 +29,8 @@ export interface WebhookReceiverOptions extends WebhookVerifyOptions {
   register?: boolean;
 }
 
-const receiverOptionsSchema = webhookVerifyOptionsSchema
+/** Validates createWebhookReceiver's options (also used by startWebhookReceiver before it takes a port). */
+export const receiverOptionsSchema = webhookVerifyOptionsSchema
   .extend({
     isOurs: z.function().optional(),
     onBatchHint: z.function().optional(),

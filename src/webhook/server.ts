@@ -6,10 +6,10 @@
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { z } from 'zod/v3';
-import { abortError } from '../errors.js';
+import { abortError, GeminiBatchError } from '../errors.js';
 import { createWebhookHandler } from './http.js';
 import { parseOptions } from './options.js';
-import { createWebhookReceiver, type WebhookReceiver, type WebhookReceiverOptions } from './receiver.js';
+import { createWebhookReceiver, receiverOptionsSchema, type WebhookReceiver, type WebhookReceiverOptions } from './receiver.js';
 
 export interface StartWebhookReceiverOptions extends WebhookReceiverOptions {
   /** Interface to bind (default 127.0.0.1). Behind a tunnel, loopback is enough; on a public host, 0.0.0.0. */
@@ -55,6 +55,15 @@ export async function startWebhookReceiver(opts: StartWebhookReceiverOptions): P
   const o = parseOptions('startWebhookReceiver', serverOptionsSchema, opts);
   if (o.signal?.aborted) throw abortError(o.signal);
   const { host: _h, port: _p, path: _pa, receiver: given, signal: _s, ...receiverOptions } = opts;
+  // Fail on bad receiver options before a port is taken; and do not silently
+  // drop options that only a receiver made here would have used.
+  if (given === undefined) parseOptions('startWebhookReceiver', receiverOptionsSchema, receiverOptions);
+  else if (Object.keys(receiverOptions).length > 0) {
+    throw new GeminiBatchError(
+      'ERR_INVALID_OPTIONS',
+      `startWebhookReceiver: ${Object.keys(receiverOptions).join(', ')} cannot be combined with receiver (configure the receiver instead)`,
+    );
+  }
   // A receiver made here checks JWT audiences against our own url, known only
   // once bound: it is made after listen(), and requests wait for it (503).
   let receiver: WebhookReceiver | undefined = given;

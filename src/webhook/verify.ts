@@ -55,9 +55,9 @@ export function createWebhookVerifier(opts: WebhookVerifyOptions = {}): WebhookV
       throw new WebhookError('ERR_WEBHOOK_SIGNATURE', 'webhook delivery without a webhook-signature header');
     }
     const signature = h.signature.trim();
-    if (HMAC_FORM.test(signature)) return verifyHmacDelivery(secrets, h, signature, body);
-    const token = signature.replace(/^Bearer\s+/i, '');
-    if (JWT_FORM.test(token)) {
+    const token = jwtIn(signature);
+    if (token === undefined && HMAC_FORM.test(signature)) return verifyHmacDelivery(secrets, h, signature, body);
+    if (token !== undefined) {
       jwks ??= sharedJwks(jwksUrl, o.jwks);
       const claims = await verifyJwt(token, body, { jwks, url: o.url, clockToleranceSec: o.clockToleranceSec });
       const id = h.id ?? (typeof claims.jti === 'string' ? claims.jti : createHash('sha256').update(token).digest('base64url'));
@@ -65,6 +65,16 @@ export function createWebhookVerifier(opts: WebhookVerifyOptions = {}): WebhookV
     }
     throw new WebhookError('ERR_WEBHOOK_SIGNATURE', 'webhook-signature is neither "v1,<base64>" entries nor a JWT');
   };
+}
+
+/**
+ * The JWT of a dynamic delivery: the whole header, or (read liberally, the
+ * form is not documented) after a `Bearer ` or a versioned `v1,` prefix. An
+ * HMAC signature is base64 and never has the two dots of a compact JWT.
+ */
+function jwtIn(signature: string): string | undefined {
+  const bare = signature.replace(/^Bearer\s+/i, '').replace(/^v\d+[a-z]?,/, '');
+  return JWT_FORM.test(bare) ? bare : undefined;
 }
 
 function verifyHmacDelivery(secrets: Webhook[], h: DeliveryHeaders, signature: string, body: Buffer): WebhookEvent {
