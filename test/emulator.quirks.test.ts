@@ -6,7 +6,7 @@
  */
 import { once } from 'node:events';
 import { afterEach, describe, expect, it } from 'vitest';
-import { promptTokens, startEmulator, type EmulatorOptions, type RunningEmulator } from '../src/emulator/index.js';
+import { countTokens, promptTokens, startEmulator, type EmulatorOptions, type RunningEmulator } from '../src/emulator/index.js';
 import { call, createFileBatch, jsonl, spawnEmulator, startUpload, uploadOnce, waitDone, type Operation } from './emulator.helpers.js';
 
 const running: RunningEmulator[] = [];
@@ -41,6 +41,10 @@ describe('enqueued-token quota', () => {
     const e = await emulator({ enqueuedTokenLimit: { 'gemini-2.5-flash': 100 }, pendingMs: 60_000 });
     const forty = 'x'.repeat(160); // 40 tokens as the responder counts them
     expect(promptTokens('generate', request(forty))).toBe(40);
+    // CJK costs about a token per character, like on the service: a client estimating chars/4 would be caught low.
+    expect(countTokens('東京の天気')).toBe(5);
+    expect(countTokens('abcdefgh東京')).toBe(4);
+    expect(promptTokens('generate', { contents: [{ parts: [{ text: 'abcd' }] }], systemInstruction: { parts: [{ text: '한국' }] } })).toBe(3);
     expect((await createInline(e.url, [forty, forty])).status).toBe(200); // 80 enqueued
     const over = await createInline(e.url, [forty]); // 120 > 100
     expect(over.status).toBe(429);

@@ -167,7 +167,7 @@ export function registerEmulatorCommand(program: Command): Command {
     .option(
       '--enqueued-token-limit <spec>',
       'enqueued-token quota per model (tokens of its PENDING+RUNNING batches, counted like the responder counts prompt ' +
-        'tokens: ceil(chars/4) of all text); over it a create answers 429 RESOURCE_EXHAUSTED with QuotaFailure + RetryInfo. ' +
+        'tokens: 1 per CJK/kana/Hangul character, 1 per 4 other characters of all text); over it a create answers 429 RESOURCE_EXHAUSTED with QuotaFailure + RetryInfo. ' +
         '"tier1" = 2.5 Flash 3M, 2.5 Pro 5M, 2.5 Flash-Lite 10M, 3 Pro Preview 50M; a number = every model; ' +
         'or model=tokens,... with *=tokens for the rest (default: no limit)',
       parseTokenLimits,

@@ -25,7 +25,7 @@ import { WebhookSigner } from './webhook-signing.js';
 import { WebhookStore } from './webhook-store.js';
 
 export type * from './types.js';
-export { defaultResponder, fnv1a, promptTokens } from './responder.js';
+export { countTokens, defaultResponder, fnv1a, promptTokens } from './responder.js';
 export { TIER1_ENQUEUED_TOKENS, QUOTA_RETRY_SECONDS } from './quota.js';
 
 /** The service's 20 GB of files per project (as GiB, like its 2 GB per file is 2 GiB). */

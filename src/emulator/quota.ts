@@ -5,8 +5,8 @@
  * as the service does; a batch bigger than the limit can never be accepted.
  *
  * Tokens are counted with the default responder's prompt count (promptTokens:
- * ceil(chars / 4) of all text, plus cached tokens), whatever responder is
- * plugged in, so a test can compute exactly what a batch weighs.
+ * one per CJK character, one per 4 others, plus cached tokens), whatever
+ * responder is plugged in, so a test can compute exactly what a batch weighs.
  */
 import { createReadStream } from 'node:fs';
 import { createInterface } from 'node:readline';

@@ -40,7 +40,19 @@ function allText(request: Record<string, unknown>): { all: string; lastUser: str
   return { all, lastUser };
 }
 
-const tokens = (chars: number): number => Math.max(1, Math.ceil(chars / 4));
+/**
+ * Tokens of a text as this emulator counts them, close to how real tokenizers
+ * behave: one per CJK, kana or Hangul character (those scripts cost about a
+ * token per character), one per 4 other UTF-16 code units; at least 1.
+ */
+export function countTokens(text: string): number {
+  let wide = 0;
+  for (let i = 0; i < text.length; i++) {
+    const c = text.charCodeAt(i);
+    if (c >= 0x3000 && ((c <= 0x9fff) || (c >= 0xac00 && c <= 0xd7af) || (c >= 0xf900 && c <= 0xfaff) || (c >= 0xff00 && c <= 0xffef))) wide++;
+  }
+  return Math.max(1, wide + Math.ceil((text.length - wide) / 4));
+}
 
 const IMAGE_BYTES = 768 * 1024; // ~1 MB once base64-encoded
 const imageCache = new Map<number, string>();
@@ -84,14 +96,14 @@ function cachedTokens(request: Record<string, unknown>): number {
 }
 
 /**
- * Prompt tokens of a request as this responder counts them: ceil(chars / 4) of
- * all text (contents and system instruction), at least 1, plus cached tokens.
+ * Prompt tokens of a request as this responder counts them: countTokens of all
+ * text (contents and system instruction), plus cached tokens.
  * The enqueued-token quota counts batches with this same function.
  */
 export function promptTokens(task: 'generate' | 'embed', request: unknown): number {
   if (!isRecord(request)) return 0;
-  if (task === 'embed') return tokens(embedText(request).length);
-  return tokens(allText(request).all.length) + cachedTokens(request);
+  if (task === 'embed') return countTokens(embedText(request));
+  return countTokens(allText(request).all) + cachedTokens(request);
 }
 
 function generate(request: Record<string, unknown>, ctx: EmulatorRequestContext): { response: unknown } {
@@ -101,9 +113,9 @@ function generate(request: Record<string, unknown>, ctx: EmulatorRequestContext)
   const parts: unknown[] = [{ text }];
   if (wantsImage(request)) parts.push({ inlineData: { mimeType: 'image/png', data: imageData(hash) } });
   const cached = cachedTokens(request);
-  const textTokens = tokens(all.length);
+  const textTokens = countTokens(all);
   const promptTokenCount = textTokens + cached;
-  const candidatesTokenCount = tokens(text.length);
+  const candidatesTokenCount = countTokens(text);
   const thoughtsTokenCount = thinks(ctx.model, request) ? 16 + (hash % 48) : 0;
   // Like the service: int32 counts as numbers, zero counts left out.
   const usageMetadata: Record<string, unknown> = { promptTokenCount, candidatesTokenCount };
@@ -142,7 +154,7 @@ function embed(request: Record<string, unknown>): { response: unknown } {
   // Unit length, like real embedding models, so cosine tests behave.
   const scale = norm > 0 ? 1 / Math.sqrt(norm) : 1;
   for (let i = 0; i < dims; i++) values[i] = Math.round(values[i]! * scale * 1e6) / 1e6;
-  return { response: { embedding: { values }, tokenCount: String(tokens(text.length)) } };
+  return { response: { embedding: { values }, tokenCount: String(countTokens(text)) } };
 }
 
 export const defaultResponder: Responder = (request, ctx) =>

@@ -100,9 +100,11 @@ export interface EmulatorOptions {
   /**
    * 429 RESOURCE_EXHAUSTED (QuotaFailure + RetryInfo) on a create that would put
    * a model's enqueued tokens (its PENDING + RUNNING batches) over the limit.
-   * Tokens are counted as the default responder counts prompt tokens:
-   * ceil(chars / 4) of all text of contents and systemInstruction (at least 1
-   * per request), plus cached tokens. Default: no limit.
+   * Tokens are counted as the default responder counts prompt tokens (exported
+   * as promptTokens / countTokens): over all text of contents and
+   * systemInstruction, one token per CJK, kana or Hangul character and one per
+   * 4 other characters (at least 1 per request), plus cached tokens.
+   * Default: no limit.
    */
   enqueuedTokenLimit?: EnqueuedTokenLimits;
   /** The RetryInfo.retryDelay (and "Please retry in Ns") of a quota 429, in seconds (default 23, fractions allowed). */
