@@ -35,7 +35,7 @@ import {
 } from 'node:fs';
 import { cpus, loadavg } from 'node:os';
 import { dirname, join } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { fileURLToPath, pathToFileURL } from 'node:url';
 import { generateImageInput, generateInput, type Generated } from './lib/generate.js';
 import { readKnobs } from './lib/knobs.js';
 import { runTimed, type Timed } from './lib/timed.js';
@@ -52,6 +52,7 @@ const MB = 1e6;
 const k = readKnobs();
 const buildDir = k.buildDir ?? join(outDir, 'build');
 const bin = join(buildDir, 'bin', 'gemini-batch.js');
+const noFlagsBin = join(buildDir, 'bin', 'gemini-batch.noflags.js');
 
 /**
  * Children run as compiled JS, and the CLI through a copy of the real bin/:
@@ -75,6 +76,12 @@ function compile(): void {
   mkdirSync(join(buildDir, 'bin'), { recursive: true });
   copyFileSync(join(root, 'bin', 'gemini-batch.js'), bin);
   chmodSync(bin, 0o755);
+  writeFileSync(
+    noFlagsBin,
+    "// bin/gemini-batch.js without its V8 flags, to measure flag sets from scratch.\n" +
+      "import { main } from '../dist/cli/main.js';\n" +
+      'main(process.argv).then((code) => { process.exitCode = code; }, (err) => { console.error(String(err)); process.exitCode = 1; });\n',
+  );
 }
 
 function exited(child: ChildProcess, name: string): Promise<void> {
@@ -166,7 +173,9 @@ interface Figures {
   sysS: number | null;
   peakRssMB: number;
   MBps?: number;
-  /** What the child measured about itself (floor and sdk only). */
+  rssPeakAtS?: number;
+  rssSamplesMB?: number[];
+  /** What the child measured about itself (floor and sdk; the CLI with BENCH_CLI_TRACE=1). */
   inner?: unknown;
   emulator?: { cpuS: number; peakRssMB: number };
   verified?: { lines: number; errorLines: number };
@@ -176,7 +185,16 @@ interface Figures {
 }
 
 function figuresOf(t: Timed, input: Generated): Figures {
-  return { wallS: t.wallS, cpuS: t.cpuS, userS: t.userS, sysS: t.sysS, peakRssMB: t.peakRssMB, MBps: round(input.bytes / MB / t.wallS, 1) };
+  return {
+    wallS: t.wallS,
+    cpuS: t.cpuS,
+    userS: t.userS,
+    sysS: t.sysS,
+    peakRssMB: t.peakRssMB,
+    MBps: round(input.bytes / MB / t.wallS, 1),
+    rssPeakAtS: t.rssPeakAtS,
+    rssSamplesMB: t.rssSamplesMB,
+  };
 }
 
 function failed(t: Timed, what: string): Error | undefined {
@@ -198,6 +216,7 @@ async function runOnce(
   const emulator = await startEmulatorProcess();
   let t: Timed;
   rmSync(join(outDir, 'sdk.result.json'), { force: true });
+  rmSync(join(outDir, 'cli.trace.json'), { force: true });
   try {
     const { cmd, args, env } = launch(emulator.url, output);
     t = await runTimed(cmd, args, { cwd: root, scratch: outDir, env, echo: process.env.BENCH_VERBOSE === '1' });
@@ -212,7 +231,7 @@ async function runOnce(
   else if (opts.verify) {
     try {
       fig.verified = verifyOutput(output, input.records);
-      if (existsSync(join(outDir, 'sdk.result.json'))) fig.inner = JSON.parse(readFileSync(join(outDir, 'sdk.result.json'), 'utf8'));
+      for (const f of ['sdk.result.json', 'cli.trace.json']) if (existsSync(join(outDir, f))) fig.inner = JSON.parse(readFileSync(join(outDir, f), 'utf8'));
     } catch (e) {
       fig.error = (e as Error).message;
     }
@@ -233,7 +252,7 @@ async function measure(name: string, once: () => Promise<Figures>): Promise<Figu
     log(`${name}${k.repeat > 1 ? ` (${i + 1}/${k.repeat})` : ''}`);
     const f = await once();
     log(
-      `${name}: ${f.error ? `FAILED ${f.error.slice(0, 300)} ` : ''}wall ${f.wallS}s cpu ${f.cpuS}s peak ${f.peakRssMB}MB` +
+      `${name}: ${f.error ? `FAILED ${f.error.slice(0, 300)} ` : ''}wall ${f.wallS}s cpu ${f.cpuS}s peak ${f.peakRssMB}MB at ${f.rssPeakAtS}s` +
         (f.emulator ? ` (emulator cpu ${f.emulator.cpuS}s)` : ''),
     );
     runs.push(f);
@@ -255,10 +274,12 @@ const cliEnv = (url: string, extra: NodeJS.ProcessEnv = {}): NodeJS.ProcessEnv =
 function cliLaunch(input: Generated, cliArgs: string[], nodeFlags: string[] | undefined) {
   return (url: string, output: string) => {
     const args = ['run', input.path, '-m', 'gemini-2.5-flash', '-o', output, '--poll-interval', String(k.pollMs), '--quiet', ...cliArgs];
-    const flags = [...k.cliNodeFlags, ...(nodeFlags ?? [])];
-    return nodeFlags === undefined && k.cliNodeFlags.length === 0
-      ? { cmd: bin, args, env: cliEnv(url) }
-      : { cmd: process.execPath, args: [...flags, bin, ...args], env: cliEnv(url) };
+    const trace = k.cliTrace ? ['--import', pathToFileURL(join(buildDir, 'bench/lib/mem-trace.js')).href] : [];
+    const flags = [...k.cliNodeFlags, ...trace, ...(nodeFlags ?? [])];
+    const env = cliEnv(url, k.cliTrace ? { BENCH_TRACE_OUT: join(outDir, 'cli.trace.json') } : {});
+    // A flag set is compared on the bin without its own V8 flags (bin/gemini-batch.noflags.js), so "no flags" means none.
+    if (nodeFlags !== undefined) return { cmd: process.execPath, args: [...flags, noFlagsBin, ...args], env };
+    return flags.length === 0 ? { cmd: bin, args, env } : { cmd: process.execPath, args: [...flags, bin, ...args], env };
   };
 }
 
@@ -374,7 +395,10 @@ function verdicts(runs: Run[]): Verdict[] {
     const f: Figures | undefined = byLabel.get(label)!.results[name];
     const failedRun = f?.error !== undefined;
     out.push({
-      goal: `${name} peak RSS <= 180 MB on ${label.toLowerCase()} (the goal names default flags)`,
+      goal:
+        name === 'cli'
+          ? `CLI peak RSS <= 180 MB on ${label.toLowerCase()} (~1 MB image per answer), default flags`
+          : `${name.replace(/^cli/, 'CLI')} peak RSS on ${label.toLowerCase()}, against the same 180 MB`,
       verdict: failedRun ? 'not met' : !ok(f) ? 'not measured' : f.peakRssMB <= 180 ? 'met' : 'not met',
       figures: { peakRssMB: f?.peakRssMB ?? null, wallS: f?.wallS ?? null, ...(f?.error ? { error: f.error.slice(0, 300) } : {}) },
     });

@@ -52,6 +52,8 @@ export interface Knobs {
   flagSets: string[][] | undefined;
   /** node flags for every CLI run (e.g. "--cpu-prof --cpu-prof-dir=bench/out/prof"). */
   cliNodeFlags: string[];
+  /** Preload bench/lib/mem-trace into the CLI: where its peak RSS goes (heap, spaces, external, arrayBuffers). */
+  cliTrace: boolean;
   /** Run each contender this many times (figures: the median by wall; all runs kept). */
   repeat: number;
   /** 'emulator': result lines as the emulator writes them (key last since bba2090); 'proxy': rewritten to key-last on the way out (older trees). */
@@ -90,6 +92,7 @@ export function readKnobs(): Knobs {
     flagSets,
     cliNodeFlags: (process.env.BENCH_CLI_NODE_FLAGS ?? '').split(/\s+/).filter(Boolean),
     repeat: envInt('BENCH_REPEAT', 1),
+    cliTrace: process.env.BENCH_CLI_TRACE === '1',
     keyLast,
     sdkForce: process.env.BENCH_SDK_FORCE === '1',
     keep: process.env.BENCH_KEEP === '1',

@@ -19,6 +19,39 @@ export interface Timed {
   signal: string | null;
   /** The end of stderr, for a failure's message. */
   stderrTail: string;
+  /**
+   * RSS of the measured process (and its children) sampled every 50 ms from
+   * /proc, thinned to at most 30 points: where in the run the peak falls.
+   */
+  rssSamplesMB: number[];
+  /** Seconds into the run of the highest RSS sample. */
+  rssPeakAtS: number;
+}
+
+/** The pids below `pid` (children, grandchildren), from /proc/<pid>/task/<tid>/children. */
+function descendants(pid: number): number[] {
+  const out: number[] = [];
+  const stack = [pid];
+  while (stack.length) {
+    const p = stack.pop()!;
+    try {
+      const kids = readFileSync(`/proc/${p}/task/${p}/children`, 'utf8').trim().split(/\s+/).filter(Boolean).map(Number);
+      out.push(...kids);
+      stack.push(...kids);
+    } catch {
+      /* gone */
+    }
+  }
+  return out;
+}
+
+function rssKB(pid: number): number {
+  try {
+    const m = /VmRSS:\s+(\d+)/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
+    return m ? Number(m[1]) : 0;
+  } catch {
+    return 0;
+  }
 }
 
 const GNU_TIME = '/usr/bin/time';
@@ -42,23 +75,43 @@ export async function runTimed(
   child.stdout.on('data', keep);
   child.stderr.on('data', keep);
   let hwmKB = 0;
-  const poll = useTime
-    ? undefined
-    : setInterval(() => {
-        try {
-          const m = /VmHWM:\s+(\d+)/.exec(readFileSync(`/proc/${child.pid}/status`, 'utf8'));
-          if (m) hwmKB = Math.max(hwmKB, Number(m[1]));
-        } catch {
-          /* exited */
-        }
-      }, 20);
+  const samples: number[] = [];
+  let peakAt = 0;
+  let peakKB = 0;
+  const poll = setInterval(() => {
+    // Under GNU time the measured processes are its descendants; time itself is not counted.
+    const pids = useTime ? descendants(child.pid!) : [child.pid!, ...descendants(child.pid!)];
+    let kb = 0;
+    for (const p of pids) kb += rssKB(p);
+    if (kb === 0) return;
+    samples.push(kb);
+    if (kb > peakKB) {
+      peakKB = kb;
+      peakAt = performance.now() - t0;
+    }
+    if (!useTime) {
+      try {
+        const m = /VmHWM:\s+(\d+)/.exec(readFileSync(`/proc/${child.pid}/status`, 'utf8'));
+        if (m) hwmKB = Math.max(hwmKB, Number(m[1]));
+      } catch {
+        /* exited */
+      }
+    }
+  }, 50);
   const [code, signal] = await new Promise<[number | null, string | null]>((resolve, reject) => {
     child.once('error', reject);
     child.once('close', (c, s) => resolve([c, s]));
   });
-  if (poll) clearInterval(poll);
+  clearInterval(poll);
   const wallS = round((performance.now() - t0) / 1e3, 3);
-  if (!useTime) return { wallS, cpuS: null, userS: null, sysS: null, peakRssMB: round(hwmKB / 1024, 1), exitCode: code, signal, stderrTail: tail };
+  const step = Math.max(1, Math.ceil(samples.length / 30));
+  const timeline = {
+    rssSamplesMB: samples.filter((_, i) => i % step === 0 || i === samples.length - 1).map((kb) => round(kb / 1024, 0)),
+    rssPeakAtS: round(peakAt / 1e3, 1),
+  };
+  if (!useTime) {
+    return { wallS, cpuS: null, userS: null, sysS: null, peakRssMB: round(hwmKB / 1024, 1), exitCode: code, signal, stderrTail: tail, ...timeline };
+  }
   const text = readFileSync(timeFile, 'utf8');
   rmSync(timeFile, { force: true });
   // GNU time writes "Command exited with non-zero status N" / "Command terminated by signal N" before the figures.
@@ -75,5 +128,6 @@ export async function runTimed(
     exitCode: sig ? null : exit ? Number(exit[1]) : code,
     signal: sig ? `signal ${sig[1]}` : signal,
     stderrTail: tail,
+    ...timeline,
   };
 }

@@ -1,0 +1,43 @@
+/**
+ * Preloaded into the CLI (`node --import .../mem-trace.js bin ...`, knob
+ * BENCH_CLI_TRACE=1) to say where its peak RSS goes: process.memoryUsage()
+ * and V8's heap spaces every 20 ms; on exit, the sample with the highest RSS
+ * (its breakdown) and the largest value of each part over the run, written to
+ * the file named by BENCH_TRACE_OUT. Costs ~0.1% CPU; reading the heap
+ * spaces allocates nothing the peak would notice.
+ */
+import { writeFileSync } from 'node:fs';
+import { getHeapSpaceStatistics } from 'node:v8';
+
+const out = process.env.BENCH_TRACE_OUT;
+const mb = (b: number) => Math.round(b / 104857.6) / 10;
+const t0 = performance.now();
+type Sample = Record<string, number>;
+let peak: Sample = { rss: 0 };
+const max: Sample = {};
+const timeline: number[] = [];
+
+function sample(): void {
+  const m = process.memoryUsage();
+  const s: Sample = {
+    atS: Math.round(performance.now() - t0) / 1e3,
+    rss: mb(m.rss),
+    heapTotal: mb(m.heapTotal),
+    heapUsed: mb(m.heapUsed),
+    external: mb(m.external),
+    arrayBuffers: mb(m.arrayBuffers),
+  };
+  for (const sp of getHeapSpaceStatistics()) s[`space.${sp.space_name}`] = mb(sp.space_size);
+  for (const [k, v] of Object.entries(s)) if (k !== 'atS' && v > (max[k] ?? 0)) max[k] = v;
+  if (s.rss! > peak.rss!) peak = s;
+  timeline.push(s.rss!);
+}
+
+if (out) {
+  setInterval(sample, 20).unref();
+  process.once('exit', () => {
+    sample();
+    const step = Math.max(1, Math.ceil(timeline.length / 40));
+    writeFileSync(out, JSON.stringify({ atPeak: peak, maxOfEach: max, rssTimelineMB: timeline.filter((_, i) => i % step === 0) }));
+  });
+}
