@@ -6,7 +6,7 @@
  * watch() its batches and waitForHint() between polls.
  */
 import { parseOptions, webhookOptionsSchema, type WebhookOptions } from './options.js';
-import { createWebhookReceiver, type WebhookReceiver } from './receiver.js';
+import { createWebhookReceiver, type WebhookReceiver, type WebhookReceiverOptions } from './receiver.js';
 import { startWebhookReceiver } from './server.js';
 
 export interface OpenedWebhook {
@@ -22,6 +22,12 @@ export interface OpenWebhookContext {
   baseUrl?: string;
   /** Aborting closes the server. */
   signal?: AbortSignal;
+  /**
+   * Ownership besides receiver.watch(): e.g. `(_, e) => e.userMetadata?.runId === runId`.
+   * It also covers an event that outruns the create answer (a hint is then
+   * kept for the batch's first waitForHint).
+   */
+  isOurs?: WebhookReceiverOptions['isOurs'];
 }
 
 export async function openWebhookReceiver(webhook: WebhookOptions, ctx: OpenWebhookContext = {}): Promise<OpenedWebhook> {
@@ -30,6 +36,7 @@ export async function openWebhookReceiver(webhook: WebhookOptions, ctx: OpenWebh
     ...(ctx.baseUrl !== undefined ? { baseUrl: ctx.baseUrl } : {}),
     ...(o.secret !== undefined ? { secret: o.secret } : {}),
     ...(o.url !== undefined ? { url: o.url } : {}),
+    ...(ctx.isOurs !== undefined ? { isOurs: ctx.isOurs } : {}),
   };
   if (o.listen !== undefined) {
     const server = await startWebhookReceiver({
