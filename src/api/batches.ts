@@ -61,6 +61,19 @@ export function toBatchOperation(wire: WireOperation, raw: unknown = wire): Batc
   return op;
 }
 
+/** batch.webhookConfig, checked here so a bad one fails before any request. */
+function webhookConfigJson(cfg: NonNullable<CreateBatchOptions['webhookConfig']>): string {
+  const uris = cfg.uris as unknown;
+  if (!Array.isArray(uris) || uris.length === 0 || !uris.every((u) => typeof u === 'string' && /^https?:\/\//.test(u) && URL.canParse(u))) {
+    throw new GeminiBatchError('ERR_INVALID_OPTIONS', 'batches.create: webhookConfig.uris must be a non-empty list of http(s) URLs');
+  }
+  const meta = cfg.userMetadata as unknown;
+  if (meta !== undefined && (meta === null || typeof meta !== 'object' || Array.isArray(meta))) {
+    throw new GeminiBatchError('ERR_INVALID_OPTIONS', 'batches.create: webhookConfig.userMetadata must be an object');
+  }
+  return JSON.stringify({ uris, ...(meta !== undefined ? { userMetadata: meta } : {}) });
+}
+
 /** Recompute hasOutput/outputPending after the inline count changed. */
 function withOutputFlags(op: BatchOperation): BatchOperation {
   op.hasOutput = Boolean(op.responsesFile) || op.inlinedResponseCount !== undefined;
@@ -78,7 +91,8 @@ export function createBody(opts: CreateBatchOptions): Buffer | (() => Readable) 
   if (Number(hasFile) + inlineKinds !== 1) {
     throw new GeminiBatchError('ERR_INVALID_OPTIONS', 'batches.create needs exactly one of fileName, inlineRequestsJson or inlineRequests');
   }
-  const name = opts.displayName !== undefined ? `"displayName":${JSON.stringify(opts.displayName)},` : '';
+  let name = opts.displayName !== undefined ? `"displayName":${JSON.stringify(opts.displayName)},` : '';
+  if (opts.webhookConfig !== undefined) name += `"webhookConfig":${webhookConfigJson(opts.webhookConfig)},`;
   if (hasFile) return Buffer.from(`{"batch":{${name}"inputConfig":{"fileName":${JSON.stringify(opts.fileName)}}}}`);
   const head = Buffer.from(`{"batch":{${name}"inputConfig":{"requests":{"requests":`);
   const tail = Buffer.from('}}}}');

@@ -8,6 +8,7 @@ import { GeminiBatchError } from '../errors.js';
 import { createBatchesApi } from './batches.js';
 import { createFilesApi } from './files.js';
 import { HttpTransport } from './http.js';
+import { createWebhooksApi } from './webhooks.js';
 import { DEFAULT_RETRY } from './retry.js';
 import type { GeminiClient, GeminiClientOptions } from './types.js';
 
@@ -79,6 +80,7 @@ export function createGeminiClient(opts: GeminiClientOptions = {}): GeminiClient
   return {
     files: createFilesApi(http),
     batches: createBatchesApi(http),
+    webhooks: createWebhooksApi(http),
     baseUrl,
     close: () => (closed ??= http.close()),
   };

@@ -5,7 +5,7 @@
  */
 import { GeminiBatchError } from '../errors.js';
 
-export function resourcePath(collection: 'files' | 'batches', name: string): string {
+export function resourcePath(collection: 'files' | 'batches' | 'webhooks', name: string): string {
   const prefix = `${collection}/`;
   const id = name.startsWith(prefix) ? name.slice(prefix.length) : name;
   if (id === '') throw new GeminiBatchError('ERR_INVALID_OPTIONS', `empty ${collection} name: ${JSON.stringify(name)}`);

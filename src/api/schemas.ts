@@ -90,6 +90,44 @@ export const resultLineSchema = z.object({
 }).passthrough();
 export type ResultLine = z.infer<typeof resultLineSchema>;
 
+/** A WebhookService Webhook, snake_case as the service writes it (camelCase read too). */
+const signingSecretSchema = z.object({
+  truncated_secret: z.string().optional(),
+  truncatedSecret: z.string().optional(),
+  expire_time: z.string().optional(),
+  expireTime: z.string().optional(),
+}).passthrough();
+
+export const webhookSchema = z.object({
+  id: z.string().optional(),
+  name: z.string().optional(),
+  uri: z.string().optional(),
+  subscribed_events: z.array(z.string()).optional(),
+  subscribedEvents: z.array(z.string()).optional(),
+  state: z.string().optional(),
+  create_time: z.string().optional(),
+  createTime: z.string().optional(),
+  update_time: z.string().optional(),
+  updateTime: z.string().optional(),
+  signing_secrets: z.array(signingSecretSchema).optional(),
+  signingSecrets: z.array(signingSecretSchema).optional(),
+  new_signing_secret: z.string().optional(),
+  newSigningSecret: z.string().optional(),
+}).passthrough();
+export type WireWebhook = z.infer<typeof webhookSchema>;
+
+export const webhookListSchema = z.object({
+  webhooks: z.array(webhookSchema).optional(),
+  next_page_token: z.string().optional(),
+  nextPageToken: z.string().optional(),
+}).passthrough();
+
+export const webhookSecretSchema = z.object({
+  secret: z.string().optional(),
+  new_signing_secret: z.string().optional(),
+  newSigningSecret: z.string().optional(),
+}).passthrough();
+
 const STATES: ReadonlySet<string> = new Set(['PENDING', 'RUNNING', 'SUCCEEDED', 'FAILED', 'CANCELLED', 'EXPIRED']);
 
 /**

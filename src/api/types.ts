@@ -176,6 +176,12 @@ export interface CreateBatchOptions {
    * attempt: a 20 MB body need not sit in memory while it is sent.
    */
   inlineRequests?: () => Readable;
+  /**
+   * A dynamic webhook for this batch, sent as `batch.webhookConfig`: its
+   * `uris` replace the project's static webhooks for this batch, and
+   * `userMetadata` is echoed in every event.
+   */
+  webhookConfig?: { uris: string[]; userMetadata?: Record<string, unknown> };
   signal?: AbortSignal;
 }
 
@@ -273,9 +279,72 @@ export interface BatchesApi {
   findByDisplayName(displayName: string, opts?: FindBatchOptions): Promise<BatchOperation | undefined>;
 }
 
+/** Events a static webhook can subscribe to (the service may add more). */
+export type WebhookEvent = 'batch.succeeded' | 'batch.failed' | 'batch.expired' | (string & {});
+
+/** A static (project-level) webhook of the WebhookService, in camelCase. */
+export interface Webhook {
+  /** The id in `webhooks/{id}`. */
+  id: string;
+  name?: string;
+  uri: string;
+  subscribedEvents: WebhookEvent[];
+  /** e.g. enabled / disabled */
+  state?: string;
+  createTime?: string;
+  updateTime?: string;
+  /** The live secrets, truncated (the full secret is shown only once). */
+  signingSecrets?: { truncatedSecret?: string; expireTime?: string }[];
+  /** The wire object (never holding a full secret). */
+  raw: unknown;
+}
+
+/** create's answer: the webhook and its signing secret, shown this once: store it. */
+export interface CreatedWebhook extends Webhook {
+  /** `whsec_<base64>`: verify deliveries with it (Standard Webhooks HMAC). */
+  newSigningSecret: string;
+}
+
+export interface CreateWebhookOptions {
+  /** The endpoint deliveries are POSTed to. */
+  uri: string;
+  subscribedEvents: WebhookEvent[];
+  name?: string;
+  signal?: AbortSignal;
+}
+
+/** Fields to change; update_mask is made of exactly the fields given. */
+export interface UpdateWebhookFields {
+  uri?: string;
+  subscribedEvents?: WebhookEvent[];
+  name?: string;
+  state?: string;
+}
+
+export interface WebhooksApi {
+  /** POST /v1beta/webhooks. Not idempotent: retried only when nothing can have been processed. */
+  create(opts: CreateWebhookOptions): Promise<CreatedWebhook>;
+  /** GET /v1beta/webhooks?page_size=&page_token=, every page. */
+  list(opts?: { pageSize?: number; signal?: AbortSignal }): AsyncIterable<Webhook>;
+  get(id: string, signal?: AbortSignal): Promise<Webhook>;
+  /** PATCH /v1beta/webhooks/{id}?update_mask=<the fields given>. */
+  update(id: string, fields: UpdateWebhookFields, signal?: AbortSignal): Promise<Webhook>;
+  delete(id: string, signal?: AbortSignal): Promise<void>;
+  /** POST /v1beta/webhooks/{id}:ping: asks the service to send a test delivery. */
+  ping(id: string, signal?: AbortSignal): Promise<void>;
+  /**
+   * POST /v1beta/webhooks/{id}:rotateSigningSecret. `revocationBehavior`
+   * (e.g. revoke_previous_secrets_after_h24, revoke_previous_secrets_immediately)
+   * is passed through as revocation_behavior. The new secret is shown once.
+   */
+  rotateSigningSecret(id: string, opts?: { revocationBehavior?: string; signal?: AbortSignal }): Promise<{ secret: string }>;
+}
+
 export interface GeminiClient {
   readonly files: FilesApi;
   readonly batches: BatchesApi;
+  /** Static webhooks (WebhookService). */
+  readonly webhooks: WebhooksApi;
   readonly baseUrl: string;
   close(): Promise<void>;
 }
