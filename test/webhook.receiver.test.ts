@@ -81,6 +81,26 @@ describe('receiver', () => {
     expect(hints.map(([name]) => name)).toEqual(['batches/b1']);
   });
 
+  it("a caller's throwing listener or isOurs does not turn an accepted delivery into an error", async () => {
+    const secret = newSecret();
+    const { server } = await receiverServer({
+      secret,
+      isOurs: () => {
+        throw new Error('bug in isOurs');
+      },
+    });
+    server.receiver.watch('batches/ours1');
+    server.receiver.on('hint', () => {
+      throw new Error('bug in a listener');
+    });
+    const mine = eventBody('ours1');
+    const other = eventBody('b2');
+    expect((await post(server.url, hmacHeaders([secret], mine), mine)).status).toBe(200);
+    expect((await post(server.url, hmacHeaders([secret], other), other)).status).toBe(200);
+    expect(server.receiver.stats).toMatchObject({ hints: 1, ignored: 1 });
+    await expect(server.receiver.waitForHint('batches/ours1', 5_000)).resolves.toBe('hint');
+  });
+
   it('a refused delivery changes nothing: the genuine one with the same webhook-id still gives its hint', async () => {
     const secret = newSecret();
     const { server, hints } = await receiverServer({ secret });

@@ -139,36 +139,46 @@ class Receiver extends EventEmitter<WebhookReceiverEvents> implements WebhookRec
     }
     if (!this.seen.add(event.id)) {
       this.stats.duplicates++;
-      this.emit('duplicate', event);
+      this.safely(() => this.emit('duplicate', event));
       return { status: 200, body: '{"ok":true,"duplicate":true}', outcome: 'duplicate', event };
     }
     const name = event.batchName;
-    if (name === undefined || !(this.watched.has(name) || this.isOurs?.(name, event) === true)) {
+    if (name === undefined || !this.owns(name, event)) {
       this.stats.ignored++;
-      this.emit('ignored', event);
+      this.safely(() => this.emit('ignored', event));
       return { status: 200, body: '{"ok":true,"ignored":true}', outcome: 'ignored', event };
     }
     this.stats.hints++;
     this.wake(name);
-    // A listener's bug must not turn an accepted delivery into a 500 and a
-    // retry storm; the hint is already recorded for waitForHint().
-    try {
-      this.onBatchHint?.(name, event);
-    } catch {
-      /* ignored: see above */
-    }
-    try {
-      this.emit('hint', name, event);
-    } catch {
-      /* ignored: see above */
-    }
+    this.safely(() => this.onBatchHint?.(name, event));
+    this.safely(() => this.emit('hint', name, event));
     return { status: 200, body: '{"ok":true}', outcome: 'hint', event };
+  }
+
+  private owns(name: string, event: WebhookEvent): boolean {
+    if (this.watched.has(name)) return true;
+    let ours = false;
+    this.safely(() => void (ours = this.isOurs?.(name, event) === true));
+    return ours;
+  }
+
+  /**
+   * Caller code (listeners, isOurs) runs inside a delivery: its bug must not
+   * turn an accepted delivery into a 500 and a retry storm. A hint lost that
+   * way is caught by the safety poll; one already recorded still wakes waitForHint().
+   */
+  private safely(fn: () => void): void {
+    try {
+      fn();
+    } catch {
+      /* see above */
+    }
   }
 
   /** Answer a delivery refused before verification (too large, body already parsed). */
   reject(error: WebhookError): WebhookResponse {
     this.stats.rejected++;
-    if (this.listenerCount('rejected') > 0) this.emit('rejected', error);
+    this.safely(() => this.emit('rejected', error));
     return errorResponse(error);
   }
 
