@@ -27,6 +27,7 @@ import {
   existsSync,
   mkdirSync,
   openSync,
+  readdirSync,
   readFileSync,
   readSync,
   rmSync,
@@ -34,7 +35,7 @@ import {
   writeFileSync,
 } from 'node:fs';
 import { cpus, loadavg } from 'node:os';
-import { dirname, join } from 'node:path';
+import { dirname, join, relative } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { generateImageInput, generateInput, type Generated } from './lib/generate.js';
 import { readKnobs } from './lib/knobs.js';
@@ -50,31 +51,70 @@ const round = (n: number, d = 2) => Math.round(n * 10 ** d) / 10 ** d;
 const MB = 1e6;
 
 const k = readKnobs();
-const buildDir = k.buildDir ?? join(outDir, 'build');
+
+/**
+ * What is measured: by default the committed tree (BENCH_REF=HEAD), not the
+ * working tree, which other people may be half-way through changing. The
+ * ref's src/, bin/ and package.json are extracted with `git archive` into
+ * bench/out/ref-<sha>/ (read-only for the repository), the bench's own
+ * children (bench/*.ts, bench/lib) copied next to them from the working tree,
+ * and all compiled there. BENCH_REF=worktree compiles the working tree in
+ * place (bench/out/build).
+ */
+function prepareTree(): { srcRoot: string; buildDir: string; tsconfig: string; label: string } {
+  if (k.ref === 'worktree') return { srcRoot: root, buildDir: join(outDir, 'build'), tsconfig: join(here, 'tsconfig.json'), label: 'worktree' };
+  const sha = spawnSync('git', ['rev-parse', '--short=10', k.ref], { cwd: root, encoding: 'utf8' }).stdout.trim();
+  if (!sha) throw new Error(`BENCH_REF: git cannot resolve "${k.ref}"`);
+  const dir = join(outDir, `ref-${sha}`);
+  if (!existsSync(join(dir, 'src'))) {
+    mkdirSync(dir, { recursive: true });
+    const archive = spawnSync('git', ['archive', '--format=tar', sha, 'src', 'bin', 'package.json', 'tsconfig.json'], { cwd: root, maxBuffer: 1 << 28 });
+    if (archive.status !== 0) throw new Error(`git archive ${sha} failed: ${archive.stderr.toString()}`);
+    const tar = spawnSync('tar', ['-x', '-C', dir], { input: archive.stdout });
+    if (tar.status !== 0) throw new Error(`tar failed: ${tar.stderr.toString()}`);
+  }
+  // The bench's own children, as they are now (they may be newer than the ref).
+  mkdirSync(join(dir, 'bench', 'lib'), { recursive: true });
+  for (const f of readdirSync(here)) if (f.endsWith('.ts')) copyFileSync(join(here, f), join(dir, 'bench', f));
+  for (const f of readdirSync(join(here, 'lib'))) if (f.endsWith('.ts')) copyFileSync(join(here, 'lib', f), join(dir, 'bench', 'lib', f));
+  const tsconfig = join(dir, 'tsconfig.bench.json');
+  writeFileSync(
+    tsconfig,
+    JSON.stringify({
+      extends: './tsconfig.json',
+      compilerOptions: { rootDir: '.', outDir: 'build', noEmit: false, declaration: false, sourceMap: false, incremental: true, tsBuildInfoFile: 'build/.tsbuildinfo' },
+      include: ['src', 'bench/*.ts', 'bench/lib'],
+    }),
+  );
+  return { srcRoot: dir, buildDir: join(dir, 'build'), tsconfig, label: `${k.ref} (${sha})` };
+}
+
+const tree = k.buildDir ? { srcRoot: root, buildDir: k.buildDir, tsconfig: '', label: `build dir ${k.buildDir}` } : prepareTree();
+const buildDir = tree.buildDir;
 const bin = join(buildDir, 'bin', 'gemini-batch.js');
 const noFlagsBin = join(buildDir, 'bin', 'gemini-batch.noflags.js');
 
 /**
  * Children run as compiled JS, and the CLI through a copy of the real bin/:
- * bench/out/build holds the tsc output of src/ and bench/, a `dist` link to
+ * the build dir holds the tsc output of src/ and bench/, a `dist` link to
  * its `src` (what bin/ imports), a copy of package.json (the CLI reads its
  * version from it) and bin/gemini-batch.js.
  */
 function compile(): void {
-  log('compiling src + bench with tsc (bench/tsconfig.json, incremental) into bench/out/build');
-  const r = spawnSync(process.execPath, [join(root, 'node_modules/typescript/bin/tsc'), '-p', join(here, 'tsconfig.json')], {
-    cwd: root,
+  log(`compiling ${tree.label} with tsc (incremental) into ${relative(root, buildDir)}`);
+  const r = spawnSync(process.execPath, [join(root, 'node_modules/typescript/bin/tsc'), '-p', tree.tsconfig], {
+    cwd: tree.srcRoot,
     encoding: 'utf8',
   });
   if (r.status !== 0) {
     // tsc still emits on type errors; a type error elsewhere in src must not stop a benchmark.
     log(`tsc reported errors (JS emitted anyway):\n${r.stdout}${r.stderr}`.slice(0, 4000));
   }
-  if (!existsSync(join(buildDir, 'src/cli/main.js'))) throw new Error('tsc produced no bench/out/build/src/cli/main.js');
-  copyFileSync(join(root, 'package.json'), join(buildDir, 'package.json'));
+  if (!existsSync(join(buildDir, 'src/cli/main.js'))) throw new Error(`tsc produced no ${buildDir}/src/cli/main.js`);
+  copyFileSync(join(tree.srcRoot, 'package.json'), join(buildDir, 'package.json'));
   if (!existsSync(join(buildDir, 'dist'))) symlinkSync('src', join(buildDir, 'dist'));
   mkdirSync(join(buildDir, 'bin'), { recursive: true });
-  copyFileSync(join(root, 'bin', 'gemini-batch.js'), bin);
+  copyFileSync(join(tree.srcRoot, 'bin', 'gemini-batch.js'), bin);
   chmodSync(bin, 0o755);
   writeFileSync(
     noFlagsBin,
@@ -276,7 +316,10 @@ function cliLaunch(input: Generated, cliArgs: string[], nodeFlags: string[] | un
     const args = ['run', input.path, '-m', 'gemini-2.5-flash', '-o', output, '--poll-interval', String(k.pollMs), '--quiet', ...cliArgs];
     const trace = k.cliTrace ? ['--import', pathToFileURL(join(buildDir, 'bench/lib/mem-trace.js')).href] : [];
     const flags = [...k.cliNodeFlags, ...trace, ...(nodeFlags ?? [])];
-    const env = cliEnv(url, k.cliTrace ? { BENCH_TRACE_OUT: join(outDir, 'cli.trace.json') } : {});
+    const env = cliEnv(url, {
+      ...(k.cliTrace ? { BENCH_TRACE_OUT: join(outDir, 'cli.trace.json') } : {}),
+      ...(k.cliTrace === 2 ? { BENCH_TRACE_HEAP_OUT: join(outDir, 'prof', `cli-at-peak-${input.records}.heapprofile`) } : {}),
+    });
     // A flag set is compared on the bin without its own V8 flags (bin/gemini-batch.noflags.js), so "no flags" means none.
     if (nodeFlags !== undefined) return { cmd: process.execPath, args: [...flags, noFlagsBin, ...args], env };
     return flags.length === 0 ? { cmd: bin, args, env } : { cmd: process.execPath, args: [...flags, bin, ...args], env };
@@ -436,6 +479,7 @@ function git(args: string[]): string {
 // ---- main ----
 
 if (!k.buildDir) compile();
+if (k.cliTrace === 2) mkdirSync(join(outDir, 'prof'), { recursive: true });
 const load0 = loadavg();
 const runs: Run[] = [];
 for (const { label, bytes } of k.sizes) runs.push(await textRun(label, bytes));
@@ -466,7 +510,7 @@ const result = {
     loadAvgBefore: load0.map((x) => round(x)),
     loadAvgAfter: loadavg().map((x) => round(x)),
   },
-  commit: `${git(['rev-parse', '--short', 'HEAD'])}${git(['status', '--porcelain', '--', 'src', 'bin']) ? ' (+ uncommitted changes in src/bin)' : ''}`,
+  measured: k.ref === 'worktree' ? `worktree at ${git(['rev-parse', '--short', 'HEAD'])}${git(['status', '--porcelain', '--', 'src', 'bin']) ? ' + uncommitted changes in src/bin' : ''}` : tree.label,
   date: new Date().toISOString(),
 };
 const json = JSON.stringify(result, (_key, v: unknown) => (typeof v === 'number' && Number.isNaN(v) ? null : v), 2).replace(

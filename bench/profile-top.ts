@@ -44,7 +44,7 @@ const root = fileURLToPath(new URL('..', import.meta.url));
 
 function where(f: CallFrame): string {
   let file = f.url;
-  if (file.startsWith('file://')) file = relative(root, fileURLToPath(file)).replace(/^bench\/out\/build\//, '');
+  if (file.startsWith('file://')) file = relative(root, fileURLToPath(file)).replace(/^bench\/out\/(ref-[^/]+\/)?build\//, '');
   else if (file === '') file = '(native)';
   else if (!file.startsWith('node:')) file = `node:${file}`;
   return `${file}:${f.functionName || '(anonymous)'}${f.lineNumber >= 0 && f.url ? `:${f.lineNumber + 1}` : ''}`;

@@ -52,8 +52,8 @@ export interface Knobs {
   flagSets: string[][] | undefined;
   /** node flags for every CLI run (e.g. "--cpu-prof --cpu-prof-dir=bench/out/prof"). */
   cliNodeFlags: string[];
-  /** Preload bench/lib/mem-trace into the CLI: where its peak RSS goes (heap, spaces, external, arrayBuffers). */
-  cliTrace: boolean;
+  /** Preload bench/lib/mem-trace into the CLI: where its peak RSS goes (1: heap spaces, external, arrayBuffers; 2: also a heap profile at the peak). */
+  cliTrace: 0 | 1 | 2;
   /** Run each contender this many times (figures: the median by wall; all runs kept). */
   repeat: number;
   /** 'emulator': result lines as the emulator writes them (key last since bba2090); 'proxy': rewritten to key-last on the way out (older trees). */
@@ -61,6 +61,8 @@ export interface Knobs {
   /** Run the SDK recipe even above the size where it cannot work (to show the failure). */
   sdkForce: boolean;
   keep: boolean;
+  /** The git ref whose src/ and bin/ are measured (default HEAD), or 'worktree' for the working tree as it is. */
+  ref: string;
   /** Run the children from another compiled tree (A/B of a patched copy of bench/out/build). */
   buildDir: string | undefined;
 }
@@ -92,10 +94,11 @@ export function readKnobs(): Knobs {
     flagSets,
     cliNodeFlags: (process.env.BENCH_CLI_NODE_FLAGS ?? '').split(/\s+/).filter(Boolean),
     repeat: envInt('BENCH_REPEAT', 1),
-    cliTrace: process.env.BENCH_CLI_TRACE === '1',
+    cliTrace: process.env.BENCH_CLI_TRACE === '2' ? 2 : process.env.BENCH_CLI_TRACE === '1' ? 1 : 0,
     keyLast,
     sdkForce: process.env.BENCH_SDK_FORCE === '1',
     keep: process.env.BENCH_KEEP === '1',
     buildDir: process.env.BENCH_BUILD_DIR || undefined,
+    ref: process.env.BENCH_REF || 'HEAD',
   };
 }

@@ -5,8 +5,15 @@
  * (its breakdown) and the largest value of each part over the run, written to
  * the file named by BENCH_TRACE_OUT. Costs ~0.1% CPU; reading the heap
  * spaces allocates nothing the peak would notice.
+ *
+ * With BENCH_TRACE_HEAP_OUT also set, V8's sampling heap profiler runs (every
+ * 32 KiB allocated) and, each time RSS passes its peak by 4 MB, the live
+ * sampled allocations are saved there as a .heapprofile: what holds the heap
+ * AT the peak, by allocating function (bench/profile-top.ts reads it). This
+ * one costs CPU and some memory: use it for the breakdown, not the figures.
  */
 import { writeFileSync } from 'node:fs';
+import { Session } from 'node:inspector';
 import { getHeapSpaceStatistics } from 'node:v8';
 
 const out = process.env.BENCH_TRACE_OUT;
@@ -16,6 +23,14 @@ type Sample = Record<string, number>;
 let peak: Sample = { rss: 0 };
 const max: Sample = {};
 const timeline: number[] = [];
+
+const heapOut = process.env.BENCH_TRACE_HEAP_OUT;
+const session = heapOut ? new Session() : undefined;
+if (session) {
+  session.connect();
+  session.post('HeapProfiler.startSampling', { samplingInterval: 32768 });
+}
+let profiledAt = 0;
 
 function sample(): void {
   const m = process.memoryUsage();
@@ -30,6 +45,12 @@ function sample(): void {
   for (const sp of getHeapSpaceStatistics()) s[`space.${sp.space_name}`] = mb(sp.space_size);
   for (const [k, v] of Object.entries(s)) if (k !== 'atS' && v > (max[k] ?? 0)) max[k] = v;
   if (s.rss! > peak.rss!) peak = s;
+  if (session && s.rss! > profiledAt + 4) {
+    profiledAt = s.rss!;
+    session.post('HeapProfiler.getSamplingProfile', (err, r) => {
+      if (!err) writeFileSync(heapOut!, JSON.stringify({ ...r.profile, atS: s.atS, rssMB: s.rss }));
+    });
+  }
   timeline.push(s.rss!);
 }
 
