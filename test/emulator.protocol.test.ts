@@ -123,6 +123,29 @@ describe('inline creates', () => {
     expect(e.counters().batchesCreated).toBe(0);
   });
 
+  it('check generationConfig and the batch around the requests too', async () => {
+    const e = await emulator();
+    const contents = [{ parts: [{ text: 'x' }] }];
+    // The SDK's config shape moved wholesale into generationConfig: systemInstruction does not belong there.
+    const misplaced = await createInline(e.url, [{ request: { contents, generationConfig: { temperature: 0, systemInstruction: { parts: [] } } } }]);
+    expect(misplaced.status).toBe(400);
+    expect((misplaced.json().error as { message: string }).message).toBe(
+      `Invalid JSON payload received. Unknown name "systemInstruction" at 'batch.input_config.requests.requests[0].request.generation_config': Cannot find field.`,
+    );
+    const fine = await createInline(e.url, [
+      { request: { contents, generation_config: { temperature: 0, response_mime_type: 'application/json', thinkingConfig: { thinkingBudget: 0 } } } },
+    ]);
+    expect(fine.status).toBe(200);
+    const batchLevel = await call('POST', `${e.url}/v1beta/models/gemini-2.5-flash:batchGenerateContent`, {
+      headers: json,
+      body: JSON.stringify({ batch: { displayName: 'x', config: {}, inputConfig: { requests: { requests: [{ request: { contents } }] } } } }),
+    });
+    expect(batchLevel.status).toBe(400);
+    expect((batchLevel.json().error as { message: string }).message).toContain(`Unknown name "config" at 'batch'`);
+    const { raw } = await fileJob(e.url, JSON.stringify({ key: 'g', request: { contents, generationConfig: { tools: [] } } }));
+    expect(JSON.parse(raw[0]!)).toMatchObject({ key: 'g', error: { code: 3, message: expect.stringContaining(`Unknown name "tools" at 'request.generation_config'`) } });
+  });
+
   it('check embedding requests against EmbedContentRequest', async () => {
     const e = await emulator();
     const r = await call('POST', `${e.url}/v1beta/models/gemini-embedding-001:asyncBatchEmbedContent`, {

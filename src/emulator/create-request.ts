@@ -5,7 +5,7 @@
 import type { Task } from './batch.js';
 import type { NewBatch } from './batch-store.js';
 import type { FileStore } from './file-store.js';
-import { inlineViolations } from './request-fields.js';
+import { createViolations, inlineViolations, type FieldViolation } from './request-fields.js';
 import type { BatchWebhookConfig } from './batch.js';
 import { HttpError, invalid, isRecord } from './wire.js';
 
@@ -15,6 +15,8 @@ function pick(o: Record<string, unknown>, camel: string, snake: string): unknown
 
 export function parseCreate(body: unknown, task: Task, model: string, files: FileStore): NewBatch {
   if (!isRecord(body)) throw invalid('The request body must be a JSON object with a "batch" field.');
+  // Strict like the service, but only for a body in the documented {"batch": {...}} shape.
+  if (isRecord(body.batch)) refuse(createViolations(body));
   const batch = isRecord(body.batch) ? body.batch : body;
   const displayNameRaw = pick(batch, 'displayName', 'display_name');
   if (displayNameRaw !== undefined && typeof displayNameRaw !== 'string') {
@@ -44,12 +46,7 @@ export function parseCreate(body: unknown, task: Task, model: string, files: Fil
   const list = isRecord(requestsRaw) ? requestsRaw.requests : requestsRaw;
   if (!Array.isArray(list)) throw invalid('batch.inputConfig.requests.requests must be an array.');
   if (list.length === 0) throw invalid('batch.inputConfig.requests.requests must not be empty.');
-  const violations = inlineViolations(task, list);
-  if (violations.length > 0) {
-    throw new HttpError(400, violations[0]!.description, {
-      details: [{ '@type': 'type.googleapis.com/google.rpc.BadRequest', fieldViolations: violations }],
-    });
-  }
+  refuse(inlineViolations(task, list));
   return { ...common, input: { kind: 'inline', requests: list }, requestCount: list.length };
 }
 
@@ -64,4 +61,12 @@ function parseWebhookConfig(raw: unknown): BatchWebhookConfig | undefined {
   const meta = pick(raw, 'userMetadata', 'user_metadata');
   if (meta !== undefined && !isRecord(meta)) throw invalid('batch.webhookConfig.userMetadata must be an object.');
   return { uris: (uris as string[] | undefined) ?? [], userMetadata: meta as Record<string, unknown> | undefined };
+}
+
+/** 400 INVALID_ARGUMENT naming the first unknown field, every one as a google.rpc.BadRequest field violation. */
+function refuse(violations: FieldViolation[]): void {
+  if (violations.length === 0) return;
+  throw new HttpError(400, violations[0]!.description, {
+    details: [{ '@type': 'type.googleapis.com/google.rpc.BadRequest', fieldViolations: violations }],
+  });
 }

@@ -3,7 +3,7 @@
  * enough for ~2M lines per job (FNV-1a, no crypto per line).
  */
 import { mulberry32 } from './prng.js';
-import { requestFields, unknownField, unknownNameMessage } from './request-fields.js';
+import { unknownNameMessage, unknownRequestField } from './request-fields.js';
 import type { EmulatorRequestContext, Responder } from './types.js';
 import { isRecord } from './wire.js';
 
@@ -166,8 +166,8 @@ export const defaultResponder: Responder = (request, ctx) =>
  */
 export function requestProblem(task: 'generate' | 'embed', request: unknown): string | undefined {
   if (!isRecord(request)) return '"request" must be a JSON object';
-  const unknown = unknownField(request, requestFields(task));
-  if (unknown !== undefined) return unknownNameMessage(unknown, 'request');
+  const unknown = unknownRequestField(task, request);
+  if (unknown !== undefined) return unknownNameMessage(unknown[0], unknown[1] ? `request.${unknown[1]}` : 'request');
   if (task === 'embed') {
     return request.content !== undefined ? undefined : 'request.content is required for an embedding request';
   }
