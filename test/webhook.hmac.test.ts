@@ -94,6 +94,15 @@ describe('static webhook (Standard Webhooks HMAC)', () => {
     expect(hints).toHaveLength(0);
   });
 
+  it('verifyWebhook() takes WHATWG Headers and a string body (a serverless Request)', async () => {
+    const secret = newSecret();
+    const body = eventBody('x1', 'batch.succeeded', { runId: 'r' });
+    const headers = new Headers(hmacHeaders([secret], body, { id: 'msg_w' }));
+    const event = await verifyWebhook(headers, body, { secret });
+    expect(event).toMatchObject({ id: 'msg_w', batchName: 'batches/x1', userMetadata: { runId: 'r' }, scheme: 'hmac' });
+    await expect(verifyWebhook(headers, `${body} `, { secret })).rejects.toMatchObject({ code: 'ERR_WEBHOOK_SIGNATURE' });
+  });
+
   it('refuses a delivery without webhook-id or webhook-timestamp', async () => {
     const secret = newSecret();
     const body = eventBody('ours1');
