@@ -17,7 +17,12 @@ export const ERR_GEMINI_HTTP = 'ERR_GEMINI_HTTP';
 export interface GeminiApiErrorInit {
   /** HTTP status; 0 when no answer came back (connection error, timeout). */
   httpStatus: number;
-  /** The API's status string (RESOURCE_EXHAUSTED, NOT_FOUND, ...), NETWORK_ERROR, INVALID_RESPONSE, or HTTP_<n>. */
+  /**
+   * The API's status string (RESOURCE_EXHAUSTED, NOT_FOUND, ...); ours when
+   * the service gave none: NETWORK_ERROR (no answer), INVALID_RESPONSE (an
+   * answer we cannot read), CLIENT_CLOSED (a call after close()), HTTP_<n>
+   * (an error body that is not Google's).
+   */
   status: string;
   /** Human text; must already be free of secrets. */
   detail: string;

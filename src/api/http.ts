@@ -6,13 +6,14 @@
  */
 import type { IncomingHttpHeaders } from 'node:http';
 import type { Readable } from 'node:stream';
-import { Agent } from 'undici';
+import type { Agent } from 'undici';
 import type { z } from 'zod/v3';
 import { abortError } from '../errors.js';
 import { GeminiApiError, errorCode, redact, sanitizedCause } from './errors.js';
 import { readErrorDetails, type ErrorDetails } from './error-details.js';
 import { isRetryable, parseRetryAfter, withRetry, retryUnlessAmbiguous, type RetryEvent } from './retry.js';
 import { errorBodySchema } from './schemas.js';
+import { loadUndici, type UndiciParts } from './undici-parts.js';
 import type { QuotaViolation, RetryOptions } from './types.js';
 
 export interface HttpConfig {
@@ -79,7 +80,10 @@ export class HttpTransport {
   readonly apiVersion: string;
   readonly retryOptions: Required<RetryOptions>;
   private readonly apiKey: string | undefined;
-  private readonly agent: Agent;
+  private readonly agentOptions: ConstructorParameters<typeof Agent>[0];
+  /** Made on the first request (see undici-parts.ts): a client that never calls costs nothing. */
+  private dispatcher: Promise<{ agent: Agent; parts: UndiciParts }> | undefined;
+  private closed = false;
   private readonly onRetry: ((e: RetryEvent) => void) | undefined;
 
   constructor(cfg: HttpConfig) {
@@ -88,7 +92,7 @@ export class HttpTransport {
     this.apiKey = cfg.apiKey;
     this.retryOptions = cfg.retry;
     this.onRetry = cfg.onRetry;
-    this.agent = new Agent({
+    this.agentOptions = {
       connections: cfg.connections,
       // Shorter than typical server idle timeouts, so we rarely write a
       // request onto a socket the server is closing (an ambiguous failure for POSTs).
@@ -96,7 +100,11 @@ export class HttpTransport {
       headersTimeout: cfg.retry.requestTimeoutMs,
       // An idle gap between body chunks; large downloads are fine as long as bytes keep flowing.
       bodyTimeout: Math.max(cfg.retry.requestTimeoutMs, 300_000),
-    });
+    };
+  }
+
+  private getDispatcher(): Promise<{ agent: Agent; parts: UndiciParts }> {
+    return (this.dispatcher ??= loadUndici().then((parts) => ({ agent: new parts.Agent(this.agentOptions), parts })));
   }
 
   /** `{base}/{version}/{path}` */
@@ -118,7 +126,11 @@ export class HttpTransport {
     if (req.signal?.aborted) throw abortError(req.signal);
     let res;
     try {
-      res = await this.agent.request({
+      if (this.closed) {
+        throw new GeminiApiError({ httpStatus: 0, status: 'CLIENT_CLOSED', detail: 'the client was closed', route, retryable: false, ambiguous: false });
+      }
+      const { agent, parts } = await this.getDispatcher();
+      res = await parts.request(agent, {
         origin: url.origin,
         path: url.pathname + url.search,
         method: req.method,
@@ -260,7 +272,8 @@ export class HttpTransport {
   }
 
   async close(): Promise<void> {
-    await this.agent.close();
+    this.closed = true;
+    if (this.dispatcher) await (await this.dispatcher).agent.close();
   }
 }
 
