@@ -77,6 +77,15 @@ describe('enqueued-token quota', () => {
     expect((huge.json().error as QuotaError).message).toMatch(/can never be accepted/);
   });
 
+  it('keeps counting a deleted batch that still runs: delete does not cancel', async () => {
+    const e = await emulator({ enqueuedTokenLimit: 50, pendingMs: 60_000 });
+    const first = await createInline(e.url, ['x'.repeat(160)]); // 40
+    const name = (first.json() as { name: string }).name;
+    expect((await call('DELETE', `${e.url}/v1beta/${name}`)).status).toBe(200);
+    expect((await call('GET', `${e.url}/v1beta/${name}`)).status).toBe(404);
+    expect((await createInline(e.url, ['x'.repeat(160)])).status).toBe(429);
+  });
+
   it('counts a file batch by reading its requests', async () => {
     const e = await emulator({ enqueuedTokenLimit: 9, pendingMs: 60_000 });
     const small = await uploadOnce(e.url, Buffer.from(jsonl(3, () => 'abcd'))); // 3 x 1 token
