@@ -99,10 +99,6 @@ export class GeminiApiError extends GeminiBatchError {
   }
 }
 
-export function isGeminiApiError(err: unknown): err is GeminiApiError {
-  return err instanceof GeminiApiError;
-}
-
 /** Replace every occurrence of a secret with a marker (no-op for empty secrets). */
 export function redact(text: string, secret: string | undefined): string {
   if (!secret) return text;

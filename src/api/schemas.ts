@@ -15,7 +15,6 @@ export const rpcStatusSchema = z.object({
   status: z.string().optional(),
   details: z.array(z.unknown()).optional(),
 }).passthrough();
-export type RpcStatus = z.infer<typeof rpcStatusSchema>;
 
 export const errorBodySchema = z.object({ error: rpcStatusSchema }).passthrough();
 
@@ -80,15 +79,6 @@ export const listOperationsSchema = z.object({
   nextPageToken: z.string().optional(),
 }).passthrough();
 
-/** One line of a responses file (or one inline response after flattening). */
-export const resultLineSchema = z.object({
-  key: z.string().optional(),
-  response: z.unknown().optional(),
-  error: rpcStatusSchema.optional(),
-  status: rpcStatusSchema.optional(),
-  metadata: z.object({ key: z.string().optional() }).passthrough().optional(),
-}).passthrough();
-export type ResultLine = z.infer<typeof resultLineSchema>;
 
 /** A WebhookService Webhook, snake_case as the service writes it (camelCase read too). */
 const signingSecretSchema = z.object({
