@@ -13,6 +13,7 @@ import type { Context, Settings } from './context.js';
 import { Counters } from './counters.js';
 import { Faults } from './faults.js';
 import { FileStore } from './file-store.js';
+import { checkOptions } from './options.js';
 import { defaultResponder } from './responder.js';
 import { createRouter } from './router.js';
 import { BatchRoutes } from './routes-batches.js';
@@ -27,6 +28,7 @@ import { WebhookStore } from './webhook-store.js';
 export type * from './types.js';
 export { countTokens, defaultResponder, fnv1a, promptTokens } from './responder.js';
 export { TIER1_ENQUEUED_TOKENS, QUOTA_RETRY_SECONDS } from './quota.js';
+export { EmulatorOptionsError } from './options.js';
 
 /** The service's 20 GB of files per project (as GiB, like its 2 GB per file is 2 GiB). */
 export const DEFAULT_STORAGE_LIMIT_BYTES = 20 * 1024 * 1024 * 1024;
@@ -52,7 +54,15 @@ function settingsOf(o: EmulatorOptions): Settings {
   };
 }
 
-export async function startEmulator(opts: EmulatorOptions = {}): Promise<RunningEmulator> {
+/**
+ * Starts the emulator. Options are checked first: a bad one throws
+ * EmulatorOptionsError (code ERR_INVALID_OPTIONS) synchronously.
+ */
+export function startEmulator(opts: EmulatorOptions = {}): Promise<RunningEmulator> {
+  return start(checkOptions(opts));
+}
+
+async function start(opts: EmulatorOptions): Promise<RunningEmulator> {
   const ownDir = opts.dataDir === undefined;
   const dataDir = opts.dataDir ?? mkdtempSync(join(tmpdir(), 'gemini-emulator-'));
   const now = opts.now ?? Date.now;
