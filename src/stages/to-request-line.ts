@@ -12,6 +12,7 @@ import type { BatchRecord, BatchTask, RequestLine } from '../types.js';
 import { serializeRequestLine } from '../internal/wire/wire-key.js';
 import { checkRequest, describe, wantsImageOutput } from '../internal/wire/request-fields.js';
 import { estimateRequestTokens } from '../internal/wire/token-estimate.js';
+import { fastRequestLine } from '../internal/wire/request-line-fast.js';
 import { bytesAt, skipSpace, skipSpaceBack, stringEnd } from '../internal/wire/json-bytes.js';
 
 /**
@@ -110,6 +111,11 @@ export class RequestLineMaker<R = BatchRecord> {
     }
     if (raw !== undefined) {
       if (!isUtf8(raw)) return this.invalid('the line is not valid UTF-8 text; save the file as UTF-8', where);
+      if (!this.opts.toRequest && this.task === 'generate') {
+        // The usual line is checked on its bytes and sent as it is: no parse.
+        const fast = fastRequestLine(raw, seq);
+        if (fast) return this.finish(seq, fast.key, fast.line, false, { ...where, key: fast.key });
+      }
       try {
         mapped = JSON.parse(raw.toString('utf8'));
       } catch (err) {
@@ -139,6 +145,11 @@ export class RequestLineMaker<R = BatchRecord> {
     const line =
       (raw && !check.translated && typeof rec.key !== 'number' && spliceRawLine(raw, seq, rec)) ||
       serializeRequestLine(seq, key, check.request);
+    return this.finish(seq, key, line, this.task === 'generate' && wantsImageOutput(check.request), where);
+  }
+
+  /** The size limit, the token estimate, the image flag: the last steps of every valid line. */
+  private finish(seq: number, key: string, line: Buffer, imageOutput: boolean, where: Where): RequestLine {
     if (line.length > this.maxLineBytes) {
       const limit = this.opts.maxLineBytes === undefined ? "the service's limit of" : 'the line limit of';
       return this.invalid(
@@ -147,7 +158,7 @@ export class RequestLineMaker<R = BatchRecord> {
       );
     }
     const rl: RequestLine = { seq, key, line, estimatedTokens: estimateRequestTokens(line) };
-    if (this.task === 'generate' && wantsImageOutput(check.request)) rl.imageOutput = true;
+    if (imageOutput) rl.imageOutput = true;
     return rl;
   }
 

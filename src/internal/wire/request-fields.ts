@@ -58,6 +58,11 @@ const EMBED_FIELDS = new Map<string, string>([
   ['model', 'model'],
 ]);
 
+/** The canonical (camelCase) name of a GenerateContentRequest field, undefined for an unknown one. */
+export function generateFieldName(name: string): string | undefined {
+  return GENERATE_FIELDS.get(name);
+}
+
 /** GenerateContentConfig keys the SDK moves to generationConfig (as they are). */
 const TO_GENERATION_CONFIG = new Set([
   'temperature',

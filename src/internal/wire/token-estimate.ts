@@ -33,6 +33,7 @@ export function estimateRequestTokens(line: Buffer): number {
   let nonAscii = 0;
   let blobTokens = 0;
   let from = 0;
+  const view = new DataView(line.buffer, line.byteOffset, line.length);
   // Blobs first: find each "data" member whose value is a long string, count it apart.
   for (let at = line.indexOf(DATA); at !== -1; at = line.indexOf(DATA, from)) {
     let i = at + DATA.length;
@@ -61,7 +62,20 @@ export function estimateRequestTokens(line: Buffer): number {
   return PER_REQUEST + Math.ceil(ascii / 3) + nonAscii + blobTokens;
 
   function countText(to: number): void {
-    for (let i = from; i < to; i++) {
+    // Four bytes at a time while they are all ASCII (the common case), one by one otherwise.
+    let i = from;
+    for (; i + 4 <= to; i += 4) {
+      if ((view.getUint32(i) & 0x80808080) === 0) {
+        ascii += 4;
+        continue;
+      }
+      for (let k = i; k < i + 4; k++) {
+        const c = line[k]!;
+        if (c < 0x80) ascii++;
+        else if (c >= 0xc0) nonAscii++;
+      }
+    }
+    for (; i < to; i++) {
       const c = line[i]!;
       if (c < 0x80) ascii++;
       else if (c >= 0xc0) nonAscii++;

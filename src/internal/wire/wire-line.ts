@@ -13,3 +13,5 @@ export { normaliseUsage, usageFromResponse, readUsage, outputTokens, type TokenU
 export { keyedResult, objectResult, jsonlResult, type ResultOutput } from './result-output.js';
 export { estimateRequestTokens } from './token-estimate.js';
 export { checkRequest, wantsImageOutput, type RequestCheck } from './request-fields.js';
+export { isJson, jsonValueEnd } from './json-validate.js';
+export { fastRequestLine } from './request-line-fast.js';
