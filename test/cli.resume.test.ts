@@ -120,7 +120,8 @@ describe('gemini-batch run: resume', () => {
     const again = await runCli(args, { env: emuEnv(emu) });
     expect(again.code).toBe(0);
     expect(readFileSync(out).equals(reference)).toBe(true);
-    expect(existsSync(join(dir, '.gemini-batch', 'sigint.jsonl'))).toBe(false);
+    // Completed: the results kept for the resume are gone, the journal says so.
+    expect(readFileSync(join(dir, '.gemini-batch', 'sigint.jsonl', 'journal.jsonl'), 'utf8')).toContain('"t":"complete"');
     expectNoDuplicateCreates();
   });
 

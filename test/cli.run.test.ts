@@ -2,7 +2,7 @@
  * `gemini-batch run` as a user meets it: a real process from source, real HTTP
  * to an emulator on 127.0.0.1, files on disk.
  */
-import { existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { RunningEmulator } from '../src/emulator/index.js';
@@ -42,8 +42,9 @@ describe('gemini-batch run', () => {
     expect(r.stderr).toMatch(/tokens\s+[\d,]+ in, [\d,]+ out/);
     expect(r.stderr).toMatch(/cost\s+~\$[\d.]+ at batch price \(gemini-2\.5-flash\)/);
     expect(r.stderr).toMatch(/done in [\d.:]+/);
-    // A finished run leaves no default state dir behind.
-    expect(existsSync(join(dir, '.gemini-batch', 'many.results.jsonl'))).toBe(false);
+    // A finished run keeps only its completed journal (so the same command again knows it is done), no results.
+    expect(readdirSync(join(dir, '.gemini-batch', 'many.results.jsonl', 'results'))).toEqual([]);
+    expect(readFileSync(join(dir, '.gemini-batch', 'many.results.jsonl', 'journal.jsonl'), 'utf8')).toContain('"t":"complete"');
   });
 
   it('reads stdin and writes stdout with -', async () => {

@@ -1,5 +1,6 @@
 /** The CLI's small cores, in process: the JSONL and JSON array readers, the result tally, prices, the resume cut. */
-import { writeFileSync } from 'node:fs';
+import { createHash } from 'node:crypto';
+import { rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { PassThrough, Readable } from 'node:stream';
 import { describe, expect, it } from 'vitest';
@@ -134,8 +135,17 @@ describe('countCompleteLines', () => {
     const dir = tempDir();
     const p = join(dir, 'o.jsonl');
     writeFileSync(p, 'ab\ncd\nef');
-    expect(countCompleteLines(p)).toEqual({ lines: 2, bytes: 6 });
-    expect(countCompleteLines(join(dir, 'none'))).toEqual({ lines: 0, bytes: 0 });
+    const c = countCompleteLines(p);
+    expect(c).toMatchObject({ lines: 2, bytes: 6, size: 8 });
+    // The hash covers the complete lines only, across the 1 MiB reads too.
+    expect(c.hash.digest('hex')).toBe(createHash('sha256').update('ab\ncd\n').digest('hex'));
+    const big = `${'x'.repeat((1 << 20) - 2)}\n${'y'.repeat(1 << 20)}\nzz`;
+    writeFileSync(p, big);
+    const b = countCompleteLines(p);
+    expect(b).toMatchObject({ lines: 2, bytes: big.length - 2, size: big.length });
+    expect(b.hash.digest('hex')).toBe(createHash('sha256').update(big.slice(0, -2)).digest('hex'));
+    expect(countCompleteLines(join(dir, 'none'))).toMatchObject({ lines: 0, bytes: 0, size: 0 });
+    rmSync(dir, { recursive: true, force: true });
   });
 });
 

@@ -3,21 +3,30 @@
  * a user can fix, and a last line of defence that keeps the API key out of
  * anything we print.
  */
-import { isUserError } from '../errors.js';
+import { GeminiBatchError, isUserError } from '../errors.js';
 
 export const EXIT_OK = 0;
 export const EXIT_FATAL = 1;
 export const EXIT_USAGE = 2;
+/** The run finished but every record's result is an error: nothing usable came out. */
+export const EXIT_ALL_FAILED = 3;
 export const EXIT_SIGINT = 130;
 export const EXIT_SIGTERM = 143;
 
-/** A mistake in how the command was called (bad flag, no key, unreadable input): exit 2. */
-export class CliUsageError extends Error {
-  constructor(message: string) {
-    super(message);
+/**
+ * A mistake in how the command was called (bad flag, no key, unreadable
+ * input, OUT naming INPUT): exit 2. One of the library's typed errors, code
+ * ERR_USAGE, so callers of main() switch on codes alone.
+ */
+export class CliUsageError extends GeminiBatchError {
+  constructor(message: string, options?: { cause?: unknown }) {
+    super('ERR_USAGE', message, options);
     this.name = 'CliUsageError';
   }
 }
+
+/** Refusals the user can act on from the message alone (no stack trace). */
+const EXPLAINABLE_CODES = new Set(['ERR_STATE_LOCKED', 'ERR_STATE_COMPLETE']);
 
 /**
  * Replace any API key found in the environment with ***. The library already
@@ -40,11 +49,13 @@ export function errorCode(err: unknown): string | undefined {
 
 /** True when the message alone tells the user what to fix: no stack trace wanted. */
 export function isExplainable(err: unknown): boolean {
-  return err instanceof CliUsageError || isUserError(err);
+  return isUserError(err) || EXPLAINABLE_CODES.has(errorCode(err) ?? '');
 }
 
+/** Usage errors (ours, and options the library refused) exit 2; everything else 1. */
 export function exitCodeOf(err: unknown): number {
-  return err instanceof CliUsageError ? EXIT_USAGE : EXIT_FATAL;
+  const code = err instanceof GeminiBatchError ? err.code : undefined;
+  return code === 'ERR_USAGE' || code === 'ERR_INVALID_OPTIONS' ? EXIT_USAGE : EXIT_FATAL;
 }
 
 /**

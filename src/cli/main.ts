@@ -8,7 +8,7 @@ import { registerEmulatorCommand } from '../emulator/cli.js';
 import { registerFilesCommand } from './commands/files.js';
 import { registerJobsCommand } from './commands/jobs.js';
 import { registerRunCommand } from './commands/run.js';
-import { describeError, EXIT_OK, EXIT_USAGE, exitCodeOf } from './errors.js';
+import { describeError, EXIT_FATAL, EXIT_OK, EXIT_USAGE, exitCodeOf } from './errors.js';
 
 /** src/cli and dist/cli both sit two levels below the package root. */
 function version(): string {
@@ -34,7 +34,30 @@ export function buildProgram(setExitCode: (code: number) => void): Command {
   return program;
 }
 
+/**
+ * `gemini-batch … | head`: once the reader is gone, a write to stdout fails
+ * with EPIPE, asynchronously, as an 'error' event nobody listens to, which
+ * Node turns into a crash with a stack trace. The reader left on purpose:
+ * end quietly. (A run writing results to stdout sees the error in its own
+ * pipeline too and stops there.)
+ */
+let stdoutGuarded = false;
+function quietOnClosedStdout(): void {
+  // Not judged by listenerCount: a loader (tsx) may have piped into stdout, which adds one.
+  if (stdoutGuarded) return;
+  stdoutGuarded = true;
+  process.stdout.on('error', (err: NodeJS.ErrnoException) => {
+    if (err.code === 'EPIPE') {
+      process.exitCode ||= EXIT_OK;
+      return;
+    }
+    process.stderr.write(`${describeError(err)}\n`);
+    process.exitCode = EXIT_FATAL;
+  });
+}
+
 export async function main(argv: string[]): Promise<number> {
+  quietOnClosedStdout();
   let code = EXIT_OK;
   const program = buildProgram((c) => (code = c));
   try {

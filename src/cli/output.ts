@@ -3,9 +3,11 @@
  * complete line and appended to, so that a killed run plus its rerun write
  * exactly the bytes of one uninterrupted run.
  */
-import { closeSync, createWriteStream, existsSync, fsyncSync, ftruncateSync, mkdirSync, openSync, readSync } from 'node:fs';
+import { createHash, type Hash } from 'node:crypto';
+import { closeSync, createWriteStream, existsSync, fsyncSync, ftruncateSync, openSync, readSync } from 'node:fs';
 import { dirname } from 'node:path';
-import type { Writable } from 'node:stream';
+import { Transform, type TransformCallback, type Writable } from 'node:stream';
+import { makeDirs } from '../journal/make-dirs.js';
 import { CliUsageError } from './errors.js';
 
 export interface CompleteLines {
@@ -13,27 +15,71 @@ export interface CompleteLines {
   lines: number;
   /** Bytes up to and including the last '\n'. */
   bytes: number;
+  /** sha256 of those bytes, still open: a resumed run goes on hashing what it appends. */
+  hash: Hash;
+  /** Bytes in the file, a torn last line included. */
+  size: number;
 }
 
-/** Count the complete lines of a file (a torn last line from a kill does not count). */
+/** Count the complete lines of a file (a torn last line from a kill does not count), hashing them on the way. */
 export function countCompleteLines(path: string): CompleteLines {
-  if (!existsSync(path)) return { lines: 0, bytes: 0 };
+  let hash = createHash('sha256');
+  if (!existsSync(path)) return { lines: 0, bytes: 0, hash, size: 0 };
   const fd = openSync(path, 'r');
   try {
     const buf = Buffer.allocUnsafe(1 << 20);
     let pos = 0;
     let lines = 0;
     let bytes = 0;
+    // The hash of the bytes up to the last '\n' seen: a copy taken at each read that has one.
+    let atLastLine = hash.copy();
     for (let n = readSync(fd, buf, 0, buf.length, pos); n > 0; n = readSync(fd, buf, 0, buf.length, pos)) {
+      let last = -1;
       for (let i = buf.indexOf(0x0a); i !== -1 && i < n; i = buf.indexOf(0x0a, i + 1)) {
         lines++;
-        bytes = pos + i + 1;
+        last = i;
+      }
+      if (last >= 0) {
+        hash.update(buf.subarray(0, last + 1));
+        atLastLine = hash.copy();
+        bytes = pos + last + 1;
+        hash.update(buf.subarray(last + 1, n));
+      } else {
+        hash.update(buf.subarray(0, n));
       }
       pos += n;
     }
-    return { lines, bytes };
+    hash = atLastLine;
+    return { lines, bytes, hash, size: pos };
   } finally {
     closeSync(fd);
+  }
+}
+
+/** Length and sha256 of what goes to OUT, computed as it is written (no second read of a huge file). */
+export class OutputDigest {
+  private readonly hash: Hash;
+  bytes: number;
+
+  constructor(prefix?: CompleteLines) {
+    this.hash = prefix?.hash ?? createHash('sha256');
+    this.bytes = prefix?.bytes ?? 0;
+  }
+
+  stage(): Transform {
+    return new Transform({
+      objectMode: true,
+      highWaterMark: 256,
+      transform: (line: Buffer, _enc: BufferEncoding, cb: TransformCallback) => {
+        this.hash.update(line);
+        this.bytes += line.length;
+        cb(null, line);
+      },
+    });
+  }
+
+  result(): { bytes: number; sha256: string } {
+    return { bytes: this.bytes, sha256: this.hash.digest('hex') };
   }
 }
 
@@ -53,7 +99,7 @@ const NOT_SYNCABLE = new Set(['EINVAL', 'ENOTSUP', 'EROFS']);
 export function openOutput(path: string, resume?: CompleteLines): OutputTarget {
   if (path === '-') return { stream: process.stdout, finish: () => Promise.resolve() };
   try {
-    mkdirSync(dirname(path), { recursive: true });
+    makeDirs(dirname(path));
     // Created or cut back here, before any socket exists; the stream then owns its own fd.
     const fd = openSync(path, resume ? 'r+' : 'w');
     try {

@@ -16,6 +16,8 @@ type Fields = Record<string, unknown>;
 
 export function promptToRequest(o: PromptRequestOptions): (record: Fields, seq: number) => BatchRecord {
   const systemInstruction = o.system !== undefined ? { parts: [{ text: o.system }] } : undefined;
+  // Whether any record so far had the key field: until one has, a record without it is taken for a typo.
+  let keySeen = false;
   return (record) => {
     if (record === null || typeof record !== 'object' || Array.isArray(record)) {
       throw new Error(`expected a JSON object with a "${o.promptField}" field`);
@@ -24,8 +26,21 @@ export function promptToRequest(o: PromptRequestOptions): (record: Fields, seq: 
     if (typeof text !== 'string') {
       throw new Error(`"${o.promptField}" must be a string (set by --prompt-field), got ${text === undefined ? 'nothing' : typeof text}`);
     }
-    const k = o.keyField !== undefined ? record[o.keyField] : undefined;
-    const key = typeof k === 'string' || typeof k === 'number' ? k : undefined;
+    let key: string | number | undefined;
+    if (o.keyField !== undefined) {
+      // A typo in --key-field must not quietly key every result by record number instead.
+      const k = record[o.keyField];
+      if (k === undefined && !keySeen) {
+        throw new Error(`the record has no "${o.keyField}" field (named by --key-field); check the field name, or leave --key-field out to key results by record number`);
+      }
+      if (k !== undefined && typeof k !== 'string' && typeof k !== 'number') {
+        throw new Error(`"${o.keyField}" (named by --key-field) must be a string or a number, got ${k === null ? 'null' : Array.isArray(k) ? 'an array' : typeof k}`);
+      }
+      if (k !== undefined) {
+        keySeen = true;
+        key = k;
+      }
+    }
     const request: Record<string, unknown> =
       o.task === 'embed'
         ? { content: { parts: [{ text }] } }

@@ -7,16 +7,22 @@
 import { existsSync, statSync } from 'node:fs';
 import { pipeline } from 'node:stream/promises';
 import { GeminiBatchError } from '../errors.js';
-import { geminiBatch } from '../gemini-batch.js';
+import { geminiBatch, type GeminiBatchStream } from '../gemini-batch.js';
+import { archiveJournal } from '../journal/journal.js';
+import { acquireStateLock, type StateLock } from '../journal/lock.js';
+import { makeDirs } from '../journal/make-dirs.js';
 import type { GeminiBatchOptions } from '../options.js';
 import type { BatchRecord, JobEvent, ProgressSnapshot } from '../types.js';
 import { connect, type Connection } from './connection.js';
-import { CliUsageError, errorCode, EXIT_FATAL, EXIT_OK, EXIT_SIGINT, EXIT_SIGTERM, exitCodeOf } from './errors.js';
+import { CliUsageError, errorCode, EXIT_ALL_FAILED, EXIT_FATAL, EXIT_OK, EXIT_SIGINT, EXIT_SIGTERM, exitCodeOf } from './errors.js';
+import { asFlagError } from './flag-names.js';
 import { openInput, type OpenedInput } from './input.js';
-import { countCompleteLines, openOutput, type CompleteLines, type OutputTarget } from './output.js';
+import { countCompleteLines, openOutput, OutputDigest, type CompleteLines, type OutputTarget } from './output.js';
 import { promptToRequest } from './prompt-request.js';
 import { chooseMode, createReporter, type Reporter } from './reporter.js';
-import { defaultStateDir, hasJournal, journalCompleted, removeDefaultStateDir, resetState } from './state-dir.js';
+import { inputIdentity, judgeState, runSettings, writeSettings, type CliCompletion } from './run-state.js';
+import { refuseOutputOverInput } from './same-file.js';
+import { defaultStateDir } from './state-dir.js';
 import { buildSummary } from './summary.js';
 import { ResultTally } from './tally.js';
 
@@ -44,6 +50,8 @@ export interface RunFlags {
   cancelOnAbort?: boolean;
   quiet?: boolean;
   json?: boolean;
+  /** Start a new run even if the state dir holds one (its journal is archived). */
+  fresh?: boolean;
 }
 
 function checkFlags(f: RunFlags): void {
@@ -117,6 +125,7 @@ export async function runBatch(inputPath: string, flags: RunFlags): Promise<numb
   let conn: Connection | undefined;
   let output: OutputTarget | undefined;
   let input: OpenedInput | undefined;
+  let lock: StateLock | undefined;
   let resumable = false;
   const abort = new AbortController();
   const signals = trapSignals((sig) => {
@@ -125,30 +134,64 @@ export async function runBatch(inputPath: string, flags: RunFlags): Promise<numb
   });
   try {
     checkFlags(flags);
-    if (inputPath === '-' && process.stdin.isTTY) reporter.notice('reading records from the terminal (end with Ctrl-D)');
-    // Gemini batch JSONL travels as raw lines: the library parses each once and sends its bytes.
-    input = await openInput(inputPath, { maxLineChars: flags.maxLineBytes, rawLines: flags.promptField === undefined });
-    conn = await connect({ emulator: flags.emulator });
-    if (flags.emulator) reporter.notice(`using ${conn.target}`);
+    // Before anything is opened for writing: OUT must not be INPUT under another name.
+    refuseOutputOverInput(inputPath, flags.output);
 
     // Resume: a journal in the state dir and an OUT file from the run it records.
     // Only a regular file can be cut back and appended to: stdout, /dev/null or a pipe get no resume.
     const fileOutput = flags.output !== '-' && (!existsSync(flags.output) || statSync(flags.output).isFile());
     const stateDir = flags.stateDir ?? (fileOutput ? defaultStateDir(flags.output) : undefined);
     resumable = stateDir !== undefined && fileOutput;
-    if (stateDir && journalCompleted(stateDir)) resetState(stateDir);
+    const settings = runSettings(flags);
     let resume: CompleteLines | undefined;
-    if (stateDir && hasJournal(stateDir) && fileOutput && existsSync(flags.output)) {
-      resume = countCompleteLines(flags.output);
-      reporter.notice(`resuming: ${resume.lines} results already in ${flags.output}`);
+    if (stateDir) {
+      try {
+        makeDirs(stateDir);
+      } catch (err) {
+        const fix = flags.stateDir === undefined ? 'give -o a file in a writable directory' : 'give --state-dir a writable directory';
+        throw new CliUsageError(`cannot create the state dir ${stateDir}: ${(err as Error).message}; ${fix}`);
+      }
+      // One run per state dir, from before OUT is touched until the journal records the end.
+      lock = acquireStateLock(stateDir);
+      const verdict = judgeState({ stateDir, inputPath, output: flags.output, settings, fresh: flags.fresh ?? false });
+      if (verdict.kind === 'done') {
+        reporter.notice(`nothing to do: run ${verdict.runId} already wrote all ${verdict.records} results to ${flags.output} from this INPUT with these flags (add --fresh to run it again)`);
+        return EXIT_OK;
+      }
+      if (verdict.kind === 'refuse') throw new CliUsageError(verdict.why);
+      if (verdict.kind === 'restart') {
+        const archived = archiveJournal(stateDir);
+        if (verdict.why !== '--fresh') reporter.notice(`starting a new run: ${verdict.why}`);
+        else if (archived) reporter.notice(`starting a new run (the old journal is kept as ${archived})`);
+      }
+      if (verdict.kind !== 'resume') writeSettings(stateDir, settings);
+      if (verdict.kind === 'resume' && fileOutput && existsSync(flags.output)) {
+        resume = countCompleteLines(flags.output);
+        reporter.notice(`resuming: ${resume.lines} results already in ${flags.output}`);
+      }
     }
 
-    const gb = geminiBatch<Record<string, unknown>>(
-      { ...libraryOptions(flags, conn), signal: abort.signal, skipResults: resume?.lines ?? 0, ...(stateDir ? { stateDir } : {}) },
-      { lineNumbers: input.lineNumbers, deferJournalComplete: true },
-    );
+    if (inputPath === '-' && process.stdin.isTTY) reporter.notice('reading records from the terminal (end with Ctrl-D)');
+    // Gemini batch JSONL travels as raw lines: the library parses each once and sends its bytes.
+    input = await openInput(inputPath, { maxLineChars: flags.maxLineBytes, rawLines: flags.promptField === undefined });
+    conn = await connect({ emulator: flags.emulator });
+    if (flags.emulator) reporter.notice(`using ${conn.target}`);
+
+    // The journal geminiBatch opens uses our lock instead of taking its own; we release it at the end.
+    lock?.lend();
+    let gb: GeminiBatchStream;
+    try {
+      gb = geminiBatch<Record<string, unknown>>(
+        // completeOnEnd false: the journal is completed below, once OUT is durable.
+        { ...libraryOptions(flags, conn), signal: abort.signal, skipResults: resume?.lines ?? 0, completeOnEnd: false, ...(stateDir ? { stateDir } : {}) },
+        { lineNumbers: input.lineNumbers },
+      );
+    } catch (err) {
+      throw asFlagError(err);
+    }
     output = openOutput(flags.output, resume);
     const tally = new ResultTally();
+    const digest = new OutputDigest(resume);
     const view = reporter.view;
     view.resumed = resume?.lines ?? 0;
     let last: ProgressSnapshot | undefined;
@@ -160,7 +203,7 @@ export async function runBatch(inputPath: string, flags: RunFlags): Promise<numb
     gb.on('job', (e: JobEvent) => reporter.job(e));
     void input.done.then(() => (view.inputDone = true));
 
-    await pipeline(input.records, gb, tally.stage(), output.stream);
+    await pipeline(input.records, gb, tally.stage(), digest.stage(), output.stream);
     await output.finish();
     const progress = last ?? emptyProgress();
     if ((resume?.lines ?? 0) > progress.recordsIn) {
@@ -169,9 +212,17 @@ export async function runBatch(inputPath: string, flags: RunFlags): Promise<numb
         `${flags.output} had ${resume!.lines} lines but INPUT has only ${progress.recordsIn} records, so it is not this run's output; delete it and run again`,
       );
     }
-    // Only now, with OUT on disk, may the journal drop what a resume would need.
-    await gb.journal?.complete();
-    if (stateDir && flags.stateDir === undefined) removeDefaultStateDir(stateDir);
+    // Only now, with OUT on disk, may the journal drop what a resume would need. What it
+    // records lets the same command again see that there is nothing left to do.
+    const input_ = inputIdentity(inputPath);
+    const completion: CliCompletion = {
+      output: digest.result(),
+      settings,
+      ...(input_ ? { input: input_ } : {}),
+      records: progress.recordsIn,
+    };
+    await gb.complete({ output: completion.output, cli: completion });
+    const lost = gb.journal?.lostWork() ?? [];
 
     reporter.summary(
       buildSummary({
@@ -182,8 +233,11 @@ export async function runBatch(inputPath: string, flags: RunFlags): Promise<numb
         batches: view.batches,
         wallMs: Date.now() - startedAt,
         output: flags.output,
+        lost,
       }),
     );
+    // Every record came back as an error: nothing usable was produced, and a script should know.
+    if (tally.written > 0 && tally.ok === 0 && (resume?.lines ?? 0) === 0) return EXIT_ALL_FAILED;
     return EXIT_OK;
   } catch (err) {
     input?.records.destroy();
@@ -201,8 +255,7 @@ export async function runBatch(inputPath: string, flags: RunFlags): Promise<numb
       return sig === 'SIGINT' ? EXIT_SIGINT : EXIT_SIGTERM;
     }
     if (flags.output === '-' && errorCode(err) === 'EPIPE') {
-      // `… -o - | head`: the reader left; not a failure of ours worth a stack of words.
-      reporter.fatal(new Error('stdout was closed before every result was written'));
+      // `… -o - | head`: the reader left on purpose. Nothing worth a word on the terminal.
       return EXIT_FATAL;
     }
     reporter.fatal(err);
@@ -210,6 +263,7 @@ export async function runBatch(inputPath: string, flags: RunFlags): Promise<numb
   } finally {
     reporter.stop();
     signals.release();
+    lock?.release();
     await conn?.close().catch(() => undefined);
   }
 }

@@ -1,4 +1,5 @@
 /** The end-of-run summary: what was done, what it cost, how long it took. */
+import type { LostWork } from '../journal/types.js';
 import type { ProgressSnapshot } from '../types.js';
 import { duration, int } from './format.js';
 import { estimateCost, formatUsd, outputTokens, type TokenCounts } from './prices.js';
@@ -19,6 +20,8 @@ export interface Summary {
   estimatedCostUsd?: number;
   wallMs: number;
   output: string;
+  /** Chunks redone because the service no longer had their work; `paid` ones had already run. */
+  lost?: { chunks: number; paid: number };
 }
 
 export function buildSummary(a: {
@@ -29,8 +32,10 @@ export function buildSummary(a: {
   batches: number;
   wallMs: number;
   output: string;
+  lost?: readonly LostWork[];
 }): Summary {
   const cost = estimateCost(a.model, a.progress.tokens);
+  const lost = a.lost ?? [];
   return {
     model: a.model,
     records: a.progress.recordsIn,
@@ -43,6 +48,7 @@ export function buildSummary(a: {
     ...(cost !== undefined ? { estimatedCostUsd: cost } : {}),
     wallMs: a.wallMs,
     output: a.output,
+    ...(lost.length ? { lost: { chunks: lost.length, paid: lost.filter((l) => l.paid).length } } : {}),
   };
 }
 
@@ -69,5 +75,11 @@ export function formatSummary(s: Summary): string {
     `  tokens   ${tokens}`,
     `  cost     ${cost}`,
     `  output   ${s.output === '-' ? 'stdout' : s.output}`,
+    ...(s.lost
+      ? [
+          `  redone   ${int(s.lost.chunks)} batch${s.lost.chunks === 1 ? '' : 'es'} the service no longer had (cancelled, expired or deleted)` +
+            (s.lost.paid ? `; ${int(s.lost.paid)} had already run: that paid work was lost and paid again` : ''),
+        ]
+      : []),
   ].join('\n');
 }

@@ -15,6 +15,7 @@ import type { BatchState } from '../api/types.js';
 import { GeminiBatchError } from '../errors.js';
 import type { Chunk, ResultError } from '../types.js';
 import { acquireStateLock, borrowStateLock, type StateLock } from './lock.js';
+import { makeDirs } from './make-dirs.js';
 import type { ChunkRecord, CompletionInfo, LostReason, LostWork, RunJournal } from './types.js';
 
 export const JOURNAL_FILE = 'journal.jsonl';
@@ -179,7 +180,7 @@ export class FileJournal implements RunJournal {
     const path = join(this.dir, JOURNAL_FILE);
     this.path = path;
     this.resultsDir = join(this.dir, 'results');
-    mkdirSync(this.resultsDir, { recursive: true });
+    makeDirs(this.resultsDir);
     const borrowed = borrowStateLock(this.dir);
     this.lock = borrowed ?? acquireStateLock(this.dir);
     this.borrowedLock = borrowed !== undefined;

@@ -29,6 +29,7 @@ export function registerRunCommand(program: Command, setExitCode: (code: number)
     .option('--retry-failed <n>', 'resubmit requests that failed with a retryable status up to N times', nonNegativeInt)
     .option('--no-cleanup', 'keep uploaded and result files on the service')
     .option('--cancel-on-abort', 'on Ctrl-C / SIGTERM, cancel the batches in flight (default: leave them running, resume later)')
+    .option('--fresh', 'start a new run even if the state dir holds one (finished or not); the old journal is archived in the state dir')
     .option('-q, --quiet', 'print nothing but fatal errors')
     .option('--json', 'progress, job and summary events as JSON lines on stderr')
     .addHelpText(
@@ -39,8 +40,12 @@ Environment:
   GOOGLE_GEMINI_BASE_URL            another endpoint, e.g. a 'gemini-batch emulator'
   DEBUG=gemini-batch                stack traces for unexpected errors
 
-Exit codes: 0 done (per-request errors are results), 1 fatal, 2 usage, 130/143 interrupted.
+Exit codes: 0 done (per-request errors are results), 1 fatal, 2 usage or refused
+(OUT is INPUT, flags changed on resume, ...), 3 done but every record failed,
+130/143 interrupted.
 Run the same command again after a crash or Ctrl-C: it resumes where it stopped.
+After a finished run it does nothing (OUT is complete); --fresh runs it again.
+One run per state dir at a time: a second one is refused.
 
 Examples:
   gemini-batch run requests.jsonl -m gemini-2.5-flash -o results.jsonl

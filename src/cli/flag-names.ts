@@ -1,0 +1,49 @@
+/**
+ * The library validates its options and names them in its errors
+ * ("geminiBatch: option maxFileBytes: ..."); a CLI user typed flags. This
+ * turns such an error into a usage error that names the flag.
+ */
+import { GeminiBatchError } from '../errors.js';
+import { CliUsageError } from './errors.js';
+
+/** Library option → what the CLI user sets instead. */
+const FLAG_OF: Record<string, string> = {
+  model: '--model',
+  task: '--task',
+  mode: '--mode',
+  maxFileBytes: '--max-file-bytes',
+  maxRequestsPerBatch: '--max-requests',
+  flushAfterMs: '--flush-after',
+  uploadConcurrency: '--upload-concurrency',
+  maxJobsInFlight: '--max-jobs',
+  pollInterval: '--poll-interval',
+  maxLineBytes: '--max-line-bytes',
+  onInvalid: '--on-invalid',
+  retryFailedRequests: '--retry-failed',
+  cleanupRemote: '--no-cleanup',
+  cancelOnAbort: '--cancel-on-abort',
+  stateDir: '--state-dir',
+  apiKey: 'GEMINI_API_KEY',
+  baseUrl: 'GOOGLE_GEMINI_BASE_URL',
+  webhook: '--webhook-listen / --webhook-url / --webhook-secret',
+};
+
+const names = Object.keys(FLAG_OF).join('|');
+/** "option model", "option pollInterval.initialMs": the library's way to name an option. */
+const NAMED_OPTION = new RegExp(`\\boption (${names})(?:\\.[A-Za-z]+)*\\b`, 'g');
+/** camelCase option names are not English words: safe to replace anywhere. */
+const CAMEL_OPTION = new RegExp(`\\b(${Object.keys(FLAG_OF).filter((k) => /[A-Z]/.test(k)).join('|')})\\b`, 'g');
+
+/** Rewrite library option names in `message` as the CLI's flags. */
+export function withFlagNames(message: string): string {
+  return message
+    .replace(/^geminiBatch: /, '')
+    .replace(NAMED_OPTION, (_m, name: string) => FLAG_OF[name] ?? name)
+    .replace(CAMEL_OPTION, (_m, name: string) => FLAG_OF[name] ?? name);
+}
+
+/** ERR_INVALID_OPTIONS from the library becomes a usage error naming flags; anything else passes through. */
+export function asFlagError(err: unknown): unknown {
+  if (err instanceof GeminiBatchError && err.code === 'ERR_INVALID_OPTIONS') return new CliUsageError(withFlagNames(err.message), { cause: err });
+  return err;
+}

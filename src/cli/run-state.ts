@@ -1,0 +1,153 @@
+/**
+ * What the CLI knows about the run recorded in a state dir, decided under
+ * the state dir's lock before anything is written: resume it, start a new
+ * one, refuse (its flags changed), or nothing to do (it completed, INPUT and
+ * flags are the same and OUT is still exactly what it wrote).
+ */
+import { existsSync, readFileSync, renameSync, statSync, writeFileSync } from 'node:fs';
+import { join, resolve } from 'node:path';
+import { readJournal, spentAnything, type JournalState } from '../journal/journal.js';
+import { countCompleteLines } from './output.js';
+
+/** The flags a run is recorded with, under the names the user typed. */
+export type RunSettings = Record<string, unknown>;
+
+export const SETTINGS_FILE = 'cli-settings.json';
+
+/** Flags that change what each request is: a resume under other values would mix two kinds of answers. */
+const REQUEST_FLAGS = ['--prompt-field', '--key-field', '--system', '--generation-config', '--task', '--model'];
+
+export function runSettings(f: {
+  model: string;
+  task: string;
+  mode: string;
+  maxFileBytes?: number;
+  maxRequests?: number;
+  promptField?: string;
+  keyField?: string;
+  system?: string;
+  generationConfig?: Record<string, unknown>;
+  onInvalid: string;
+  retryFailed?: number;
+}): RunSettings {
+  const s: RunSettings = {
+    '--model': f.model,
+    '--task': f.task,
+    '--mode': f.mode,
+    '--max-file-bytes': f.maxFileBytes,
+    '--max-requests': f.maxRequests,
+    '--prompt-field': f.promptField,
+    '--key-field': f.keyField,
+    '--system': f.system,
+    '--generation-config': f.generationConfig,
+    '--on-invalid': f.onInvalid,
+    '--retry-failed': f.retryFailed,
+  };
+  // undefined and absent are the same flag not given; JSON drops them alike.
+  return JSON.parse(JSON.stringify(s)) as RunSettings;
+}
+
+/** Flags whose value differs, as `--system (was "a", now not given)`, request-building ones first. */
+export function changedFlags(was: RunSettings, now: RunSettings): string[] {
+  const show = (v: unknown) => (v === undefined ? 'not given' : JSON.stringify(v));
+  return Object.keys({ ...was, ...now })
+    .filter((k) => JSON.stringify(was[k]) !== JSON.stringify(now[k]))
+    .sort((a, b) => Number(!REQUEST_FLAGS.includes(a)) - Number(!REQUEST_FLAGS.includes(b)))
+    .map((k) => `${k} (was ${show(was[k])}, now ${show(now[k])})`);
+}
+
+export function readSettings(stateDir: string): RunSettings | undefined {
+  const p = join(stateDir, SETTINGS_FILE);
+  if (!existsSync(p)) return undefined;
+  try {
+    return JSON.parse(readFileSync(p, 'utf8')) as RunSettings;
+  } catch {
+    return undefined;
+  }
+}
+
+/** Written aside and renamed: a crash leaves the old file or the new one, never half of one. */
+export function writeSettings(stateDir: string, s: RunSettings): void {
+  const p = join(stateDir, SETTINGS_FILE);
+  writeFileSync(`${p}.tmp`, `${JSON.stringify(s)}\n`);
+  renameSync(`${p}.tmp`, p);
+}
+
+/** Which INPUT a completed run read: a regular file, by path, size and modification time. */
+export interface InputIdentity {
+  path: string;
+  size: number;
+  mtimeMs: number;
+}
+
+export function inputIdentity(inputPath: string): InputIdentity | undefined {
+  if (inputPath === '-') return undefined;
+  try {
+    const st = statSync(inputPath);
+    return st.isFile() ? { path: resolve(inputPath), size: st.size, mtimeMs: st.mtimeMs } : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+/** What the CLI records in the journal when its run completes. */
+export interface CliCompletion {
+  output: { bytes: number; sha256: string };
+  settings: RunSettings;
+  input?: InputIdentity;
+  records: number;
+}
+
+export type Verdict =
+  | { kind: 'new' }
+  | { kind: 'resume'; journal: JournalState }
+  /** Start afresh; the old journal is archived first. `why` for a notice. */
+  | { kind: 'restart'; why: string }
+  | { kind: 'done'; runId: string; records: number }
+  /** Refuse: `why` is the sentence to show (a usage error). */
+  | { kind: 'refuse'; why: string };
+
+/**
+ * Decide what to do with the state dir of this run. Reads OUT once (to
+ * verify a completed run's checksum) only when everything else matches.
+ */
+export function judgeState(a: { stateDir: string; inputPath: string; output: string; settings: RunSettings; fresh: boolean }): Verdict {
+  const j = readJournal(a.stateDir);
+  if (!j || j.runId === undefined) return { kind: 'new' };
+  if (a.fresh) return { kind: 'restart', why: '--fresh' };
+  const recorded = readSettings(a.stateDir);
+  if (j.completed) {
+    const done = j.completion?.cli as CliCompletion | undefined;
+    const input = inputIdentity(a.inputPath);
+    if (!done || !recorded) return { kind: 'restart', why: `the run ${j.runId} in ${a.stateDir} had completed` };
+    const changed = changedFlags(done.settings, a.settings);
+    if (changed.length) return { kind: 'restart', why: `run ${j.runId} completed with other flags: ${changed.join(', ')}` };
+    if (!input || !done.input) {
+      return {
+        kind: 'refuse',
+        why: `run ${j.runId} in ${a.stateDir} already completed ${a.output} from ${a.inputPath === '-' ? 'stdin, which cannot be compared with what it read' : 'an INPUT that cannot be compared'}; add --fresh to run it (and pay) again`,
+      };
+    }
+    if (JSON.stringify(input) !== JSON.stringify(done.input)) return { kind: 'restart', why: `INPUT changed since run ${j.runId} completed` };
+    const out = existsSync(a.output) ? countCompleteLines(a.output) : undefined;
+    const intact = out && out.size === done.output.bytes && out.bytes === done.output.bytes && out.hash.digest('hex') === done.output.sha256;
+    if (!intact) {
+      return {
+        kind: 'refuse',
+        why: `run ${j.runId} completed ${a.output} from this INPUT with these flags, but ${a.output} was ${out ? 'changed' : 'removed'} since; add --fresh to run it (and pay) again`,
+      };
+    }
+    return { kind: 'done', runId: j.runId, records: done.records };
+  }
+  if (recorded) {
+    const changed = changedFlags(recorded, a.settings);
+    if (changed.length) {
+      if (!spentAnything(j)) return { kind: 'restart', why: 'the earlier run had not sent anything yet' };
+      return {
+        kind: 'refuse',
+        why: `the run ${j.runId} in ${a.stateDir} was started with other flags: ${changed.join(', ')}; run with the same flags to resume it, or add --fresh to start over (its batches are not resumed then)`,
+      };
+    }
+  }
+  return { kind: 'resume', journal: j };
+}
