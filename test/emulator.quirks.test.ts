@@ -143,6 +143,15 @@ describe('other quirks', () => {
     expect(third.response).toMatchObject({ responsesFile: third.metadata.output!.responsesFile });
   });
 
+  it('statePrefix: JOB_STATE_ names on the wire instead of the service\'s BATCH_STATE_', async () => {
+    const e = await emulator({ statePrefix: 'JOB_STATE_' });
+    const name = ((await createInline(e.url, ['a'])).json() as { name: string; metadata: { state: string } }).name;
+    const op = await waitDone(e.url, name);
+    expect(op.metadata.state).toBe('JOB_STATE_SUCCEEDED');
+    const listed = (await call('GET', `${e.url}/v1beta/batches`)).json().operations as Operation[];
+    expect(listed[0]!.metadata.state).toBe('JOB_STATE_SUCCEEDED');
+  });
+
   it('listLagMs: a new batch shows in batches.list only after the lag', async () => {
     const e = await emulator({ listLagMs: 300, pendingMs: 60_000 });
     const r = await createInline(e.url, ['a']);
@@ -198,6 +207,8 @@ describe('the CLI process', () => {
       'drop=0.5,delay-ms=10',
       '--quota-retry-delay-s',
       '1.5',
+      '--state-prefix',
+      'JOB_STATE',
     ]);
     try {
       const r = await createInline(url, ['a']);

@@ -74,7 +74,7 @@ function stats(b: Batch): Record<string, string> {
  * finished. The SDKs read metadata.*, REST users read done/response: both
  * are served. `withInline: false` leaves inline responses out (list answers).
  */
-export function toOperation(b: Batch, withInline: boolean): Record<string, unknown> {
+export function toOperation(b: Batch, withInline: boolean, statePrefix = 'BATCH_STATE_'): Record<string, unknown> {
   const kind = b.task === 'embed' ? 'EmbedContentBatch' : 'GenerateContentBatch';
   const metadata: Record<string, unknown> = { '@type': TYPE_PREFIX + kind, name: `batches/${b.id}`, model: b.model };
   if (b.displayName !== undefined) metadata.displayName = b.displayName;
@@ -83,7 +83,7 @@ export function toOperation(b: Batch, withInline: boolean): Record<string, unkno
   if (b.endTime !== undefined) metadata.endTime = isoTimeNanos(b.endTime);
   if (b.input.kind === 'file') metadata.inputConfig = { fileName: `files/${b.input.fileId}` };
   metadata.batchStats = stats(b);
-  metadata.state = `BATCH_STATE_${b.state}`;
+  metadata.state = `${statePrefix}${b.state}`;
   if (b.priority !== undefined) metadata.priority = b.priority;
   if (b.webhook !== undefined) {
     metadata.webhookConfig = { uris: b.webhook.uris, ...(b.webhook.userMetadata ? { userMetadata: b.webhook.userMetadata } : {}) };

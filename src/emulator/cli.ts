@@ -41,6 +41,12 @@ export function parseCount(v: string): number {
   return n;
 }
 
+export function parseStatePrefix(v: string): 'BATCH_STATE_' | 'JOB_STATE_' {
+  const t = v.trim().toUpperCase().replace(/_?$/, '_');
+  if (t === 'BATCH_STATE_' || t === 'JOB_STATE_') return t;
+  throw new InvalidArgumentError(`expected BATCH_STATE_ or JOB_STATE_, got "${v}"`);
+}
+
 export function parseSeconds(v: string): number {
   const n = Number(v);
   if (v.trim() === '' || !Number.isFinite(n) || n < 0) throw new InvalidArgumentError(`expected seconds (e.g. 23 or 0.5), got "${v}"`);
@@ -176,6 +182,7 @@ export function registerEmulatorCommand(program: Command): Command {
     .option('--no-batch-access', 'a project without Batch access (free tier): every create answers 429 with quotaValue "0"')
     .option('--omit-inline-metadata', 'inline responses come back without metadata (so without their key)')
     .option('--succeeded-without-output-polls <n>', 'a finished job answers SUCCEEDED without output for its first N GETs', parseCount)
+    .option('--state-prefix <prefix>', 'state names on the wire: BATCH_STATE_ (the service, default) or JOB_STATE_ (the SDKs\' names)', parseStatePrefix)
     .option('--list-lag-ms <ms>', 'a new batch shows in batches.list only this long after its create', parseCount)
     .option(
       '--storage-limit-bytes <n>',

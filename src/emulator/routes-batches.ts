@@ -33,7 +33,11 @@ export class BatchRoutes {
       this.ctx.counters.add('injectedErrors');
       throw new HttpError(503, 'Injected 503 after the batch was created (emulator fault: ambiguous create).');
     }
-    sendJson(res, 200, toOperation(b, true));
+    sendJson(res, 200, toOperation(b, true, this.prefix));
+  }
+
+  private get prefix(): string {
+    return this.ctx.options.statePrefix ?? 'BATCH_STATE_';
   }
 
   /** What the batch weighs against the enqueued-token quota; files are read only when a limit applies. */
@@ -51,7 +55,7 @@ export class BatchRoutes {
 
   get(res: ServerResponse, id: string): void {
     const b = this.store.get(id);
-    const op = toOperation(b, true);
+    const op = toOperation(b, true, this.prefix);
     // The succeededWithoutOutputPolls quirk: this GET was one of the outputless ones.
     if (b.state === 'SUCCEEDED' && b.outputHiddenPolls > 0) b.outputHiddenPolls--;
     sendJson(res, 200, op);
@@ -61,7 +65,7 @@ export class BatchRoutes {
     const size = pageSizeOf(url.searchParams.get('pageSize'), 10, 100);
     const { page, nextPageToken } = paginate(this.store.listed(), size, decodePageToken(url.searchParams.get('pageToken')));
     const body: Record<string, unknown> = {};
-    if (page.length > 0) body.operations = page.map((b) => toOperation(b, false));
+    if (page.length > 0) body.operations = page.map((b) => toOperation(b, false, this.prefix));
     if (nextPageToken) body.nextPageToken = nextPageToken;
     sendJson(res, 200, body);
   }

@@ -113,6 +113,12 @@ export interface EmulatorOptions {
   omitInlineMetadata?: boolean;
   /** A finished job answers SUCCEEDED without output for this many GETs first (ellmer PR #926). Default 0. */
   succeededWithoutOutputPolls?: number;
+  /**
+   * Prefix of the state names on the wire: the service sends BATCH_STATE_*
+   * (the default); the SDKs rename them JOB_STATE_*, and code that copies an
+   * SDK's names may meet those. A client should accept both.
+   */
+  statePrefix?: 'BATCH_STATE_' | 'JOB_STATE_';
   /** A new batch shows in batches.list only this many ms after its create. Default 0. */
   listLagMs?: number;
   /**
