@@ -51,6 +51,11 @@ describe('limits checked up front', () => {
   it('an explicit maxLineBytes is the limit instead', () => {
     const m = new RequestLineMaker({ maxLineBytes: 50 });
     expect(() => m.make({ key: 'k', request }, 0)).toThrowError(/over the line limit of 50 bytes/);
+    try {
+      m.make({ key: 'k', request }, 0);
+    } catch (err) {
+      expect(err).toMatchObject({ code: 'ERR_RECORD_TOO_LARGE', seq: 0, key: 'k' });
+    }
   });
 });
 

@@ -155,6 +155,7 @@ export class RequestLineMaker<R = BatchRecord> {
       return this.invalid(
         `the request is ${line.length} bytes serialised, over ${limit} ${this.maxLineBytes} bytes; make it smaller (large media can go by fileData URI)`,
         where,
+        'ERR_RECORD_TOO_LARGE',
       );
     }
     const rl: RequestLine = { seq, key, line, estimatedTokens: estimateRequestTokens(line) };
@@ -179,10 +180,10 @@ export class RequestLineMaker<R = BatchRecord> {
     return String(k);
   }
 
-  private invalid(what: string, where: Where): RequestLine {
+  private invalid(what: string, where: Where, code: 'ERR_INVALID_RECORD' | 'ERR_RECORD_TOO_LARGE' = 'ERR_INVALID_RECORD'): RequestLine {
     const stops = this.opts.onInvalid !== 'emit';
     const hint = stops && where.origin?.invalidHint ? `; ${where.origin.invalidHint}` : '';
-    const err = new InvalidRecordError('ERR_INVALID_RECORD', what + hint, where);
+    const err = new InvalidRecordError(code, what + hint, where);
     if (stops) throw err;
     return {
       seq: where.seq,

@@ -144,7 +144,7 @@ function toContents(v: unknown): Obj[] {
     return [toContent(v)];
   }
   const contents: Obj[] = [];
-  let parts: unknown[] = [];
+  const parts: unknown[] = [];
   const asContents = isContent(v[0]);
   for (const item of v) {
     if (isContent(item) !== asContents) throw new Problem('contents mixes Content objects and parts; group the parts into Contents with a role');
@@ -156,10 +156,7 @@ function toContents(v: unknown): Obj[] {
       parts.push(toPart(item));
     }
   }
-  if (!asContents) {
-    contents.push({ role: 'user', parts });
-    parts = [];
-  }
+  if (!asContents) contents.push({ role: 'user', parts });
   return contents;
 }
 
@@ -238,7 +235,9 @@ function unknownMessage(path: string, name: string, where: 'request' | 'config')
   if (where === 'request' && TO_GENERATION_CONFIG.has(camel)) {
     return `${path} is not a field of the request (the service refuses it): generation settings go inside generationConfig`;
   }
-  if (where === 'request' && name === 'config') return `${path}: "config" is the SDK's shape`;
+  if (where === 'request' && name === 'config') {
+    return `${path} is the SDK's shape, which embedding requests do not take: put taskType, title and outputDimensionality in the request itself`;
+  }
   return `${path} is not a field the service knows; remove it or fix its name`;
 }
 
