@@ -46,7 +46,7 @@ function decodeKey(line: Buffer, start: number, end: number, escaped: boolean): 
       if (c >= 0x30 && c <= 0x39) seq = seq * 10 + (c - 0x30);
       else break;
     }
-    if (i === start + 1 || i - start - 1 > 15 || line[i] !== COLON) return undefined;
+    if (i === start + 1 || i - start - 1 > 16 || line[i] !== COLON) return undefined;
     return { seq, userKey: line.toString('utf8', i + 1, end - 1) };
   }
   try {

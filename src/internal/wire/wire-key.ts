@@ -13,7 +13,7 @@ export function wireKey(seq: number, key: string): string {
 export function splitWireKey(k: unknown): { seq: number; userKey: string } | undefined {
   if (typeof k !== 'string') return undefined;
   const colon = k.indexOf(':');
-  if (colon <= 0 || colon > 15) return undefined; // seqs stay far below 2^53: 15 digits at most
+  if (colon <= 0 || colon > 16) return undefined; // a seq is a safe integer: 16 digits at most
   let seq = 0;
   for (let i = 0; i < colon; i++) {
     const c = k.charCodeAt(i) - 48;
