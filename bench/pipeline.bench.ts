@@ -214,6 +214,8 @@ interface Figures {
   peakRssMB: number;
   MBps?: number;
   rssPeakAtS?: number;
+  rssP50MB?: number;
+  rssP90MB?: number;
   rssSamplesMB?: number[];
   /** What the child measured about itself (floor and sdk; the CLI with BENCH_CLI_TRACE=1). */
   inner?: unknown;
@@ -222,7 +224,14 @@ interface Figures {
   error?: string;
   skipped?: string;
   runs?: Omit<Figures, 'runs'>[];
+  /** With BENCH_REPEAT > 1: the median of each figure over the runs, and the range of the peak. */
+  medians?: { wallS: number; cpuS: number | null; peakRssMB: number; rssP90MB: number | null; peakRangeMB: [number, number] };
 }
+
+const median = (xs: number[]): number => {
+  const s = [...xs].sort((a, b) => a - b);
+  return s.length % 2 ? s[(s.length - 1) / 2]! : round((s[s.length / 2 - 1]! + s[s.length / 2]!) / 2, 3);
+};
 
 function figuresOf(t: Timed, input: Generated): Figures {
   return {
@@ -233,6 +242,8 @@ function figuresOf(t: Timed, input: Generated): Figures {
     peakRssMB: t.peakRssMB,
     MBps: round(input.bytes / MB / t.wallS, 1),
     rssPeakAtS: t.rssPeakAtS,
+    rssP50MB: t.rssP50MB,
+    rssP90MB: t.rssP90MB,
     rssSamplesMB: t.rssSamplesMB,
   };
 }
@@ -292,14 +303,26 @@ async function measure(name: string, once: () => Promise<Figures>): Promise<Figu
     log(`${name}${k.repeat > 1 ? ` (${i + 1}/${k.repeat})` : ''}`);
     const f = await once();
     log(
-      `${name}: ${f.error ? `FAILED ${f.error.slice(0, 300)} ` : ''}wall ${f.wallS}s cpu ${f.cpuS}s peak ${f.peakRssMB}MB at ${f.rssPeakAtS}s` +
+      `${name}: ${f.error ? `FAILED ${f.error.slice(0, 300)} ` : ''}wall ${f.wallS}s cpu ${f.cpuS}s peak ${f.peakRssMB}MB at ${f.rssPeakAtS}s (p50 ${f.rssP50MB} p90 ${f.rssP90MB})` +
         (f.emulator ? ` (emulator cpu ${f.emulator.cpuS}s)` : ''),
     );
     runs.push(f);
   }
   if (runs.length === 1) return runs[0]!;
   const sorted = [...runs].sort((a, b) => a.wallS - b.wallS);
-  return { ...sorted[Math.floor(sorted.length / 2)]!, runs };
+  const good = runs.filter((r) => !r.error);
+  const peaks = good.map((r) => r.peakRssMB);
+  const medians = good.length
+    ? {
+        wallS: median(good.map((r) => r.wallS)),
+        cpuS: good.every((r) => r.cpuS !== null) ? median(good.map((r) => r.cpuS!)) : null,
+        peakRssMB: median(peaks),
+        rssP90MB: good.every((r) => r.rssP90MB !== undefined) ? median(good.map((r) => r.rssP90MB!)) : null,
+        peakRangeMB: [Math.min(...peaks), Math.max(...peaks)] as [number, number],
+      }
+    : undefined;
+  if (medians) log(`${name}: medians ${JSON.stringify(medians)}`);
+  return { ...sorted[Math.floor(sorted.length / 2)]!, runs, ...(medians ? { medians } : {}) };
 }
 
 const cliEnv = (url: string, extra: NodeJS.ProcessEnv = {}): NodeJS.ProcessEnv => ({

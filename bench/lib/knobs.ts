@@ -49,7 +49,7 @@ export interface Knobs {
    * V8 flag sets to compare on the CLI ("|"-separated; each set space-separated; "none" = no flag).
    * When given, each text run runs the CLI once per set as `node <set> bin/gemini-batch.js`.
    */
-  flagSets: string[][] | undefined;
+  flagSets: (string[] | undefined)[] | undefined;
   /** node flags for every CLI run (e.g. "--cpu-prof --cpu-prof-dir=bench/out/prof"). */
   cliNodeFlags: string[];
   /** Preload bench/lib/mem-trace into the CLI: where its peak RSS goes (1: heap spaces, external, arrayBuffers; 2: also a heap profile at the peak). */
@@ -79,8 +79,9 @@ export function readKnobs(): Knobs {
   }
   const keyLast = process.env.BENCH_KEY_LAST ?? 'emulator';
   if (keyLast !== 'proxy' && keyLast !== 'emulator') throw new Error(`BENCH_KEY_LAST: expected emulator or proxy, got "${keyLast}"`);
+  // "bin" in the list is the real bin (with the V8 flags it sets itself), "none" the bin without them.
   const flagSets = process.env.BENCH_FLAG_SETS
-    ? process.env.BENCH_FLAG_SETS.split('|').map((s) => s.trim().split(/\s+/).filter((f) => f && f !== 'none'))
+    ? process.env.BENCH_FLAG_SETS.split('|').map((s) => (s.trim() === 'bin' ? undefined : s.trim().split(/\s+/).filter((f) => f && f !== 'none')))
     : undefined;
   return {
     sizes: sizeList.map((label) => ({ label, bytes: parseBytes(label) })),

@@ -26,6 +26,9 @@ export interface Timed {
   rssSamplesMB: number[];
   /** Seconds into the run of the highest RSS sample. */
   rssPeakAtS: number;
+  /** Median and 90th percentile of the RSS samples: steadier than the peak on a noisy machine, to compare settings. */
+  rssP50MB: number;
+  rssP90MB: number;
 }
 
 /** The pids below `pid` (children, grandchildren), from /proc/<pid>/task/<tid>/children. */
@@ -43,6 +46,12 @@ function descendants(pid: number): number[] {
     }
   }
   return out;
+}
+
+function quantileMB(kb: number[], q: number): number {
+  if (kb.length === 0) return 0;
+  const sorted = [...kb].sort((a, b) => a - b);
+  return round(sorted[Math.min(sorted.length - 1, Math.floor(q * sorted.length))]! / 1024, 0);
 }
 
 function rssKB(pid: number): number {
@@ -108,6 +117,8 @@ export async function runTimed(
   const timeline = {
     rssSamplesMB: samples.filter((_, i) => i % step === 0 || i === samples.length - 1).map((kb) => round(kb / 1024, 0)),
     rssPeakAtS: round(peakAt / 1e3, 1),
+    rssP50MB: quantileMB(samples, 0.5),
+    rssP90MB: quantileMB(samples, 0.9),
   };
   if (!useTime) {
     return { wallS, cpuS: null, userS: null, sysS: null, peakRssMB: round(hwmKB / 1024, 1), exitCode: code, signal, stderrTail: tail, ...timeline };
