@@ -6,6 +6,8 @@
  */
 import { Readable } from 'node:stream';
 import { describe, expect, it } from 'vitest';
+import { PassThrough } from 'node:stream';
+import { openInput } from '../src/cli/input.js';
 import { readJsonl } from '../src/cli/jsonl-reader.js';
 import { InvalidInput, RequestLineMaker, SERVICE_MAX_REQUEST_BYTES, SourceLine } from '../src/stages/to-request-line.js';
 import type { RequestLine } from '../src/types.js';
@@ -29,6 +31,20 @@ describe('keys stay exactly as given', () => {
     expect(last.key).toBe('98765432109876543210');
     // Other number spellings are kept too.
     expect(m.make(src(`{"key": 1.50, "request": ${JSON.stringify(request)}}`), 2).key).toBe('1.50');
+  });
+
+  it('a JSON array input keeps an element\'s number key as written too, and nothing else changes', async () => {
+    const stdin = new PassThrough();
+    stdin.end(`[{"key": 12345678901234567890, "request": {"contents": [{"parts": [{"text": "a"}]}], "generationConfig": {"seed": 42, "temperature": 0.5}}},
+      {"key": 7, "request": {"contents": [{"parts": [{"text": "b", "n": 12345678901234567890}]}]}}, {"key": 1.50, "request": {"contents": [1]}}]`);
+    const input = await openInput('-', { stdin });
+    const out: unknown[] = [];
+    for await (const r of input.records) out.push(r);
+    const m = new RequestLineMaker({});
+    expect(out.map((r, i) => m.make(r as never, i).key)).toEqual(['12345678901234567890', '7', '1.50']);
+    expect((out[0] as { request: { generationConfig: unknown } }).request.generationConfig).toEqual({ seed: 42, temperature: 0.5 });
+    // Only the element's own key is kept as text; numbers deeper stay numbers.
+    expect((out[1] as { request: { contents: Array<{ parts: Array<{ n: unknown }> }> } }).request.contents[0]!.parts[0]!.n).toBe(12345678901234567890);
   });
 
   it('a number key beyond 2^53 whose text is not in the line (an object) is refused with the fix', () => {
