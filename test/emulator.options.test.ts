@@ -31,6 +31,8 @@ describe('startEmulator options', () => {
       omitInlineMetadata: true,
       succeededWithoutOutputPolls: 1,
       listLagMs: 1,
+      statePrefix: 'JOB_STATE_',
+      partialOutputOnFailure: true,
       storageLimitBytes: 10,
       webhookFaults: { drop: 0.1, duplicate: 0.1, forge: 0.1, delayMs: 1 },
       webhookMaxAttempts: 2,

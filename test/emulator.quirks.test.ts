@@ -152,6 +152,28 @@ describe('other quirks', () => {
     expect(listed[0]!.metadata.state).toBe('JOB_STATE_SUCCEEDED');
   });
 
+  it('partialOutputOnFailure: FAILED and EXPIRED jobs carry results for their first half', async () => {
+    const e = await emulator({ failJobs: [1], expireJobs: [2], partialOutputOnFailure: true });
+    const file = await uploadOnce(e.url, Buffer.from(jsonl(10)));
+    const failed = await waitDone(e.url, ((await createFileBatch(e.url, file)).json() as { name: string }).name);
+    expect(failed.metadata.state).toBe('BATCH_STATE_FAILED');
+    expect(failed.error).toMatchObject({ code: 13 });
+    const out = failed.metadata.output?.responsesFile;
+    expect(out).toBe(`files/batch-${failed.name.slice(8)}`);
+    const rows = (await call('GET', `${e.url}/v1beta/${out}:download?alt=media`)).text.trim().split('\n').map((l) => JSON.parse(l) as { key: string });
+    expect(rows.map((r) => r.key)).toEqual(['k0', 'k1', 'k2', 'k3', 'k4']);
+    expect(failed.metadata.batchStats).toEqual({ requestCount: '10', successfulRequestCount: '5' });
+
+    const expired = await waitDone(e.url, ((await createInline(e.url, ['a', 'b', 'c', 'd'])).json() as { name: string }).name);
+    expect(expired.metadata.state).toBe('BATCH_STATE_EXPIRED');
+    expect(expired.metadata.output?.inlinedResponses?.inlinedResponses.map((r) => (r.metadata as { key: string }).key)).toEqual(['k0', 'k1']);
+
+    // Without the knob, failed jobs carry nothing.
+    const plain = await emulator({ failJobs: [1] });
+    const none = await waitDone(plain.url, ((await createInline(plain.url, ['a'])).json() as { name: string }).name);
+    expect(none.metadata.output).toBeUndefined();
+  });
+
   it('listLagMs: a new batch shows in batches.list only after the lag', async () => {
     const e = await emulator({ listLagMs: 300, pendingMs: 60_000 });
     const r = await createInline(e.url, ['a']);

@@ -90,7 +90,9 @@ export function toOperation(b: Batch, withInline: boolean, statePrefix = 'BATCH_
   }
 
   let output: Record<string, unknown> | undefined;
-  if (b.state === 'SUCCEEDED' && b.outputHiddenPolls <= 0) {
+  // FAILED / EXPIRED jobs carry output only with the partialOutputOnFailure knob (undocumented on the service).
+  const mayShow = b.state === 'SUCCEEDED' ? b.outputHiddenPolls <= 0 : b.state === 'FAILED' || b.state === 'EXPIRED';
+  if (mayShow) {
     if (b.outputFileId !== undefined) output = { responsesFile: `files/${b.outputFileId}` };
     else if (b.inlined !== undefined && withInline) output = { inlinedResponses: { inlinedResponses: b.inlined } };
   }

@@ -43,6 +43,7 @@ const schema = z
     omitInlineMetadata: z.boolean(),
     succeededWithoutOutputPolls: count,
     listLagMs: count,
+    partialOutputOnFailure: z.boolean(),
     statePrefix: z.enum(['BATCH_STATE_', 'JOB_STATE_']),
     storageLimitBytes: count,
     webhookFaults: z

@@ -23,6 +23,8 @@ export interface FileJobResult {
   requests: number;
   /** The written responses file; undefined when the job was aborted. */
   output: { sha256Hex: string; size: number; lines: number } | undefined;
+  /** Result lines written, by outcome (after drops and duplicates). */
+  emitted: { ok: number; failed: number };
 }
 
 export async function processFileJob(
@@ -34,7 +36,13 @@ export async function processFileJob(
   signal: AbortSignal,
 ): Promise<FileJobResult> {
   const out = new OutputFile(outputPath);
-  const mixer = new ResultMixer<string>(ctx.faults.rng, plan, out.add);
+  const emitted = { ok: 0, failed: 0 };
+  const mixer = new ResultMixer<string>(ctx.faults.rng, plan, (line) => {
+    // Our own lines: an error line is the one that starts with its error.
+    if (line.startsWith('{"error"')) emitted.failed++;
+    else emitted.ok++;
+    out.add(line);
+  });
   const maxLine = ctx.settings.maxLineBytes;
   let lineNo = 0;
   let requests = 0;
@@ -99,9 +107,9 @@ export async function processFileJob(
     mixer.end();
     if (signal.aborted) {
       out.destroy();
-      return { output: undefined, requests };
+      return { output: undefined, requests, emitted };
     }
-    return { output: await out.close(), requests };
+    return { output: await out.close(), requests, emitted };
   } catch (err) {
     out.destroy();
     rs.destroy();

@@ -15,6 +15,8 @@ import { processInlineJob } from './process-inline.js';
 import { sampleIndexes } from './prng.js';
 import type { MixPlan } from './result-mixer.js';
 
+type EndState = 'SUCCEEDED' | 'FAILED' | 'EXPIRED';
+
 export class JobRunner {
   private readonly ctx: Context;
   private readonly store: BatchStore;
@@ -40,42 +42,52 @@ export class JobRunner {
     if (TERMINAL.has(b.state)) return;
     b.state = 'RUNNING';
     b.updateTime = this.ctx.now();
-    if (b.fate !== 'succeed') {
-      this.after(b, this.ctx.settings.runningMs, () => {
-        if (b.fate === 'fail') b.error = { code: 13, message: 'Batch failed (injected by the emulator).' };
-        this.store.finish(b, b.fate === 'fail' ? 'FAILED' : 'EXPIRED');
-      });
+    const end: EndState = b.fate === 'fail' ? 'FAILED' : b.fate === 'expire' ? 'EXPIRED' : 'SUCCEEDED';
+    if (end === 'FAILED') b.error = { code: 13, message: 'Batch failed (injected by the emulator).' };
+    if (end !== 'SUCCEEDED' && !this.ctx.options.partialOutputOnFailure) {
+      this.after(b, this.ctx.settings.runningMs, () => this.store.finish(b, end));
       return;
     }
-    const p = this.run(b).finally(() => this.active.delete(p));
+    const p = this.run(b, end).finally(() => this.active.delete(p));
     this.active.add(p);
   }
 
-  private plan(count: number): MixPlan {
+  /**
+   * What the output faults do to this job. A failed or expired job with
+   * partialOutputOnFailure answers only its first half of requests.
+   */
+  private plan(count: number, end: EndState): MixPlan {
     const { shuffleResults, dropResults, duplicateResults } = this.ctx.settings;
     const rng = this.ctx.faults.rng;
+    const drop = dropResults > 0 ? sampleIndexes(rng, count, dropResults) : new Set<number>();
+    if (end !== 'SUCCEEDED') for (let i = Math.ceil(count / 2); i < count; i++) drop.add(i);
     return {
       shuffle: shuffleResults,
-      drop: dropResults > 0 ? sampleIndexes(rng, count, dropResults) : new Set(),
+      drop,
       duplicate: duplicateResults > 0 ? sampleIndexes(rng, count, duplicateResults) : new Set(),
     };
   }
 
-  private async run(b: Batch): Promise<void> {
+  private async run(b: Batch, end: EndState): Promise<void> {
     const started = performance.now();
     const signal = b.abort.signal;
     const tmp = join(this.ctx.files.dir, `.batch-${b.id}.partial`);
     try {
       if (b.input.kind === 'inline') {
-        b.inlined = processInlineJob(this.ctx, b, b.input.requests, this.plan(b.input.requests.length));
+        b.inlined = processInlineJob(this.ctx, b, b.input.requests, this.plan(b.input.requests.length, end));
+        if (end !== 'SUCCEEDED') {
+          const failed = b.inlined.filter((r) => 'error' in r).length;
+          this.partialStats(b, b.inlined.length - failed, failed);
+        }
         this.ctx.counters.add('resultLines', b.inlined.length);
       } else {
         const input = this.ctx.files.peek(b.input.fileId);
         if (!input) throw new Error(`input file files/${b.input.fileId} no longer exists`);
-        const r = await processFileJob(this.ctx, b, this.ctx.files.binPath(input.id), tmp, this.plan(input.lines), signal);
+        const r = await processFileJob(this.ctx, b, this.ctx.files.binPath(input.id), tmp, this.plan(input.lines, end), signal);
         if (signal.aborted || !r.output) return;
         const sum = r.output;
         b.requestCount = r.requests;
+        if (end !== 'SUCCEEDED') this.partialStats(b, r.emitted.ok, r.emitted.failed);
         this.ctx.counters.add('resultLines', sum.lines);
         await this.waitRest(b, started);
         if (TERMINAL.has(b.state)) return;
@@ -88,11 +100,11 @@ export class JobRunner {
           lines: sum.lines,
         });
         b.outputFileId = file.id;
-        this.store.finish(b, 'SUCCEEDED');
+        this.store.finish(b, end);
         return;
       }
       await this.waitRest(b, started);
-      this.store.finish(b, 'SUCCEEDED');
+      this.store.finish(b, end);
     } catch (err) {
       if (!TERMINAL.has(b.state)) {
         b.error = { code: 13, message: `Batch failed: ${(err as Error).message}` };
@@ -101,6 +113,12 @@ export class JobRunner {
     } finally {
       rmSync(tmp, { force: true });
     }
+  }
+
+  /** A job that ends with partial output counts only the results it carries. */
+  private partialStats(b: Batch, ok: number, failed: number): void {
+    b.succeeded = ok;
+    b.failed = failed;
   }
 
   /** A job stays RUNNING at least runningMs, so pollers see the state even for tiny jobs. */

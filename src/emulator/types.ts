@@ -119,6 +119,13 @@ export interface EmulatorOptions {
    * SDK's names may meet those. A client should accept both.
    */
   statePrefix?: 'BATCH_STATE_' | 'JOB_STATE_';
+  /**
+   * Jobs chosen by failJobs / expireJobs run anyway and end FAILED / EXPIRED
+   * carrying partial output: results for the first half of their requests
+   * (whether the service does this is undocumented; PROTOCOL.md says to use
+   * such output when present). Default false: no output.
+   */
+  partialOutputOnFailure?: boolean;
   /** A new batch shows in batches.list only this many ms after its create. Default 0. */
   listLagMs?: number;
   /**
