@@ -6,6 +6,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
+import { pathToFileURL } from 'node:url';
 import { startEmulator, type EmulatorOptions, type RunningEmulator } from '../src/emulator/index.js';
 
 export const ROOT = resolve(import.meta.dirname, '..');
@@ -38,8 +39,11 @@ export interface CliResult {
   stderr: string;
 }
 
+/** tsx by its file, so a child started in another cwd (outside the repo) still finds it. */
+export const TSX = pathToFileURL(join(ROOT, 'node_modules/tsx/dist/loader.mjs')).href;
+
 export function spawnCli(args: string[], env: NodeJS.ProcessEnv, cwd = ROOT): ChildProcess {
-  return spawn(process.execPath, ['--import', 'tsx', join(ROOT, 'src/cli/run.ts'), ...args], { env, cwd, stdio: ['pipe', 'pipe', 'pipe'] });
+  return spawn(process.execPath, ['--import', TSX, join(ROOT, 'src/cli/run.ts'), ...args], { env, cwd, stdio: ['pipe', 'pipe', 'pipe'] });
 }
 
 export function collect(child: ChildProcess, stdin?: string | Buffer): Promise<CliResult> {

@@ -8,7 +8,7 @@ import { registerEmulatorCommand } from '../emulator/cli.js';
 import { registerFilesCommand } from './commands/files.js';
 import { registerJobsCommand } from './commands/jobs.js';
 import { registerRunCommand } from './commands/run.js';
-import { describeError, EXIT_FATAL, EXIT_OK, EXIT_USAGE, exitCodeOf } from './errors.js';
+import { describeError, EXIT_OK, EXIT_USAGE, exitCodeOf } from './errors.js';
 
 /** src/cli and dist/cli both sit two levels below the package root. */
 function version(): string {
@@ -46,14 +46,9 @@ function quietOnClosedStdout(): void {
   // Not judged by listenerCount: a loader (tsx) may have piped into stdout, which adds one.
   if (stdoutGuarded) return;
   stdoutGuarded = true;
-  process.stdout.on('error', (err: NodeJS.ErrnoException) => {
-    if (err.code === 'EPIPE') {
-      process.exitCode ||= EXIT_OK;
-      return;
-    }
-    process.stderr.write(`${describeError(err)}\n`);
-    process.exitCode = EXIT_FATAL;
-  });
+  // Other errors reach whoever was writing: a run's pipeline reports them itself (and destroys
+  // stdout with its own error when it fails, which must not be printed a second time here).
+  process.stdout.on('error', () => undefined);
 }
 
 export async function main(argv: string[]): Promise<number> {
