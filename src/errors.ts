@@ -10,6 +10,10 @@ export type ErrorCode =
   | 'ERR_UPLOAD'
   | 'ERR_BATCH_FAILED'
   | 'ERR_STATE_MISMATCH'
+  /** The stateDir's journal records a completed run: there is nothing left to do. */
+  | 'ERR_STATE_COMPLETE'
+  /** The run's spool directory could not be made (cause: the fs error). */
+  | 'ERR_WORK_DIR'
   | 'ERR_ABORTED'
   | 'ERR_USAGE'
   | 'ERR_INTERNAL';
@@ -47,7 +51,7 @@ export class InvalidRecordError extends GeminiBatchError {
 export function isUserError(err: unknown): err is GeminiBatchError {
   return (
     err instanceof GeminiBatchError &&
-    ['ERR_INVALID_OPTIONS', 'ERR_INVALID_RECORD', 'ERR_RECORD_TOO_LARGE', 'ERR_STATE_MISMATCH', 'ERR_USAGE'].includes(
+    ['ERR_INVALID_OPTIONS', 'ERR_INVALID_RECORD', 'ERR_RECORD_TOO_LARGE', 'ERR_STATE_MISMATCH', 'ERR_STATE_COMPLETE', 'ERR_USAGE'].includes(
       err.code,
     )
   );

@@ -1,30 +1,29 @@
 /**
- * geminiBatch(): the five stages joined into one Duplex. Records in, one
- * KeyedResult per record out, in input order.
+ * geminiBatch(): a run context (src/run/) and the stages assembled as in
+ * DESIGN.md's data flow. Records in, one KeyedResult per record out, in
+ * input order.
+ *
+ *   records ─▶ toRequestLine ─▶ sizeChunker ─▶ [journalChunks] ─▶ uploader ─▶ batchSubmitter ─▶ resultDemuxer ─▶ results
  */
-import { randomBytes } from 'node:crypto';
-import { setMaxListeners } from 'node:events';
-import { mkdtempSync, rmSync, mkdirSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import * as nodeStream from 'node:stream';
 import type { Duplex } from 'node:stream';
-import { createGeminiClient } from './api/client.js';
 import type { GeminiClient } from './api/types.js';
 import { abortError } from './errors.js';
-import { openJournal } from './journal/journal.js';
-import type { RunJournal } from './journal/types.js';
-import { resolveOptions, type GeminiBatchOptions } from './options.js';
-import { ProgressCounters } from './progress.js';
+import type { CompletionInfo, RunJournal } from './journal/types.js';
+import { chunkerOptionsSchema } from './options/chunker.js';
+import { demuxerOptionsSchema } from './options/demuxer.js';
+import { pickFor } from './options/parse.js';
+import { submitterOptionsSchema } from './options/submitter.js';
+import { uploaderOptionsSchema } from './options/uploader.js';
+import { resolveOptions, type GeminiBatchOptions, type ResolvedOptions } from './options.js';
+import { openRun, type Run } from './run/context.js';
+import { journalChunks } from './run/journal-step.js';
 import { batchSubmitter } from './stages/batch-submitter/index.js';
-import { InFlight } from './run/in-flight.js';
 import { resultDemuxer } from './stages/result-demuxer/index.js';
-import { Slots } from './internal/concurrency/bounded.js';
 import { sizeChunker } from './stages/size-chunker.js';
 import { toRequestLine } from './stages/to-request-line.js';
 import { uploader } from './stages/uploader.js';
 import type { BatchRecord, JobEvent, ProgressSnapshot } from './types.js';
-import { Transform } from 'node:stream';
 
 // stream.compose exists since Node 16.9 but @types/node 20 does not declare it.
 const compose = (nodeStream as unknown as { compose: (...streams: NodeJS.ReadWriteStream[]) => Duplex }).compose;
@@ -33,8 +32,15 @@ const PROGRESS_EVERY_MS = 500;
 
 /** The geminiBatch() duplex, with its events typed. */
 export interface GeminiBatchStream extends Duplex {
-  /** The run journal, when a stateDir was given (the CLI completes it once its output is durable). */
-  journal?: RunJournal;
+  /** The run journal, when a stateDir was given. */
+  readonly journal?: RunJournal;
+  /**
+   * Record the run complete in the stateDir's journal, dropping the results
+   * kept for a resume. With `completeOnEnd: false`, call it once your own
+   * output is durable (a crash before that resumes instead of losing
+   * results); a no-op without a stateDir, and idempotent.
+   */
+  complete(info?: CompletionInfo): Promise<void>;
   on(event: 'progress', listener: (p: ProgressSnapshot) => void): this;
   on(event: 'job', listener: (e: JobEvent) => void): this;
   // Node's own signature, kept so every Duplex event still type-checks.
@@ -49,8 +55,6 @@ export interface GeminiBatchInternals {
   client?: GeminiClient;
   /** 1-based line numbers in errors (JSONL readers). */
   lineNumbers?: boolean;
-  /** The caller completes the journal itself once its output is durable (the CLI). */
-  deferJournalComplete?: boolean;
 }
 
 /**
@@ -61,169 +65,64 @@ export interface GeminiBatchInternals {
  * ```
  * Emits `progress` (ProgressSnapshot) and `job` (JobEvent) events.
  */
-export function geminiBatch<R = BatchRecord>(
-  options: GeminiBatchOptions<R>,
-  internals: GeminiBatchInternals = {},
-): GeminiBatchStream {
+export function geminiBatch<R = BatchRecord>(options: GeminiBatchOptions<R>, internals: GeminiBatchInternals = {}): GeminiBatchStream {
   const o = resolveOptions(options);
-  const ownsClient = !internals.client;
-  const client =
-    internals.client ?? createGeminiClient({ apiKey: o.apiKey, baseUrl: o.baseUrl, ...(o.retry ? { retry: o.retry } : {}) });
-  const workDir = mkdtempSync(join(o.tmpDir ?? tmpdir(), 'gemini-batch-'));
-  let journal: RunJournal | undefined;
-  try {
-    if (o.stateDir) {
-      mkdirSync(o.stateDir, { recursive: true });
-      journal = openJournal(o.stateDir, {
-        runId: o.runId,
-        fingerprint: { model: o.model, task: o.task, mode: o.mode, maxFileBytes: o.maxFileBytes, maxInlineBytes: o.maxInlineBytes, maxRequestsPerBatch: o.maxRequestsPerBatch },
-      });
-    }
-  } catch (err) {
-    rmSync(workDir, { recursive: true, force: true });
-    if (ownsClient) void client.close();
-    throw err;
-  }
-  const runId = journal?.runId ?? o.runId ?? `gb-${randomBytes(5).toString('hex')}`;
-  const progress = new ProgressCounters();
-  const inFlight = new InFlight();
-  const window = new Slots(o.maxJobsInFlight, 'maxJobsInFlight');
-  // Stages see an internal signal so destroy() stops their waits as abort does.
-  const internalAbort = new AbortController();
-  const signal = o.signal ? AbortSignal.any([o.signal, internalAbort.signal]) : internalAbort.signal;
-  // Every request in flight listens on it; their number is bounded by the concurrency options.
-  setMaxListeners(0, internalAbort.signal, signal);
+  const run = openRun(o as ResolvedOptions<unknown>, internals);
+  const stream = compose(...assemble(run, o, internals));
+  return withLifecycle(stream, run, o);
+}
 
-  let composed: Duplex;
-  const onJob = (e: Parameters<ProgressCounters['onJob']>[0]) => {
-    progress.onJob(e);
-    composed?.emit('job', e);
-  };
+/** The stages in data-flow order, each given the run and its own options. */
+function assemble<R>(run: Run, o: ResolvedOptions<R>, internals: GeminiBatchInternals): NodeJS.ReadWriteStream[] {
+  const progress = run.events.progress;
+  return [
+    toRequestLine<R>({
+      toRequest: o.toRequest,
+      task: o.task,
+      onInvalid: o.onInvalid,
+      maxLineBytes: o.maxLineBytes,
+      lineNumbers: internals.lineNumbers,
+      onLine: (rl) => {
+        progress.recordsIn++;
+        if (rl.invalid) progress.invalidRecords++;
+      },
+    }),
+    sizeChunker(run, pickFor(chunkerOptionsSchema, o)),
+    ...(run.journal ? [journalChunks(run.journal)] : []),
+    uploader(run, pickFor(uploaderOptionsSchema, o)),
+    // The run cancels what is in flight itself: it lists it before the abort unwinds the stages.
+    batchSubmitter(run, { ...pickFor(submitterOptionsSchema, o), model: o.model, cancelOnAbort: false }),
+    resultDemuxer(run, pickFor(demuxerOptionsSchema, o)),
+  ];
+}
 
-  const requestLines = toRequestLine<R>({
-    toRequest: o.toRequest,
-    task: o.task,
-    onInvalid: o.onInvalid,
-    maxLineBytes: o.maxLineBytes,
-    lineNumbers: internals.lineNumbers,
-    onLine: (rl) => {
-      progress.recordsIn++;
-      if (rl.invalid) progress.invalidRecords++;
-    },
-  });
-  const chunker = sizeChunker({
-    dir: workDir,
-    mode: o.mode,
-    maxFileBytes: o.maxFileBytes,
-    maxInlineBytes: o.maxInlineBytes,
-    maxRequestsPerBatch: o.maxRequestsPerBatch,
-    flushAfterMs: o.flushAfterMs,
-    knownChunkEnd: journal ? (i) => journal!.knownChunkEnd(i) : undefined,
-    onChunk: (ch) => {
-      progress.chunksSpooled++;
-      progress.bytesSpooled += ch.bytes;
-    },
-  });
-  const verify = journal
-    ? new Transform({
-        objectMode: true,
-        highWaterMark: 1,
-        transform(chunk, _enc, cb) {
-          journal!.chunkSpooled(chunk).then(() => cb(null, chunk), cb);
-        },
-      })
-    : undefined;
-  const uploads = uploader({
-    client,
-    runId,
-    uploadConcurrency: o.uploadConcurrency,
-    signal,
-    journal,
-    skipResults: o.skipResults,
-    onBytesUploaded: (n) => (progress.bytesUploaded += n),
-    onJob,
-    inFlight,
-  });
-  const submitterOpts = {
-    client,
-    model: o.model,
-    task: o.task,
-    runId,
-    dir: workDir,
-    maxJobsInFlight: o.maxJobsInFlight,
-    pollInterval: o.pollInterval,
-    cleanupRemote: o.cleanupRemote,
-    maxJobAttempts: o.maxJobAttempts,
-    minSplitRequests: o.minSplitRequests,
-    onCancelled: o.onCancelled,
-    retryFailedRequests: o.retryFailedRequests,
-    maxInlineBytes: o.maxInlineBytes,
-    ordered: o.ordered,
-    signal,
-    journal,
-    window,
-    inFlight,
-    skipResults: o.skipResults,
-    onJob,
-    onBytesUploaded: (n: number) => (progress.bytesUploaded += n),
-  };
-  const submitter = batchSubmitter(submitterOpts);
-  const demuxer = resultDemuxer({
-    task: o.task,
-    ordered: o.ordered,
-    output: o.output,
-    skipResults: o.skipResults,
-    window,
-    journal,
-    onResult: (isError) => {
-      progress.resultsOut++;
-      if (isError) progress.errorsOut++;
-    },
-    onTokens: (p, c, t) => {
-      progress.tokens.prompt += p;
-      progress.tokens.candidates += c;
-      progress.tokens.total += t;
-    },
-  });
-
-  const stages = [requestLines, chunker, ...(verify ? [verify] : []), uploads, submitter, demuxer];
-  composed = compose(...stages);
+/** Events, the caller's signal, and the run's end on the stream's end, error or destroy. */
+function withLifecycle<R>(stream: Duplex, run: Run, o: ResolvedOptions<R>): GeminiBatchStream {
+  run.events.onJob((e) => stream.emit('job', e));
 
   // compose() turns a plain destroy() into an AbortError; a caller who destroys
   // the stream on purpose should not get an error event for it.
-  const composedDestroy = composed._destroy.bind(composed);
-  composed._destroy = (err, cb) => composedDestroy(err, (e) => cb(err ? e : null));
+  const composedDestroy = stream._destroy.bind(stream);
+  stream._destroy = (err, cb) => composedDestroy(err, (e) => cb(err ? e : null));
 
-  const timer = setInterval(() => composed.emit('progress', progress.snapshot()), PROGRESS_EVERY_MS);
+  const timer = setInterval(() => stream.emit('progress', run.events.progress.snapshot()), PROGRESS_EVERY_MS);
   timer.unref();
-  let cleaned = false;
-  const cleanup = async (err?: Error | null) => {
-    if (cleaned) return;
-    cleaned = true;
+  let ended = false;
+  const end = (err: Error | null) => {
+    if (ended) return;
+    ended = true;
     clearInterval(timer);
-    let cancelling: Promise<unknown> | undefined;
-    if (err) {
-      // Collect what is in flight before the abort unwinds the stages.
-      cancelling = o.cancelOnAbort ? inFlight.cancelAll(client) : undefined;
-      internalAbort.abort(err);
-    } else if (!internals.deferJournalComplete) {
-      void journal?.complete().catch(() => undefined);
-    }
-    composed.emit('progress', progress.snapshot());
-    // No await before this point on success: the journal's writes are synchronous
-    // inside, and temp files must be gone before the consumer sees 'finish'.
-    void journal?.close().catch(() => undefined);
-    rmSync(workDir, { recursive: true, force: true });
-    await cancelling;
-    if (ownsClient) await client.close().catch(() => undefined);
+    stream.emit('progress', run.events.progress.snapshot());
+    void run.end(err);
   };
-  composed.on('end', () => void cleanup());
-  composed.on('close', () => void cleanup(composed.errored ?? (composed.readableEnded ? null : abortError(signal))));
+  stream.on('end', () => end(null));
+  stream.on('close', () => end(stream.errored ?? (stream.readableEnded ? null : abortError(run.signal))));
   if (o.signal) {
-    const onAbort = () => composed.destroy(abortError(o.signal));
-    if (o.signal.aborted) queueMicrotask(onAbort);
-    else o.signal.addEventListener('abort', onAbort, { once: true });
-    composed.once('close', () => o.signal!.removeEventListener('abort', onAbort));
+    const signal = o.signal;
+    const onAbort = () => stream.destroy(abortError(signal));
+    if (signal.aborted) queueMicrotask(onAbort);
+    else signal.addEventListener('abort', onAbort, { once: true });
+    stream.once('close', () => signal.removeEventListener('abort', onAbort));
   }
-  return Object.assign(composed, { journal }) as GeminiBatchStream;
+  return Object.assign(stream, { journal: run.journal, complete: run.complete }) as GeminiBatchStream;
 }

@@ -8,18 +8,19 @@ import { Transform, type TransformCallback } from 'node:stream';
 import { join } from 'node:path';
 import { rm } from 'node:fs/promises';
 import { InvalidRecordError } from '../errors.js';
+import { chunkerOptionsSchema, type ResolvedChunkerOptions, type SizeChunkerOptions } from '../options/chunker.js';
+import { parseOptions, pickFor } from '../options/parse.js';
+import type { RunContext } from '../run/context.js';
 import type { Chunk, RequestLine } from '../types.js';
 import { SpoolFile } from '../internal/io/spool-file.js';
 import { inlineEnvelopeBytes, inlineItemBytes } from '../internal/wire/wire-line.js';
 
-export interface SizeChunkerOptions {
+export type { SizeChunkerOptions } from '../options/chunker.js';
+
+/** What the chunker's core needs besides its options. */
+export interface ChunkBuilderPlace {
   /** Directory for spool files (must exist). */
   dir: string;
-  mode?: 'auto' | 'file' | 'inline';
-  maxFileBytes?: number;
-  maxInlineBytes?: number;
-  maxRequestsPerBatch?: number;
-  flushAfterMs?: number;
   /** Resume: where an earlier run ended chunk i (exclusive seq), so chunks are cut identically. */
   knownChunkEnd?: (index: number) => number | undefined;
   /** Index of the first chunk (default 0). */
@@ -40,17 +41,21 @@ interface OpenChunk {
 export class ChunkBuilder {
   private current: OpenChunk | undefined;
   private nextIndex: number;
-  private readonly mode: 'auto' | 'file' | 'inline';
+  private readonly mode: ResolvedChunkerOptions['mode'];
   private readonly maxFileBytes: number;
   private readonly maxInlineBytes: number;
   private readonly maxRequests: number;
   private readonly envelope = inlineEnvelopeBytes();
+  private readonly place: ChunkBuilderPlace;
 
-  constructor(private readonly opts: SizeChunkerOptions) {
-    this.mode = opts.mode ?? 'auto';
-    this.maxFileBytes = opts.maxFileBytes ?? 2_000_000_000;
-    this.maxInlineBytes = opts.maxInlineBytes ?? 20_000_000;
-    this.maxRequests = opts.maxRequestsPerBatch ?? 200_000;
+  /** Takes the place (dir, resume hook) and the chunker options, resolved or not, in one object. */
+  constructor(opts: ChunkBuilderPlace & SizeChunkerOptions) {
+    const o = parseOptions(chunkerOptionsSchema, pickFor(chunkerOptionsSchema, opts), 'sizeChunker');
+    this.place = { dir: opts.dir, knownChunkEnd: opts.knownChunkEnd, firstIndex: opts.firstIndex };
+    this.mode = o.mode;
+    this.maxFileBytes = o.maxFileBytes;
+    this.maxInlineBytes = o.maxInlineBytes;
+    this.maxRequests = o.maxRequestsPerBatch;
     this.nextIndex = opts.firstIndex ?? 0;
   }
 
@@ -89,7 +94,7 @@ export class ChunkBuilder {
       c.invalid.push({ seq: rl.seq, key: rl.key, error: rl.invalid });
     }
     c.count++;
-    const knownEnd = this.opts.knownChunkEnd?.(c.index);
+    const knownEnd = this.place.knownChunkEnd?.(c.index);
     if (c.lineCount + c.invalid.length >= this.maxRequests || (knownEnd !== undefined && rl.seq + 1 >= knownEnd)) {
       closed.push(this.closeCurrent());
     }
@@ -115,7 +120,7 @@ export class ChunkBuilder {
     const index = this.nextIndex++;
     return {
       index,
-      spool: new SpoolFile(join(this.opts.dir, `chunk-${index}.jsonl`)),
+      spool: new SpoolFile(join(this.place.dir, `chunk-${index}.jsonl`)),
       firstSeq,
       count: 0,
       lineCount: 0,
@@ -161,20 +166,25 @@ export class ChunkBuilder {
   }
 }
 
-export interface ChunkerHooks {
-  onChunk?: (chunk: Chunk) => void;
-}
+/** What the chunker uses of the run: the work dir; the journal (to cut chunks as an earlier run did) and events if there. */
+export type ChunkerContext = Pick<RunContext, 'workDir'> & Partial<Pick<RunContext, 'journal' | 'events'>>;
 
 /** RequestLine (object mode) → Chunk (object mode). */
-export function sizeChunker(opts: SizeChunkerOptions & ChunkerHooks): Transform {
-  const builder = new ChunkBuilder(opts);
+export function sizeChunker(ctx: ChunkerContext, options: SizeChunkerOptions = {}): Transform {
+  const opts = parseOptions(chunkerOptionsSchema, options, 'sizeChunker');
+  const journal = ctx.journal;
+  const builder = new ChunkBuilder({ ...opts, dir: ctx.workDir, knownChunkEnd: journal ? (i) => journal.knownChunkEnd(i) : undefined });
+  const progress = ctx.events?.progress;
   let timer: NodeJS.Timeout | undefined;
   // Serialises timer flushes with writes: both touch the open chunk.
   let tail: Promise<unknown> = Promise.resolve();
 
   const emit = (stream: Transform, chunks: Chunk[]) => {
     for (const ch of chunks) {
-      opts.onChunk?.(ch);
+      if (progress) {
+        progress.chunksSpooled++;
+        progress.bytesSpooled += ch.bytes;
+      }
       stream.push(ch);
     }
   };

@@ -6,57 +6,50 @@
  * identical bytes is never redone.
  */
 import type { Duplex } from 'node:stream';
-import type { GeminiClient } from '../api/types.js';
-import type { RunJournal } from '../journal/types.js';
-import type { Chunk, JobEvent, UploadedChunk } from '../types.js';
-import { Slots, boundedMap } from '../internal/concurrency/bounded.js';
-import type { InFlight } from '../run/in-flight.js';
-import { uploadFile } from '../run/upload-file.js';
 import { withContext } from '../errors.js';
+import { Slots, boundedMap } from '../internal/concurrency/bounded.js';
+import { chunkPart } from '../journal/journal.js';
+import { uploaderOptionsSchema, type ResolvedUploaderOptions, type UploaderOptions } from '../options/uploader.js';
+import { parseOptions } from '../options/parse.js';
+import type { RunContext } from '../run/context.js';
+import { uploadFile } from '../run/upload-file.js';
+import type { Chunk, UploadedChunk } from '../types.js';
 
-export interface UploaderOptions {
-  client: GeminiClient;
-  /** Uploads are named `<runId>-<chunk>`. */
-  runId: string;
-  uploadConcurrency?: number;
-  signal?: AbortSignal;
-  journal?: RunJournal;
-  /** Chunks whose results were all emitted by an earlier run need no upload. */
-  skipResults?: number;
-  onBytesUploaded?: (n: number) => void;
-  onJob?: (e: JobEvent) => void;
-  /** The run's registry of files in flight: cancelOnAbort deletes them. */
-  inFlight?: InFlight;
-}
+export type { UploaderOptions } from '../options/uploader.js';
+
+/** What the uploader uses of the run: client and runId at least. */
+export type UploaderContext = Pick<RunContext, 'client' | 'runId'> & Partial<Pick<RunContext, 'signal' | 'journal' | 'events' | 'inFlight'>>;
 
 /** The core: one chunk to its uploaded form. */
-export async function uploadChunk(chunk: Chunk, opts: UploaderOptions): Promise<UploadedChunk> {
+export async function uploadChunk(ctx: UploaderContext, chunk: Chunk, opts: ResolvedUploaderOptions): Promise<UploadedChunk> {
   if (chunk.mode === 'inline' || chunk.lineCount === 0) return chunk;
-  if (chunk.firstSeq + chunk.count <= (opts.skipResults ?? 0)) return chunk;
-  const journal = opts.journal;
+  if (chunk.firstSeq + chunk.count <= opts.skipResults) return chunk;
+  const journal = ctx.journal;
   const prior = journal?.get(chunk.index);
   if (prior?.resultsPath) return chunk;
   if (prior?.fileName) return { ...chunk, fileName: prior.fileName };
-  opts.onJob?.({ chunk: chunk.index, state: 'UPLOADING', requests: chunk.lineCount });
-  const fileName = await uploadFile(opts.client, chunk.spoolPath, `${opts.runId}-${chunk.index}`, {
-    signal: opts.signal,
+  ctx.events?.job({ chunk: chunk.index, state: 'UPLOADING', requests: chunk.lineCount });
+  const progress = ctx.events?.progress;
+  const fileName = await uploadFile(ctx.client, chunk.spoolPath, `${ctx.runId}-${chunkPart(chunk.index, prior?.attempt)}`, {
+    signal: ctx.signal,
     uploadUrl: prior?.uploadUrl,
     onUploadUrl: journal ? (url) => journal.uploadStarted(chunk.index, url) : undefined,
-    onBytes: opts.onBytesUploaded,
+    onBytes: progress ? (n) => (progress.bytesUploaded += n) : undefined,
   }).catch((err: unknown) => {
     throw withContext(err, `uploading chunk ${chunk.index} (records ${chunk.firstSeq}..${chunk.firstSeq + chunk.count - 1})`);
   });
   await journal?.uploadFinished(chunk.index, fileName);
-  opts.inFlight?.addFile(fileName);
-  opts.onJob?.({ chunk: chunk.index, state: 'UPLOADED', requests: chunk.lineCount, detail: fileName });
+  ctx.inFlight?.addFile(fileName);
+  ctx.events?.job({ chunk: chunk.index, state: 'UPLOADED', requests: chunk.lineCount, detail: fileName });
   return { ...chunk, fileName };
 }
 
-/** Chunk (object mode) → UploadedChunk (object mode), in chunk order. */
-export function uploader(opts: UploaderOptions): Duplex {
+/** Chunk (object mode) → UploadedChunk (object mode), in chunk order, uploadConcurrency at once. */
+export function uploader(ctx: UploaderContext, options: UploaderOptions = {}): Duplex {
+  const opts = parseOptions(uploaderOptionsSchema, options, 'uploader');
   return boundedMap<Chunk, UploadedChunk>({
-    slots: new Slots(opts.uploadConcurrency ?? 2, 'uploadConcurrency'),
+    slots: new Slots(opts.uploadConcurrency, 'uploadConcurrency'),
     ordered: true,
-    task: (chunk) => uploadChunk(chunk, opts),
+    task: (chunk) => uploadChunk(ctx, chunk, opts),
   });
 }

@@ -5,27 +5,16 @@
  */
 import { Duplex, type DuplexOptions } from 'node:stream';
 import { rm } from 'node:fs/promises';
-import type { RunJournal } from '../../journal/types.js';
-import type { BatchTask, FinishedJob } from '../../types.js';
+import { demuxerOptionsSchema, type ResultDemuxerOptions } from '../../options/demuxer.js';
+import { parseOptions } from '../../options/parse.js';
+import type { RunContext } from '../../run/context.js';
+import type { FinishedJob } from '../../types.js';
 import { JobResults, type DemuxOutput } from './job-results.js';
-import type { Slots } from '../../internal/concurrency/bounded.js';
 
-export interface ResultDemuxerOptions {
-  task?: BatchTask;
-  ordered?: boolean;
-  output?: 'objects' | 'jsonl';
-  /** Index of the first chunk (default 0). */
-  firstIndex?: number;
-  /** Do not emit results below this seq. */
-  skipResults?: number;
-  /** Released once per job when its results are all out (the submitter acquires). */
-  window?: Slots;
-  journal?: RunJournal;
-  /** Remove spool and results files once emitted (default true). */
-  removeFiles?: boolean;
-  onResult?: (isError: boolean) => void;
-  onTokens?: (prompt: number, candidates: number, total: number) => void;
-}
+export type { ResultDemuxerOptions } from '../../options/demuxer.js';
+
+/** What the demuxer uses of the run: all optional (the journal records what was emitted, the job window is freed here). */
+export type DemuxerContext = Partial<Pick<RunContext, 'journal' | 'events' | 'jobWindow'>>;
 
 /**
  * A Duplex that reports every read() by its consumer: the job window frees
@@ -50,11 +39,28 @@ class TakingDuplex extends Duplex {
 /** Results handed out per step: big enough to amortise, small enough to stay responsive. */
 const BATCH = 512;
 
-export function resultDemuxer(opts: ResultDemuxerOptions = {}): Duplex {
-  const ordered = opts.ordered ?? true;
+export function resultDemuxer(ctx: DemuxerContext = {}, options: ResultDemuxerOptions = {}): Duplex {
+  const opts = parseOptions(demuxerOptionsSchema, options, 'resultDemuxer');
+  const ordered = opts.ordered;
+  const window = ctx.jobWindow;
+  const journal = ctx.journal;
+  const progress = ctx.events?.progress;
+  const onResult = progress
+    ? (isError: boolean) => {
+        progress.resultsOut++;
+        if (isError) progress.errorsOut++;
+      }
+    : undefined;
+  const onTokens = progress
+    ? (p: number, c: number, t: number) => {
+        progress.tokens.prompt += p;
+        progress.tokens.candidates += c;
+        progress.tokens.total += t;
+      }
+    : undefined;
   const waiting = new Map<number, FinishedJob>();
   const arrivals: FinishedJob[] = [];
-  let nextIndex = opts.firstIndex ?? 0;
+  let nextIndex = opts.firstIndex;
   let current: JobResults | undefined;
   let currentJob: FinishedJob | undefined;
   let wantMore = false;
@@ -69,7 +75,7 @@ export function resultDemuxer(opts: ResultDemuxerOptions = {}): Duplex {
     const taken = pushed - stream.readableLength;
     while (releaseAt.length > 0 && releaseAt[0]! <= taken) {
       releaseAt.shift();
-      opts.window?.release();
+      window?.release();
     }
   };
 
@@ -89,11 +95,11 @@ export function resultDemuxer(opts: ResultDemuxerOptions = {}): Duplex {
     currentJob = undefined;
     releaseAt.push(pushed);
     releaseTaken();
-    await opts.journal?.emitted(job.chunk.firstSeq + job.chunk.count);
-    if (opts.removeFiles !== false) {
+    await journal?.emitted(job.chunk.firstSeq + job.chunk.count);
+    if (opts.removeFiles) {
       await Promise.all([
         rm(job.chunk.spoolPath, { force: true }),
-        job.resultsPath && !opts.journal ? rm(job.resultsPath, { force: true }) : undefined,
+        job.resultsPath && !journal ? rm(job.resultsPath, { force: true }) : undefined,
       ]);
     }
   };
@@ -117,8 +123,8 @@ export function resultDemuxer(opts: ResultDemuxerOptions = {}): Duplex {
             task: opts.task,
             output: opts.output,
             skipBelow: opts.skipResults,
-            onTokens: opts.onTokens,
-            onResult: opts.onResult,
+            onTokens,
+            onResult,
           });
           current = results;
           await results.index();

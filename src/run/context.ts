@@ -1,0 +1,131 @@
+/**
+ * The run context: what every stage of one geminiBatch() run shares, made
+ * once and handed to each stage factory next to that stage's own options.
+ *
+ * - client: the HTTP client (ours unless the caller lent one)
+ * - runId: names uploads and batches `<runId>-<chunk>`
+ * - workDir: spool and results files (see work-dir.ts)
+ * - journal: the crash-safe run state, with a stateDir
+ * - signal: aborts when the caller's signal does or the stream is destroyed
+ * - events: progress counters and job events
+ * - inFlight: files and batches on the service (upload tracking, cancelOnAbort)
+ * - jobWindow: maxJobsInFlight slots, taken by the submitter, freed by the
+ *   demuxer once a job's results are all out
+ */
+import { randomBytes } from 'node:crypto';
+import { setMaxListeners } from 'node:events';
+import { mkdirSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { createGeminiClient } from '../api/client.js';
+import type { GeminiClient } from '../api/types.js';
+import { GeminiBatchError } from '../errors.js';
+import { Slots } from '../internal/concurrency/bounded.js';
+import { openJournal } from '../journal/journal.js';
+import type { CompletionInfo, RunJournal } from '../journal/types.js';
+import type { ResolvedOptions } from '../options.js';
+import { RunEvents } from './events.js';
+import { InFlight } from './in-flight.js';
+import { openWorkDir, removeWorkDir } from './work-dir.js';
+
+export interface RunContext {
+  readonly client: GeminiClient;
+  readonly runId: string;
+  readonly workDir: string;
+  readonly journal: RunJournal | undefined;
+  readonly signal: AbortSignal;
+  readonly events: RunEvents;
+  readonly inFlight: InFlight;
+  readonly jobWindow: Slots;
+}
+
+/** A run context with its lifecycle: made by openRun(), ended by end(). */
+export interface Run extends RunContext {
+  /**
+   * End the run: on error, abort the stages' waits (and, with cancelOnAbort,
+   * cancel what is in flight); on success complete the journal unless the
+   * caller completes it. Temp files are gone when the synchronous part returns.
+   */
+  end(err: Error | null): Promise<void>;
+  /** Record the run complete in the journal (a no-op without a stateDir). */
+  complete(info?: CompletionInfo): Promise<void>;
+}
+
+export interface RunInternals {
+  /** Inject a client (tests, CLI); it is not closed by the run. */
+  client?: GeminiClient;
+}
+
+export function openRun(o: ResolvedOptions<unknown>, internals: RunInternals = {}): Run {
+  const ownsClient = !internals.client;
+  const client = internals.client ?? createGeminiClient({ apiKey: o.apiKey, baseUrl: o.baseUrl, ...(o.retry ? { retry: o.retry } : {}) });
+  let journal: RunJournal | undefined;
+  let workDir: string;
+  try {
+    journal = o.stateDir ? openStateDir(o) : undefined;
+    workDir = openWorkDir({ stateDir: journal?.dir, tmpDir: o.tmpDir ?? tmpdir() });
+  } catch (err) {
+    void journal?.close().catch(() => undefined);
+    if (ownsClient) void client.close().catch(() => undefined);
+    throw err;
+  }
+  const runId = journal?.runId ?? o.runId ?? `gb-${randomBytes(5).toString('hex')}`;
+  // Stages see an internal signal so destroy() stops their waits as abort does.
+  const internalAbort = new AbortController();
+  const signal = o.signal ? AbortSignal.any([o.signal, internalAbort.signal]) : internalAbort.signal;
+  // Every request in flight listens on it; their number is bounded by the concurrency options.
+  setMaxListeners(0, internalAbort.signal, signal);
+  const inFlight = new InFlight();
+  let ended = false;
+
+  const complete = async (info?: CompletionInfo) => {
+    await journal?.complete(info);
+  };
+  const end = async (err: Error | null) => {
+    if (ended) return;
+    ended = true;
+    let cancelling: Promise<unknown> | undefined;
+    if (err) {
+      // Collect what is in flight before the abort unwinds the stages.
+      if (o.cancelOnAbort) cancelling = inFlight.cancelAll(client);
+      internalAbort.abort(err);
+    } else if (o.completeOnEnd) {
+      void complete().catch(() => undefined);
+    }
+    // No await before this point on success: the journal's writes are synchronous
+    // inside, and temp files must be gone before the consumer sees 'finish'.
+    void journal?.close().catch(() => undefined);
+    removeWorkDir(workDir, journal?.dir);
+    await cancelling;
+    if (ownsClient) await client.close().catch(() => undefined);
+  };
+
+  return {
+    client,
+    runId,
+    workDir,
+    journal,
+    signal,
+    events: new RunEvents(),
+    inFlight,
+    jobWindow: new Slots(o.maxJobsInFlight, 'maxJobsInFlight'),
+    end,
+    complete,
+  };
+}
+
+/** Open the state dir's journal; a run it records as complete is not run again. */
+function openStateDir(o: ResolvedOptions<unknown>): RunJournal {
+  mkdirSync(o.stateDir!, { recursive: true });
+  const journal = openJournal(o.stateDir!, {
+    runId: o.runId,
+    fingerprint: { model: o.model, task: o.task, mode: o.mode, maxFileBytes: o.maxFileBytes, maxInlineBytes: o.maxInlineBytes, maxRequestsPerBatch: o.maxRequestsPerBatch },
+  });
+  if (journal.completed) {
+    void journal.close().catch(() => undefined);
+    throw new GeminiBatchError(
+      'ERR_STATE_COMPLETE',
+      `the run recorded in ${o.stateDir} is already complete: its results were delivered; use a new stateDir (or remove this one) to run again`,
+    );
+  }
+  return journal;
+}
