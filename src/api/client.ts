@@ -10,6 +10,7 @@ import { createFilesApi } from './files.js';
 import { HttpTransport } from './http.js';
 import { createWebhooksApi } from './webhooks.js';
 import { DEFAULT_RETRY } from './retry.js';
+import { retryOptionsSchema } from '../options/retry.js';
 import type { GeminiClient, GeminiClientOptions } from './types.js';
 
 export const DEFAULT_BASE_URL = 'https://generativelanguage.googleapis.com';
@@ -27,15 +28,7 @@ const optionsSchema = z.object({
     .string()
     .regex(/^v\d+[a-z0-9]*$/, 'must look like v1beta or v1')
     .optional(),
-  retry: z
-    .strictObject({
-      maxAttempts: positiveInt.optional(),
-      initialDelayMs: z.number().int().nonnegative().optional(),
-      maxDelayMs: z.number().int().nonnegative().optional(),
-      maxElapsedMs: z.number().int().nonnegative().optional(),
-      requestTimeoutMs: positiveInt.optional(),
-    })
-    .optional(),
+  retry: retryOptionsSchema.optional(),
   connections: positiveInt.max(1024).optional(),
   onRetry: z.custom<NonNullable<GeminiClientOptions['onRetry']>>((v) => typeof v === 'function').optional(),
 }).strict();
