@@ -13,7 +13,7 @@ export class BatchRoutes {
   private readonly ctx: Context;
   private readonly store: BatchStore;
   private readonly runner: JobRunner;
-  /** Files are immutable, so a file's token count is computed once. */
+  /** Files are immutable, so a file's token count is computed once per task (generate / embed count differently). */
   private readonly fileTokens = new Map<string, number>();
 
   constructor(ctx: Context, store: BatchStore, runner: JobRunner) {
@@ -45,10 +45,12 @@ export class BatchRoutes {
     if (spec.input.kind === 'inline') return inlineTokens(spec.task, spec.input.requests);
     if (this.store.tokenLimit(spec.model) === undefined) return 0;
     const id = spec.input.fileId;
-    let n = this.fileTokens.get(id);
+    // The seq tells a re-uploaded file under the same id from the one counted before.
+    const cacheKey = `${spec.task}:${id}:${this.ctx.files.get(id).seq}`;
+    let n = this.fileTokens.get(cacheKey);
     if (n === undefined) {
       n = await fileTokens(spec.task, this.ctx.files.binPath(id));
-      this.fileTokens.set(id, n);
+      this.fileTokens.set(cacheKey, n);
     }
     return n;
   }
