@@ -33,3 +33,19 @@ describe('rekeyResultLine', () => {
     expect(out.toString()).toBe('{"key":"a\\"b","response": {"candidates": [{"content": {"parts": [{"text": "東 \\"q\\""}]}}]}}\n');
   });
 });
+
+describe('rekeyResultLine on a cut line', () => {
+  it('gives nothing for a line cut anywhere, so broken JSON never reaches the output', () => {
+    fc.assert(
+      fc.property(resultLine, fc.nat(), (c, at) => {
+        const text = c.line.toString().trimEnd();
+        const cut = Buffer.from(text.slice(0, 1 + (at % (text.length - 1))));
+        const k = readLineKey(cut);
+        if (!k) return;
+        const out = rekeyResultLine(cut, k);
+        if (out) expect(() => JSON.parse(out.toString())).not.toThrow();
+      }),
+      { numRuns: 500 },
+    );
+  });
+});

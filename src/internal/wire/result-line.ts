@@ -7,7 +7,7 @@
  * parsed. A success line is turned into an output line by slicing, with no
  * parse at all.
  */
-import { bytesAt, skipSpace, skipSpaceBack, stringEnd, stringStartBack } from './json-bytes.js';
+import { bytesAt, skipSpace, skipSpaceBack, stringEnd, stringStartBack, valueEnd } from './json-bytes.js';
 import { splitWireKey } from './wire-key.js';
 
 export interface ParsedWireKey {
@@ -159,17 +159,21 @@ const NEWLINE = 0x0a;
 /**
  * The output line `{"key":<userKey>,<the other members>}\n` made from a
  * result line by slicing bytes (the key always first, whatever the service's
- * order). Undefined when the key was not found by the byte scan (the caller
- * parses then).
+ * order). Undefined when the key was not found by the byte scan, or the
+ * line's brackets do not balance (the caller parses then).
  */
 export function rekeyResultLine(line: Buffer, key: ParsedWireKey): Buffer | undefined {
+  if (key.at === 'parsed') return undefined;
+  // A cut line (a download that ended mid-line) must not reach the output as
+  // broken JSON: its brackets must balance (strings jumped over natively).
+  const open = skipSpace(line, 0);
+  if (valueEnd(line, open) !== skipSpaceBack(line, line.length - 1) + 1) return undefined;
   const head = Buffer.from(`{"key":${JSON.stringify(key.userKey)}`);
   if (key.at === 'first') {
     const end = skipSpaceBack(line, line.length - 1) + 1;
     return Buffer.concat([head, line.subarray(key.keyEnd, end), NEWLINE_BUF]);
   }
   if (key.at === 'last') {
-    const open = skipSpace(line, 0);
     const from = skipSpace(line, open + 1);
     const to = skipSpaceBack(line, key.memberStart - 1) + 1;
     if (to <= from) return Buffer.concat([head, CLOSE_NL]);
