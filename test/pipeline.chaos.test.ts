@@ -54,6 +54,8 @@ describe('chaos', () => {
       maxJobsInFlight: 4,
       pollInterval: { initialMs: 20, maxMs: 100 },
       retry: { initialDelayMs: 5, maxDelayMs: 100 },
+      // An injected 5xx on create is looked for over this window before a second create (90 s by default).
+      adoptWindowMs: 1_000,
       tmpDir: tmp,
       stateDir: join(tmp, 'state'),
     });

@@ -20,7 +20,8 @@ afterEach(async () => {
 async function setup(knobs: EmulatorOptions): Promise<Partial<GeminiBatchOptions>> {
   emu = await startEmulator({ port: 0, pendingMs: 10, runningMs: 20, ...knobs });
   tmp = mkdtempSync(join(tmpdir(), 'gb-faults-'));
-  return { baseUrl: emu.url, apiKey: 'k', pollInterval: { initialMs: 10, maxMs: 50 }, tmpDir: tmp, retry: { initialDelayMs: 5, maxDelayMs: 50 } };
+  // A create that failed with 5xx is looked for over the adopt window before a second create (90 s by default).
+  return { baseUrl: emu.url, apiKey: 'k', pollInterval: { initialMs: 10, maxMs: 50 }, tmpDir: tmp, retry: { initialDelayMs: 5, maxDelayMs: 50 }, adoptWindowMs: 300 };
 }
 
 const errorOf = (r: KeyedResult) => ('error' in r ? r.error : undefined);

@@ -8,6 +8,7 @@ import { cutUnanswered, hasOutput, unansweredRequests, waitForOutput } from '../
 import { MAX_EXPIRED_SPLIT_DEPTH, cutByTokens, shouldSplitExpired, spoolTokens } from '../src/stages/batch-submitter/split-policy.js';
 import { StorageBudget, uploadWithinBudget } from '../src/stages/batch-submitter/storage-budget.js';
 import { serializeRequestLine } from '../src/internal/wire/wire-line.js';
+import { retryableRequests } from '../src/stages/batch-submitter/spool-parts.js';
 
 let dir: string;
 beforeEach(() => {
@@ -183,5 +184,25 @@ describe('uploadWithinBudget', () => {
     b.release('files/a');
     expect(await p).toBe('files/b');
     expect(b.usedBytes).toBe(50);
+  });
+});
+
+describe('retryableRequests (retryFailedRequests selection)', () => {
+  it('flags gRPC-transient and HTTP-transient errors and records with no line (MISSING_RESULT), never a success', async () => {
+    const results = join(dir, 'results');
+    writeFileSync(
+      results,
+      [
+        '{"response":{},"key":"0:a"}', // success, key last
+        '{"error":{"code":13,"message":"internal"},"key":"1:b"}', // gRPC INTERNAL: transient
+        '{"error":{"code":3,"message":"bad"},"key":"2:c"}', // gRPC INVALID_ARGUMENT: not
+        '{"key":"3:d","error":{"code":503,"message":"x","status":"UNAVAILABLE"}}', // HTTP 503
+        '{"error":{"code":14},"key":"5:f"}',
+        '{"response":{},"key":"5:f"}', // a later success wins
+      ].join('\n') + '\n',
+    );
+    // seq 4 has no line at all
+    expect([...(await retryableRequests(results, { firstSeq: 0, count: 6 }))]).toEqual([0, 1, 0, 1, 1, 0]);
+    expect([...(await retryableRequests(join(dir, 'absent'), { firstSeq: 0, count: 2 }))]).toEqual([1, 1]);
   });
 });

@@ -6,7 +6,7 @@
  * once its results are on local disk, and only then are the service's
  * copies deleted.
  */
-import { rm } from 'node:fs/promises';
+import { rm, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { BatchState } from '../../api/types.js';
 import { crashPoint } from '../../failpoints.js';
@@ -14,6 +14,10 @@ import type { InFlight } from '../../run/in-flight.js';
 import type { FinishedJob, UploadedChunk } from '../../types.js';
 import { retryFailedRequests, runPart } from './recovery.js';
 import { SubmitterState, type BatchSubmitterOptions } from './submitter-state.js';
+import { chunkPart } from '../../journal/journal.js';
+import { uploadFile } from '../../run/upload-file.js';
+import { ChunkGone, MAX_REDOS_PER_RUN } from './redo.js';
+import { uploadWithinBudget } from './storage-budget.js';
 
 export class BatchRunner {
   private readonly s: SubmitterState;
@@ -42,16 +46,37 @@ export class BatchRunner {
     // A results file left by a crash mid-download may end in a torn line: start it again.
     await rm(resultsPath, { force: true });
     s.remoteResults.set(chunk.index, []);
-    if (chunk.fileName) s.inFlight.addFile(chunk.fileName);
-    const outcome = await runPart(s, {
-      chunk,
-      spoolPath: chunk.spoolPath,
-      fileName: chunk.fileName,
-      lines: chunk.lineCount,
-      label: String(chunk.index),
-      resultsPath,
-      depth: 0,
-    });
+    let fileName = chunk.fileName;
+    if (fileName) s.inFlight.addFile(fileName);
+    // A chunk cancelled (cancelOnAbort) or lost on an earlier run goes under its next attempt's names.
+    let attemptNo = prior?.attempt ?? 0;
+    let outcome;
+    for (let redo = 0; ; redo++) {
+      try {
+        outcome = await runPart(s, {
+          chunk: { ...chunk, fileName },
+          spoolPath: chunk.spoolPath,
+          fileName,
+          lines: chunk.lineCount,
+          label: chunkPart(chunk.index, attemptNo),
+          resultsPath,
+          depth: 0,
+        });
+        break;
+      } catch (err) {
+        // The service no longer has the batch or the upload: redo the chunk, never a dead end (issue 11).
+        if (!(err instanceof ChunkGone) || redo >= MAX_REDOS_PER_RUN) throw err;
+        await o.journal?.chunkLost(chunk.index, err.reason, err.paid);
+        attemptNo = o.journal?.get(chunk.index)?.attempt ?? attemptNo + 1;
+        s.event({ chunk }, 'RESUBMITTING', chunk.lineCount, undefined, `${err.message}: redone as ${o.runId}-${chunkPart(chunk.index, attemptNo)}${err.paid ? ' (the lost batch was paid for)' : ''}`);
+        await rm(resultsPath, { force: true });
+        if (fileName) {
+          s.inFlight.dropFile(fileName);
+          s.survival.budget.release(fileName);
+          fileName = await reupload(s, chunk, chunkPart(chunk.index, attemptNo));
+        }
+      }
+    }
     if (outcome.failure === undefined && o.retryFailedRequests) {
       await retryFailedRequests(s, chunk, resultsPath);
     }
@@ -62,10 +87,34 @@ export class BatchRunner {
     s.remoteResults.delete(chunk.index);
     if (o.cleanupRemote !== false) {
       for (const f of remote) await s.deleteFile(f);
-      if (chunk.fileName) await s.deleteFile(chunk.fileName);
+      if (fileName) await s.deleteFile(fileName);
     }
     // Kept files are the user's now: an abort later must not delete them, and the registry stays bounded.
-    if (chunk.fileName) s.inFlight.dropFile(chunk.fileName);
+    if (fileName) {
+      s.inFlight.dropFile(fileName);
+      s.survival.budget.release(fileName);
+    }
     return { chunk, batchName: outcome.batchName, state: outcome.state, resultsPath, failure: outcome.failure };
   }
+}
+
+/** Upload a chunk's spool again for its next attempt (its old input is gone or goes with the lost batch). */
+async function reupload(s: SubmitterState, chunk: UploadedChunk, label: string): Promise<string> {
+  const o = s.opts;
+  const size = (await stat(chunk.spoolPath)).size;
+  const name = await uploadWithinBudget(
+    s.survival.budget,
+    chunk.spoolPath,
+    size,
+    () =>
+      uploadFile(o.client, chunk.spoolPath, `${o.runId}-${label}`, {
+        signal: o.signal,
+        onBytes: o.onBytesUploaded,
+        onUploadUrl: (url) => o.journal?.uploadStarted(chunk.index, url),
+      }),
+    o.signal,
+  );
+  await o.journal?.uploadFinished(chunk.index, name);
+  s.inFlight.addFile(name);
+  return name;
 }

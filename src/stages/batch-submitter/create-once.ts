@@ -2,7 +2,12 @@
  * Create a part's batch at most once, ever (invariant 3): the journal records
  * the intent before the call; a batch intended before a crash, or a create
  * whose answer was lost, is looked up by its displayName before any new
- * create. A 429 on create is the enqueued-request quota: wait, not fail.
+ * create, patiently (a list may lag behind a create: the api's
+ * findByDisplayName lists with backoff over adoptWindowMs). Every create goes
+ * through the enqueued-token quota gate (survival.ts): created only while our
+ * own queued tokens plus this part's fit; a 429 waits for one of ours, backs
+ * off within quotaWaitMs, splits the part (QuotaSplitNeeded) or fails in one
+ * sentence. A create refused because its input file is gone is a ChunkGone.
  */
 import { GeminiApiError } from '../../api/errors.js';
 import { sleep } from '../../api/retry.js';
@@ -11,6 +16,7 @@ import { crashPoint } from '../../failpoints.js';
 import { inlineRequestsStream } from '../../internal/wire/inline-body.js';
 import type { BatchPart } from './batch-part.js';
 import type { SubmitterState } from './submitter-state.js';
+import { ChunkGone, uploadIsGone } from './redo.js';
 
 /** Resolves with the batch name (batches/x) for `displayName`, adopted or new. */
 export async function createOnce(s: SubmitterState, part: BatchPart, displayName: string): Promise<string> {
@@ -21,10 +27,15 @@ export async function createOnce(s: SubmitterState, part: BatchPart, displayName
     // Intended before a crash, answer never recorded: adopt it if it exists.
     batchName = await findByDisplayName(s, displayName);
   }
-  if (batchName) return batchName;
+  if (batchName) {
+    await s.survival.adopted(part, batchName);
+    return batchName;
+  }
   s.event(part, 'CREATING', part.lines, undefined, displayName);
   await journal?.createIntended(part.chunk.index, displayName);
-  batchName = await create(s, part, displayName);
+  batchName = await s.survival.create(part, () => create(s, part, displayName), s.opts.signal, (detail) =>
+    s.event(part, 'CREATING', part.lines, undefined, `${displayName}: ${detail}`),
+  );
   crashPoint('create-sent');
   await journal?.batchCreated(part.chunk.index, displayName, batchName);
   return batchName;
@@ -49,27 +60,29 @@ async function create(s: SubmitterState, part: BatchPart, displayName: string): 
       return op.name;
     } catch (err) {
       if (err instanceof GeminiApiError && err.ambiguous) {
-        // The request may have reached the service: never create again before looking.
+        // The request may have reached the service: never create again before looking,
+        // patiently (the whole adopt window showed nothing before a second create).
         const found = await findByDisplayName(s, displayName);
         if (found) return found;
         await sleep(wait / 4 + Math.random() * wait, o.signal);
         wait = Math.min(wait * 2, o.pollInterval?.maxMs ?? 60_000);
         continue;
       }
-      if (err instanceof GeminiApiError && err.httpStatus === 429) {
-        // Enqueued-request quota: not a failure, wait for running jobs to drain.
-        await sleep(wait + Math.random() * wait, o.signal);
-        wait = Math.min(wait * 2, o.pollInterval?.maxMs ?? 60_000);
-        continue;
+      // A 429 goes to the quota gate (survival.create); a missing input file means redo the chunk.
+      if (part.spoolPath === part.chunk.spoolPath && (await uploadIsGone(o.client, err, fileName, o.signal))) {
+        throw new ChunkGone('upload-gone', false, `the input file ${fileName} of chunk ${part.chunk.index} no longer exists on the service`);
       }
       throw err;
     }
   }
 }
 
+/** Lists with backoff over the adopt window: undefined only when the whole window showed nothing. */
 export async function findByDisplayName(s: SubmitterState, displayName: string): Promise<string | undefined> {
-  for await (const op of s.opts.client.batches.list({ pageSize: 100, signal: s.opts.signal })) {
-    if (op.displayName === displayName) return op.name;
-  }
-  return undefined;
+  const op = await s.opts.client.batches.findByDisplayName(displayName, {
+    windowMs: s.survival.adoptWindowMs,
+    initialDelayMs: Math.min(1_000, s.opts.pollInterval?.initialMs ?? 1_000),
+    signal: s.opts.signal,
+  });
+  return op?.name;
 }

@@ -44,13 +44,15 @@ export function quotaOf(err: unknown): { status: number; quota?: QuotaViolation;
 }
 
 /**
- * A violation about enqueued tokens (or one that does not say what it is
- * about). A 429 on another quota (requests per minute, file storage) must not
- * be learned as a token limit: it only means "wait".
+ * A violation about enqueued tokens, or one that does not say what it is
+ * about. A 429 on another quota (requests per minute or day, file storage)
+ * must not be learned as a token limit: it only means "wait". Decided by
+ * what the other quotas are called, so a token quota's name need not match
+ * any exact spelling.
  */
 export function isTokenQuota(v: QuotaViolation): boolean {
-  const what = `${v.metric ?? ''} ${v.quotaId ?? ''}`.trim();
-  return what === '' || /token/i.test(what);
+  const what = `${v.metric ?? ''} ${v.quotaId ?? ''}`;
+  return !/request|storage|bytes|per_?minute|per_?day/i.test(what);
 }
 
 function readViolation(q: unknown): QuotaViolation | undefined {

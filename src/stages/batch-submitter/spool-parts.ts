@@ -29,20 +29,30 @@ export async function copyLines(from: string, to: string, keep: (line: Buffer, i
 }
 
 /**
- * Which requests of a chunk ended with a retryable error and no success in
- * its results file so far: a flag per record of the chunk.
+ * Which requests of a chunk ended with a retryable error (isRetryableResultError:
+ * gRPC 4, 8, 10, 13, 14, HTTP 408/429/5xx) or with no result line at all
+ * (MISSING_RESULT), and no success in its results file so far: a flag per
+ * record of the chunk.
  */
 export async function retryableRequests(resultsPath: string, chunk: Pick<Chunk, 'firstSeq' | 'count'>): Promise<Uint8Array> {
   const failed = new Uint8Array(chunk.count);
   const ok = new Uint8Array(chunk.count);
-  await forEachLineAsync(resultsPath, (line) => {
-    const k = readLineKey(line);
-    const i = k ? k.seq - chunk.firstSeq : -1;
-    if (!k || i < 0 || i >= chunk.count) return;
-    if (isSuccessLine(line, k.keyEnd)) ok[i] = 1;
-    else if (isRetryableResultError(readResultError(line))) failed[i] = 1;
-  });
-  for (let i = 0; i < failed.length; i++) if (ok[i]) failed[i] = 0;
+  const seen = new Uint8Array(chunk.count);
+  try {
+    await forEachLineAsync(resultsPath, (line) => {
+      const k = readLineKey(line);
+      const i = k ? k.seq - chunk.firstSeq : -1;
+      if (!k || i < 0 || i >= chunk.count) return;
+      seen[i] = 1;
+      if (isSuccessLine(line, k.keyEnd)) ok[i] = 1;
+      else if (isRetryableResultError(readResultError(line))) failed[i] = 1;
+    });
+  } catch (err) {
+    // No results file (a batch that answered nothing): every request is missing.
+    if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw err;
+  }
+  // A request the service answered nothing for would be MISSING_RESULT: retryable too.
+  for (let i = 0; i < failed.length; i++) failed[i] = ok[i] ? 0 : seen[i] ? failed[i]! : 1;
   return failed;
 }
 

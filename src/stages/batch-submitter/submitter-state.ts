@@ -6,6 +6,7 @@ import type { JobEvent } from '../../types.js';
 import { Slots } from '../../internal/concurrency/bounded.js';
 import { InFlight } from '../../run/in-flight.js';
 import type { BatchPart } from './batch-part.js';
+import { Survival } from './survival.js';
 
 export interface BatchSubmitterOptions {
   client: GeminiClient;
@@ -35,6 +36,13 @@ export interface BatchSubmitterOptions {
   skipResults?: number;
   onJob?: (e: JobEvent) => void;
   onBytesUploaded?: (n: number) => void;
+  /** Stage 4's survival options (survival.ts): quota wait, adopt window, output wait, storage budget. */
+  quotaWaitMs?: number;
+  adoptWindowMs?: number;
+  outputWaitMs?: number;
+  storageBudgetBytes?: number;
+  /** The run's survival state, shared with the uploader (its storage budget); default: one of its own. */
+  survival?: Survival;
 }
 
 /**
@@ -49,10 +57,13 @@ export class SubmitterState {
   readonly downloads = new Slots(DOWNLOADS_AT_ONCE);
   /** Responses files per chunk, deleted on the service once the chunk's results are recorded. */
   readonly remoteResults = new Map<number, string[]>();
+  /** Quota gate, storage budget, split-part bound (survival.ts). */
+  readonly survival: Survival;
 
   constructor(readonly opts: BatchSubmitterOptions) {
     this.task = opts.task ?? 'generate';
     this.inFlight = opts.inFlight ?? new InFlight();
+    this.survival = opts.survival ?? new Survival(opts);
   }
 
   event(part: Pick<BatchPart, 'chunk'>, state: JobEvent['state'], requests: number, batchName?: string, detail?: string): void {
@@ -67,5 +78,6 @@ export class SubmitterState {
       if (!(err instanceof GeminiApiError)) throw err;
     }
     this.inFlight.dropFile(name);
+    this.survival.budget.release(name);
   }
 }

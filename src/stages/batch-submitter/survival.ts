@@ -75,6 +75,8 @@ export class Survival {
   readonly adoptWindowMs: number;
   readonly outputWaitMs: number;
   private readonly held = new Map<string, QuotaReservation>();
+  /** The tail of the appends queued per results file. */
+  private readonly appends = new Map<string, Promise<void>>();
   private readonly tokens = new WeakMap<object, number>();
 
   constructor(o: SurvivalOptions) {
@@ -119,5 +121,25 @@ export class Survival {
   ended(batchName: string): void {
     this.held.get(batchName)?.release();
     this.held.delete(batchName);
+  }
+
+  /**
+   * Run `append` alone for `path`: parts of one chunk run at once and append
+   * to the same results file; two streams appending at once would interleave
+   * their writes and tear lines.
+   */
+  async appendExclusive<T>(path: string, append: () => Promise<T>): Promise<T> {
+    const before = this.appends.get(path) ?? Promise.resolve();
+    let done!: () => void;
+    const mine = new Promise<void>((resolve) => (done = resolve));
+    const tail = before.then(() => mine);
+    this.appends.set(path, tail);
+    await before;
+    try {
+      return await append();
+    } finally {
+      done();
+      if (this.appends.get(path) === tail) this.appends.delete(path);
+    }
   }
 }

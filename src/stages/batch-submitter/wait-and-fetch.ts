@@ -1,16 +1,25 @@
 /**
- * Wait for a part's batch to end, record its terminal state, and bring a
- * successful batch's results to local disk (appended to the chunk's results
- * file: the responses file downloaded, or the inline results the client
- * wrote while polling).
+ * Wait for a part's batch to end, record its terminal state, and bring its
+ * results to local disk (appended to the chunk's results file: the responses
+ * file downloaded, or the inline results the client wrote while polling,
+ * keyed by position when the service sent them without keys). A batch shown
+ * SUCCEEDED before its output is polled again (bounded) until the output is
+ * there; one that never shows it fails the run rather than being taken as
+ * done: its batch stays in the journal, and a rerun fetches it. A FAILED,
+ * EXPIRED or CANCELLED batch's partial output is used too. A batch the
+ * service no longer has (404) is a ChunkGone: the chunk is redone.
  */
-import { createReadStream, createWriteStream, existsSync } from 'node:fs';
+import { createWriteStream } from 'node:fs';
 import { rm } from 'node:fs/promises';
 import { pipeline } from 'node:stream/promises';
-import type { BatchState } from '../../api/types.js';
+import type { BatchOperation, BatchState } from '../../api/types.js';
+import { GeminiBatchError } from '../../errors.js';
 import { crashPoint } from '../../failpoints.js';
 import type { Attempt, BatchPart } from './batch-part.js';
 import type { SubmitterState } from './submitter-state.js';
+import { keyInlineResults } from './inline-keys.js';
+import { hasOutput, waitForOutput } from './output-wait.js';
+import { ChunkGone, isNotFound } from './redo.js';
 
 export async function waitAndFetch(s: SubmitterState, part: BatchPart, displayName: string, batchName: string): Promise<Attempt> {
   const o = s.opts;
@@ -20,26 +29,57 @@ export async function waitAndFetch(s: SubmitterState, part: BatchPart, displayNa
   s.inFlight.addBatch(batchName);
   const inlinePath = `${part.resultsPath}.inline-${displayName}`;
   let lastState: BatchState | undefined;
-  const op = await o.client.batches.waitForBatch(batchName, {
-    signal: o.signal,
-    pollInterval: o.pollInterval,
-    inlineResultsPath: inlinePath,
-    onState: (st) => {
-      if (st.state !== lastState) {
-        if (st.state === 'RUNNING') crashPoint('polling');
-        lastState = st.state;
-        s.event(part, st.state, part.lines, batchName);
-      }
-    },
-  });
+  let op: BatchOperation;
+  try {
+    op = await o.client.batches.waitForBatch(batchName, {
+      signal: o.signal,
+      pollInterval: o.pollInterval,
+      inlineResultsPath: inlinePath,
+      onState: (st) => {
+        if (st.state !== lastState) {
+          if (st.state === 'RUNNING') crashPoint('polling');
+          lastState = st.state;
+          s.event(part, st.state, part.lines, batchName);
+        }
+      },
+    });
+    op = await waitForOutput(op, () => o.client.batches.getToFile(batchName, inlinePath, o.signal), {
+      waitMs: s.survival.outputWaitMs,
+      initialMs: o.pollInterval?.initialMs,
+      maxMs: o.pollInterval?.maxMs,
+      signal: o.signal,
+      onWait: (polls) => {
+        if (polls === 1) s.event(part, 'SUCCEEDED', part.lines, batchName, 'SUCCEEDED but no output attached yet: polling until it is');
+      },
+    });
+  } catch (err) {
+    if (!isNotFound(err)) throw err;
+    s.inFlight.dropBatch(batchName);
+    s.survival.ended(batchName);
+    await rm(inlinePath, { force: true });
+    // Results never fetched: if it had finished, its price was paid for nothing.
+    const paid = recordedTerminal !== undefined || lastState === 'RUNNING';
+    throw new ChunkGone('batch-gone', paid, `batch ${batchName} (${displayName}) no longer exists on the service`);
+  }
   s.inFlight.dropBatch(batchName);
+  s.survival.ended(batchName);
   if (recordedTerminal === undefined) await journal?.batchTerminal(part.chunk.index, displayName, op.state);
-  if (op.state === 'SUCCEEDED') {
-    if (op.responsesFile) {
-      await appendDownload(s, op.responsesFile, part.resultsPath);
-      s.remoteResults.get(part.chunk.index)?.push(op.responsesFile);
+  if (op.state === 'SUCCEEDED' && !hasOutput(op)) {
+    await rm(inlinePath, { force: true });
+    const mins = Math.max(1, Math.round(s.survival.outputWaitMs / 60_000));
+    throw new GeminiBatchError(
+      'ERR_BATCH_OUTPUT_MISSING',
+      `batch ${batchName} shows SUCCEEDED but the service attached no output within ${mins} min; its results are paid for: run again${journal ? '' : ' with a stateDir'} later to fetch them`,
+    );
+  }
+  if (hasOutput(op)) {
+    const responsesFile = op.responsesFile;
+    if (responsesFile) {
+      await s.survival.appendExclusive(part.resultsPath, () => appendDownload(s, responsesFile, part.resultsPath));
+      s.remoteResults.get(part.chunk.index)?.push(responsesFile);
     } else {
-      await appendFile(inlinePath, part.resultsPath);
+      const keyed = await s.survival.appendExclusive(part.resultsPath, () => keyInlineResults(inlinePath, part.spoolPath, part.resultsPath));
+      if (keyed.detail) s.event(part, op.state, part.lines, batchName, keyed.detail);
     }
   }
   await rm(inlinePath, { force: true });
@@ -53,8 +93,3 @@ async function appendDownload(s: SubmitterState, fileName: string, path: string)
   }, s.opts.signal);
 }
 
-/** Append one file to another; a missing source (a job that returned no inline array) adds nothing. */
-async function appendFile(from: string, to: string): Promise<void> {
-  if (!existsSync(from)) return;
-  await pipeline(createReadStream(from), createWriteStream(to, { flags: 'a' }));
-}

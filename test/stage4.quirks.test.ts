@@ -1,0 +1,108 @@
+/**
+ * Stage 4 against the emulator with the real service's reported quirks on
+ * (issue 10 item 2, issue 11): every record still gets its own answer in
+ * input order, nothing is created twice, nothing hangs.
+ */
+import { afterEach, describe, expect, it } from 'vitest';
+import { mkdtempSync, readdirSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { startEmulator, type EmulatorOptions, type RunningEmulator } from '../src/emulator/index.js';
+import { geminiBatch } from '../src/index.js';
+import type { GeminiBatchOptions } from '../src/options.js';
+import type { JobEvent, KeyedResult } from '../src/types.js';
+import { collect, records, responseText } from './helpers/records.js';
+
+let emu: RunningEmulator | undefined;
+let tmp: string | undefined;
+afterEach(async () => {
+  await emu?.close();
+  if (tmp) rmSync(tmp, { recursive: true, force: true });
+  emu = undefined;
+  tmp = undefined;
+});
+
+async function setup(knobs: EmulatorOptions): Promise<Partial<GeminiBatchOptions>> {
+  emu = await startEmulator({ port: 0, pendingMs: 10, runningMs: 20, ...knobs });
+  tmp = mkdtempSync(join(tmpdir(), 'gb-stage4-'));
+  return { baseUrl: emu.url, apiKey: 'test-api-key-h8', pollInterval: { initialMs: 10, maxMs: 50 }, tmpDir: tmp, retry: { initialDelayMs: 5, maxDelayMs: 50 } };
+}
+
+/** Every record answered with its own prompt, in input order. */
+function expectAllAnswered(input: ReturnType<typeof records>, out: KeyedResult[]): void {
+  expect(out.map((r) => r.key)).toEqual(input.map((r) => r.key));
+  const errors = out.filter((r) => 'error' in r);
+  expect(errors).toEqual([]);
+  out.forEach((r, i) => expect(responseText(r)).toContain(`prompt ${i} `));
+}
+
+const createdOnce = () => Object.values(emu!.counters().createsByDisplayName).every((n) => n === 1);
+
+describe('stage 4 with the service quirks on', () => {
+  it('a default run on a Tier-1 project (2.5 Flash: 3,000,000 enqueued tokens) completes', async () => {
+    const base = await setup({ enqueuedTokenLimit: 'tier1' });
+    // ~1,100 tokens a record by the service's count: 3,000 records are over the quota as one batch.
+    const input = records(3_000, (i) => `prompt ${i} ${'lorem ipsum dolor sit amet '.repeat(160)}`);
+    const jobs: JobEvent[] = [];
+    const stage = geminiBatch({ model: 'gemini-2.5-flash', ...base });
+    stage.on('job', (e: JobEvent) => jobs.push(e));
+    const out = await collect(input, stage);
+    expectAllAnswered(input, out);
+    expect(createdOnce()).toBe(true);
+    expect(emu!.counters().batchesCreated).toBeGreaterThan(1);
+  }, 60_000);
+
+  it('no Batch access (a limit of 0) fails at once, in one sentence', async () => {
+    const base = await setup({ enqueuedTokenLimit: 0 });
+    const started = Date.now();
+    await expect(collect(records(5), geminiBatch({ model: 'gemini-2.5-flash', ...base }))).rejects.toMatchObject({
+      code: 'ERR_QUOTA',
+      message: expect.stringContaining('no Gemini Batch access'),
+    });
+    expect(emu!.counters().batchesCreated).toBe(0);
+    expect(Date.now() - started).toBeLessThan(20_000);
+  });
+
+  it('a lost create answer with a lagging list: adopted, never created twice', async () => {
+    const base = await setup({ ambiguousCreateRate: 1, listLagMs: 400 });
+    const input = records(60);
+    const out = await collect(input, geminiBatch({ model: 'm', mode: 'file', maxRequestsPerBatch: 20, adoptWindowMs: 5_000, ...base } as GeminiBatchOptions));
+    expectAllAnswered(input, out);
+    expect(emu!.counters().batchesCreated).toBe(3);
+    expect(createdOnce()).toBe(true);
+  });
+
+  it('SUCCEEDED shown before its output: polled until the output appears', async () => {
+    const base = await setup({ succeededWithoutOutputPolls: 3 });
+    for (const mode of ['file', 'inline'] as const) {
+      const input = records(40);
+      const out = await collect(input, geminiBatch({ model: 'm', mode, maxRequestsPerBatch: 20, ...base }));
+      expectAllAnswered(input, out);
+    }
+  });
+
+  it('inline responses without keys: matched by position, and a job event says so', async () => {
+    const base = await setup({ omitInlineMetadata: true, shuffleResults: false });
+    const input = records(30);
+    const jobs: JobEvent[] = [];
+    const stage = geminiBatch({ model: 'm', mode: 'inline', maxRequestsPerBatch: 10, ...base });
+    stage.on('job', (e: JobEvent) => jobs.push(e));
+    const out = await collect(input, stage);
+    expectAllAnswered(input, out);
+    expect(jobs.filter((j) => /by position/.test(j.detail ?? ''))).toHaveLength(3);
+  });
+
+  it('a batch that keeps expiring is split only down to the floor, not to single requests', async () => {
+    const base = await setup({ expireJobs: 1 });
+    const input = records(64);
+    const out = await collect(input, geminiBatch({ model: 'm', mode: 'file', maxRequestsPerBatch: 64, ...base }));
+    expect(out.map((r) => r.key)).toEqual(input.map((r) => r.key));
+    // always-expire: 1 + 2 + 4 + 8 batches at most (depth 3), not 127
+    expect(emu!.counters().batchesCreated).toBeLessThanOrEqual(15);
+    expect(out.every((r) => 'error' in r && r.error.status === 'BATCH_EXPIRED')).toBe(true);
+  });
+
+  it('leaves nothing in the temp dir', () => {
+    if (tmp) expect(readdirSync(tmp)).toEqual([]);
+  });
+});
