@@ -27,7 +27,7 @@ import { modelPath, pageQuery, resourcePath } from './names.js';
 import { listOperationsSchema, normalizeState, operationSchema, type WireOperation } from './schemas.js';
 import { sleep } from './retry.js';
 import { GeminiBatchError } from '../errors.js';
-import { TERMINAL_STATES, type BatchOperation, type GetToFileOptions, type InlineKeying, type BatchesApi, type BatchStats, type CreateBatchOptions } from './types.js';
+import { TERMINAL_STATES, type BatchOperation, type GetToFileOptions, type InlineKeying, type WaitOptions, type BatchesApi, type BatchStats, type CreateBatchOptions } from './types.js';
 
 /** Wire Operation → BatchOperation. */
 export function toBatchOperation(wire: WireOperation, raw: unknown = wire): BatchOperation {
@@ -72,6 +72,41 @@ function webhookConfigJson(cfg: NonNullable<CreateBatchOptions['webhookConfig']>
     throw new GeminiBatchError('ERR_INVALID_OPTIONS', 'batches.create: webhookConfig.userMetadata must be an object');
   }
   return JSON.stringify({ uris, ...(meta !== undefined ? { userMetadata: meta } : {}) });
+}
+
+/** Resolved poll policy of waitForBatch. */
+export interface PollPolicy {
+  initialMs: number;
+  maxMs: number;
+  ageFraction: number;
+}
+
+export function pollPolicy(p: WaitOptions['pollInterval'] = {}): PollPolicy {
+  const maxMs = p.maxMs ?? 60_000;
+  return { maxMs, initialMs: Math.min(p.initialMs ?? 5_000, maxMs), ageFraction: p.ageFraction ?? 0.2 };
+}
+
+/**
+ * The pause before the next poll: the last one x1.5, but never more than
+ * `ageFraction` of the job's age (nor under initialMs, nor over maxMs). With
+ * plain x1.5 backoff the next pause is about 3/4 of the time waited so far,
+ * so a job that ends right after a poll is noticed that late (issue 12 saw up
+ * to half); the cap bounds it to ageFraction, for a few more polls of a young
+ * job (30 instead of 18 over 10 minutes at 2 s..60 s) and none more once
+ * maxMs is reached.
+ */
+export function nextPollDelay(previousMs: number, jobAgeMs: number, policy: PollPolicy): number {
+  const grown = previousMs * 1.5;
+  const cap = Math.max(policy.initialMs, policy.ageFraction * jobAgeMs);
+  return Math.min(policy.maxMs, grown, cap);
+}
+
+/** The job's age by its createTime when that is plausible (0..72 h), else time since we began waiting. */
+export function jobAgeMs(op: Pick<BatchOperation, 'createTime'>, waitStart: number, now: number): number {
+  const created = op.createTime ? Date.parse(op.createTime) : Number.NaN;
+  const byService = now - created;
+  if (Number.isFinite(byService) && byService >= 0 && byService <= 72 * 3600_000) return Math.max(byService, now - waitStart);
+  return now - waitStart;
 }
 
 /** Recompute hasOutput/outputPending after the inline count changed. */
@@ -215,8 +250,9 @@ export function createBatchesApi(http: HttpTransport): BatchesApi {
 
     waitForBatch: async (name, opts = {}) => {
       const { signal, onState, inlineResultsPath, orderedKeys } = opts;
-      const maxMs = opts.pollInterval?.maxMs ?? 60_000;
-      let interval = Math.min(opts.pollInterval?.initialMs ?? 5_000, maxMs);
+      const policy = pollPolicy(opts.pollInterval);
+      const waitStart = Date.now();
+      let interval = policy.initialMs;
       let last: string | undefined;
       for (;;) {
         // getToFile writes nothing until the operation carries inline responses, i.e. when it is done.
@@ -227,7 +263,7 @@ export function createBatchesApi(http: HttpTransport): BatchesApi {
         }
         if (op.done || TERMINAL_STATES.has(op.state)) return op;
         await sleep(interval, signal);
-        interval = Math.min(maxMs, interval * 1.5);
+        interval = nextPollDelay(interval, jobAgeMs(op, waitStart, Date.now()), policy);
       }
     },
   };

@@ -187,8 +187,12 @@ export interface CreateBatchOptions {
 
 export interface WaitOptions {
   signal?: AbortSignal;
-  /** Poll backoff: starts at initialMs, multiplies by 1.5, caps at maxMs. */
-  pollInterval?: { initialMs?: number; maxMs?: number };
+  /**
+   * Poll backoff: starts at initialMs (default 5 s), multiplies by 1.5, caps
+   * at maxMs (default 60 s) and at ageFraction (default 0.2) of the job's age,
+   * so a finished job is noticed within about a fifth of its age.
+   */
+  pollInterval?: { initialMs?: number; maxMs?: number; ageFraction?: number };
   /** Called on every state change (first poll included). */
   onState?: (op: BatchOperation) => void;
   /**
