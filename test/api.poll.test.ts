@@ -5,6 +5,8 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { jobAgeMs, nextPollDelay, pollPolicy } from '../src/api/batches.js';
+import { createGeminiClient } from '../src/api/client.js';
+import { sendJson, startServer } from './api.helpers.js';
 
 /** Poll times (ms since the job began) of a job polled from age 0 until `until`. */
 function schedule(policy: ReturnType<typeof pollPolicy>, until: number): number[] {
@@ -48,5 +50,29 @@ describe('poll policy', () => {
     expect(jobAgeMs({ createTime: 'garbage' }, now - 5_000, now)).toBe(5_000);
     expect(jobAgeMs({ createTime: '2026-01-01T12:05:00Z' }, now - 5_000, now)).toBe(5_000); // service clock ahead
     expect(jobAgeMs({}, now - 7_000, now)).toBe(7_000);
+  });
+});
+
+describe('waitForBatch pause hook (webhook hints)', () => {
+  it('polls when the pause ends: a hint that resolves at once means one GET per hint, whatever the interval', async () => {
+    let gets = 0;
+    const server = await startServer((_req, res) => {
+      gets++;
+      sendJson(res, 200, { name: 'batches/b', ...(gets >= 3 ? { done: true } : {}), metadata: { state: gets >= 3 ? 'BATCH_STATE_SUCCEEDED' : 'BATCH_STATE_RUNNING' } });
+    });
+    const client = createGeminiClient({ baseUrl: server.url, apiKey: 'k' });
+    try {
+      const asked: number[] = [];
+      const op = await client.batches.waitForBatch('b', {
+        pollInterval: { initialMs: 600_000, maxMs: 600_000 },
+        pause: async (ms) => void asked.push(ms),
+      });
+      expect(op.state).toBe('SUCCEEDED');
+      expect(gets).toBe(3);
+      expect(asked).toEqual([600_000, 600_000]);
+    } finally {
+      await client.close();
+      await server.close();
+    }
   });
 });

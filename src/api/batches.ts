@@ -262,7 +262,8 @@ export function createBatchesApi(http: HttpTransport): BatchesApi {
           onState?.(op);
         }
         if (op.done || TERMINAL_STATES.has(op.state)) return op;
-        await sleep(interval, signal);
+        await (opts.pause ? opts.pause(interval, signal) : sleep(interval, signal));
+        if (signal?.aborted) throw abortError(signal);
         interval = nextPollDelay(interval, jobAgeMs(op, waitStart, Date.now()), policy);
       }
     },

@@ -196,6 +196,12 @@ export interface WaitOptions {
   /** Called on every state change (first poll included). */
   onState?: (op: BatchOperation) => void;
   /**
+   * The pause between polls (default: sleep `ms`). Resolve early to poll at
+   * once: e.g. `(ms, signal) => receiver.waitForHint(batchName, ms, signal)`,
+   * so a verified webhook event ends the wait and one GET confirms the state.
+   */
+  pause?: (ms: number, signal?: AbortSignal) => Promise<unknown>;
+  /**
    * When the finished operation carries inline responses, they are streamed
    * (stream-json) into this file as JSONL lines `{"key":..,"response"|"error":..}`
    * instead of being held in memory.
