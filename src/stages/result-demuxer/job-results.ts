@@ -8,12 +8,11 @@
  */
 import type { BatchTask, Chunk, FinishedJob, KeyedResult, ResultError } from '../../types.js';
 import { forEachLineAsync, LineReader, SequentialLines } from '../../internal/io/lines.js';
-import { hasResponseAfterKey, isSuccessLine, readLineKey } from '../../internal/wire/wire-line.js';
+import { hasResponseAfterKey, isSuccessLine, readLineKey, readUsage, usageFromResponse, type TokenUsage } from '../../internal/wire/wire-line.js';
 
 const NONE = 0;
 const ERROR = 1;
 const SUCCESS = 2;
-const USAGE = Buffer.from('"usageMetadata":');
 
 export type DemuxOutput = KeyedResult | Buffer;
 
@@ -146,31 +145,20 @@ export class JobResults {
     return this.format(toKeyedResult(k.userKey, parsed, this.opts.task ?? 'generate', this.opts.onTokens));
   }
 
+  /** jsonl output: the same reading of usageMetadata (nested details included) as objects mode's. */
   private countTokens(line: Buffer): void {
-    if (!this.opts.onTokens) return;
-    const at = line.lastIndexOf(USAGE);
-    if (at === -1) return;
-    const end = line.indexOf(0x7d, at); // usageMetadata is flat: its first } closes it
-    if (end === -1) return;
-    try {
-      const u = JSON.parse(line.toString('utf8', at + USAGE.length, end + 1)) as Usage;
-      this.opts.onTokens(u.promptTokenCount ?? 0, u.candidatesTokenCount ?? 0, u.totalTokenCount ?? 0);
-    } catch {
-      // Not the flat shape we expected: tokens are a courtesy, not a result.
-    }
+    if (this.opts.onTokens) reportTokens(readUsage(line), this.opts.onTokens);
   }
+}
+
+function reportTokens(u: TokenUsage | undefined, onTokens: (p: number, c: number, t: number) => void): void {
+  if (u) onTokens(u.prompt, u.candidates, u.total);
 }
 
 const NEWLINE = Buffer.from('\n');
 
-interface Usage {
-  promptTokenCount?: number;
-  candidatesTokenCount?: number;
-  totalTokenCount?: number;
-}
-
 interface RawResultLine {
-  response?: Record<string, unknown> & { usageMetadata?: Usage; embedding?: { values?: number[] } };
+  response?: Record<string, unknown> & { embedding?: { values?: number[] } };
   error?: { code?: number; message?: string; status?: string };
   status?: { code?: number; message?: string; status?: string };
 }
@@ -183,8 +171,7 @@ export function toKeyedResult(
   onTokens?: (p: number, c: number, t: number) => void,
 ): KeyedResult {
   if (line.response) {
-    const u = line.response.usageMetadata;
-    if (u && onTokens) onTokens(u.promptTokenCount ?? 0, u.candidatesTokenCount ?? 0, u.totalTokenCount ?? 0);
+    if (onTokens) reportTokens(usageFromResponse(line.response), onTokens);
     if (task === 'embed') {
       const values = line.response.embedding?.values;
       if (Array.isArray(values)) return { key, embedding: values };
