@@ -505,8 +505,16 @@ if (!k.buildDir) compile();
 if (k.cliTrace === 2) mkdirSync(join(outDir, 'prof'), { recursive: true });
 const load0 = loadavg();
 const runs: Run[] = [];
-for (const { label, bytes } of k.sizes) runs.push(await textRun(label, bytes));
-if (k.images > 0) runs.push(await imageRun(k.images));
+// After each run, what is done so far goes to bench/out/partial.json: a long run cut short still leaves its figures.
+const savePartial = () => writeFileSync(join(outDir, 'partial.json'), JSON.stringify({ runs, date: new Date().toISOString() }, null, 1));
+for (const { label, bytes } of k.sizes) {
+  runs.push(await textRun(label, bytes));
+  savePartial();
+}
+if (k.images > 0) {
+  runs.push(await imageRun(k.images));
+  savePartial();
+}
 
 const ratiosOf = (r: Run) => {
   const { cli, floor, sdk } = r.results;
