@@ -6,10 +6,17 @@
  * is done (files kept with cleanupRemote off are the user's then).
  */
 import type { GeminiClient } from '../api/types.js';
+import { StorageBudget } from '../stages/batch-submitter/storage-budget.js';
 
 export class InFlight {
   private readonly fileNames = new Set<string>();
   private readonly batchNames = new Set<string>();
+  /**
+   * Bytes our uploads hold on the service, kept under storageBudgetBytes:
+   * uploads wait for room (uploadWithinBudget); a file leaves it when it
+   * leaves this registry (deleted, or the user's once its chunk is done).
+   */
+  readonly storage = new StorageBudget();
 
   addFile(name: string): void {
     this.fileNames.add(name);
@@ -17,6 +24,7 @@ export class InFlight {
 
   dropFile(name: string): void {
     this.fileNames.delete(name);
+    this.storage.release(name);
   }
 
   addBatch(name: string): void {

@@ -24,7 +24,17 @@ export class StorageBudget {
   private readonly held = new Map<string, number>();
   private waiters: Array<() => void> = [];
 
-  constructor(readonly budgetBytes: number = DEFAULT_STORAGE_BUDGET_BYTES) {}
+  constructor(private budget: number = DEFAULT_STORAGE_BUDGET_BYTES) {}
+
+  get budgetBytes(): number {
+    return this.budget;
+  }
+
+  /** Set once the run's options are known (the registry that owns it is made before them). */
+  setBudget(bytes: number): void {
+    this.budget = bytes;
+    this.wakeAll();
+  }
 
   /** Bytes held now. */
   get usedBytes(): number {
@@ -34,7 +44,7 @@ export class StorageBudget {
   /** Wait until `bytes` more fit under the budget, then hold them under `key` (a second acquire of a held key is a no-op). */
   async acquire(key: string, bytes: number, signal?: AbortSignal): Promise<void> {
     if (this.held.has(key)) return;
-    while (this.used > 0 && this.used + bytes > this.budgetBytes) await this.changed(signal);
+    while (this.used > 0 && this.used + bytes > this.budget) await this.changed(signal);
     this.used += bytes;
     this.held.set(key, bytes);
   }
@@ -45,6 +55,10 @@ export class StorageBudget {
     if (bytes === undefined) return;
     this.held.delete(key);
     this.used -= bytes;
+    this.wakeAll();
+  }
+
+  private wakeAll(): void {
     const w = this.waiters;
     this.waiters = [];
     for (const wake of w) wake();

@@ -39,6 +39,8 @@ export interface SurvivalOptions {
   adoptWindowMs?: number;
   outputWaitMs?: number;
   storageBudgetBytes?: number;
+  /** The run's storage budget (the in-flight registry's), shared with the uploader; default: one of its own. */
+  storage?: StorageBudget;
   /** Batches of split parts (EXPIRED halves, quota parts) running at once, run-wide (default 8). */
   maxJobsInFlight?: number;
   now?: () => number;
@@ -81,7 +83,7 @@ export class Survival {
 
   constructor(o: SurvivalOptions) {
     this.gate = new QuotaGate(o.model, o.quotaWaitMs ?? DEFAULT_QUOTA_WAIT_MS, o.now);
-    this.budget = new StorageBudget(o.storageBudgetBytes ?? DEFAULT_STORAGE_BUDGET_BYTES);
+    this.budget = o.storage ?? new StorageBudget(o.storageBudgetBytes ?? DEFAULT_STORAGE_BUDGET_BYTES);
     this.partSlots = new Slots(o.maxJobsInFlight ?? 8, 'split parts in flight');
     this.adoptWindowMs = o.adoptWindowMs ?? DEFAULT_ADOPT_WINDOW_MS;
     this.outputWaitMs = o.outputWaitMs ?? DEFAULT_OUTPUT_WAIT_MS;
