@@ -10,7 +10,7 @@ import { countCompleteLines } from '../src/cli/output.js';
 import { batchPrice, estimateCost } from '../src/cli/prices.js';
 import { chooseMode } from '../src/cli/reporter.js';
 import { ResultTally } from '../src/cli/tally.js';
-import { InvalidInput, RequestLineMaker, SourceLine } from '../src/stages/to-request-line.js';
+import { InvalidInput, RequestLineMaker, SourceLine, SourceValue } from '../src/stages/to-request-line.js';
 import { tempDir } from './cli.helpers.js';
 
 async function records(stream: Readable): Promise<unknown[]> {
@@ -78,7 +78,7 @@ describe('openInput', () => {
     const arr = await openInput('-', { stdin });
     expect(arr.format).toBe('json-array');
     expect(arr.lineNumbers).toBe(false);
-    expect(await records(arr.records)).toEqual([{ k: 1 }, { k: 2 }]);
+    expect((await records(arr.records)).map((r) => (r as SourceValue).value)).toEqual([{ k: 1 }, { k: 2 }]);
 
     const jsonl = new PassThrough();
     jsonl.end('{"k": 1}\n\n');

@@ -9,7 +9,7 @@ import { describe, expect, it } from 'vitest';
 import { PassThrough } from 'node:stream';
 import { openInput } from '../src/cli/input.js';
 import { readJsonl } from '../src/cli/jsonl-reader.js';
-import { InvalidInput, RequestLineMaker, SERVICE_MAX_REQUEST_BYTES, SourceLine } from '../src/stages/to-request-line.js';
+import { InvalidInput, RequestLineMaker, SERVICE_MAX_REQUEST_BYTES, SourceLine, SourceValue } from '../src/stages/to-request-line.js';
 import type { RequestLine } from '../src/types.js';
 
 const request = { contents: [{ role: 'user', parts: [{ text: 'hi' }] }] };
@@ -42,9 +42,12 @@ describe('keys stay exactly as given', () => {
     for await (const r of input.records) out.push(r);
     const m = new RequestLineMaker({});
     expect(out.map((r, i) => m.make(r as never, i).key)).toEqual(['12345678901234567890', '7', '1.50']);
-    expect((out[0] as { request: { generationConfig: unknown } }).request.generationConfig).toEqual({ seed: 42, temperature: 0.5 });
+    const values = out.map((r) => (r as SourceValue).value);
+    expect((values[0] as { request: { generationConfig: unknown } }).request.generationConfig).toEqual({ seed: 42, temperature: 0.5 });
     // Only the element's own key is kept as text; numbers deeper stay numbers.
-    expect((out[1] as { request: { contents: Array<{ parts: Array<{ n: unknown }> }> } }).request.contents[0]!.parts[0]!.n).toBe(12345678901234567890);
+    expect((values[1] as { request: { contents: Array<{ parts: Array<{ n: unknown }> }> } }).request.contents[0]!.parts[0]!.n).toBe(12345678901234567890);
+    // A bad element says how to go on, as a bad line does.
+    expect(() => m.make(new SourceValue({ key: 'x' }, (out[0] as SourceValue).origin), 3)).toThrowError(/^record 3 \(key "x"\): missing "request".*--on-invalid emit/);
   });
 
   it('a number key beyond 2^53 whose text is not in the line (an object) is refused with the fix', () => {

@@ -56,8 +56,9 @@ export async function openInput(path: string, opts: OpenInputOptions = {}): Prom
   const name = path === '-' ? 'stdin' : path;
   const first = await peekFirstByte(source);
   const format: InputFormat = first === 0x5b /* [ */ ? 'json-array' : 'jsonl';
-  const jsonl = format === 'jsonl' ? readJsonl(source, { name, maxLineChars: opts.maxLineChars, invalidHint: opts.invalidHint ?? ON_INVALID_HINT }) : undefined;
-  const records = jsonl ?? readJsonArray(source, { name });
+  const invalidHint = opts.invalidHint ?? ON_INVALID_HINT;
+  const jsonl = format === 'jsonl' ? readJsonl(source, { name, maxLineChars: opts.maxLineChars, invalidHint }) : undefined;
+  const records = jsonl ?? readJsonArray(source, { name, invalidHint });
   // The run attaches its pipeline only after connecting (starting an emulator takes a while): an
   // input error meanwhile must wait for it, not crash the process as an unhandled 'error' event.
   // The pipeline still sees the error (the stream is destroyed with it).

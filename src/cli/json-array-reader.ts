@@ -6,6 +6,7 @@ import { Transform, type Readable } from 'node:stream';
 import Parser from 'stream-json/Parser.js';
 import StreamArray from 'stream-json/streamers/StreamArray.js';
 import { GeminiBatchError } from '../errors.js';
+import { SourceValue, type LineOrigin } from '../stages/to-request-line.js';
 
 /** The part of stream-json's (internal) Assembler we hook into. */
 interface NumberAssembler {
@@ -38,7 +39,12 @@ function keepKeyText(streamer: StreamArray): void {
   };
 }
 
-export function readJsonArray(source: Readable, opts: { name: string }): Readable {
+/**
+ * Each element goes on as a SourceValue carrying the input's name and the
+ * hint for its errors (toRequestLine unwraps it).
+ */
+export function readJsonArray(source: Readable, opts: { name: string; invalidHint?: string }): Readable {
+  const origin: LineOrigin = { name: opts.name, ...(opts.invalidHint ? { invalidHint: opts.invalidHint } : {}) };
   const parser = new Parser();
   const streamer = new StreamArray();
   keepKeyText(streamer);
@@ -46,7 +52,7 @@ export function readJsonArray(source: Readable, opts: { name: string }): Readabl
     objectMode: true,
     highWaterMark: 64,
     transform(item: { key: number; value: unknown }, _enc, cb) {
-      cb(null, item.value);
+      cb(null, new SourceValue(item.value, origin));
     },
   });
   // A syntax error is the user's file, not our bug: one sentence naming the file.

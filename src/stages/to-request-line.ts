@@ -58,9 +58,17 @@ export class SourceLine {
   ) {}
 }
 
+/** One element of a JSON array input with where it comes from (the hint for its errors). */
+export class SourceValue {
+  constructor(
+    readonly value: unknown,
+    readonly origin?: LineOrigin,
+  ) {}
+}
+
 /**
  * A record is an object ({key, request} by default, anything with toRequest),
- * a SourceLine, or, with no toRequest, one raw JSONL line of the Gemini batch
+ * a SourceLine or SourceValue, or, with no toRequest, one raw JSONL line of the Gemini batch
  * format (a string or Buffer): it is parsed once to check it and its bytes
  * are sent as they are when they already have the wire shape.
  */
@@ -95,8 +103,14 @@ export class RequestLineMaker<R = BatchRecord> {
     this.maxLineBytes = opts.maxLineBytes ?? SERVICE_MAX_REQUEST_BYTES;
   }
 
-  make(record: R | InvalidInput | SourceLine, seq: number): RequestLine {
-    const where: Where = { seq, line: this.opts.lineNumbers ? seq + 1 : undefined };
+  make(input: R | InvalidInput | SourceLine | SourceValue, seq: number): RequestLine {
+    let record = input;
+    let origin: LineOrigin | undefined;
+    if (input instanceof SourceValue) {
+      record = input.value as R;
+      origin = input.origin;
+    }
+    const where: Where = { seq, line: this.opts.lineNumbers ? seq + 1 : undefined, origin };
     if (record instanceof InvalidInput) {
       return this.invalid(record.reason, { ...where, key: record.key, line: record.lineNo ?? where.line, origin: record.origin });
     }
@@ -262,7 +276,7 @@ export function toRequestLine<R = BatchRecord>(opts: ToRequestLineOptions<R> = {
     objectMode: true,
     // Records buffered here outlive young-generation GCs; few are enough to keep the chunker busy.
     highWaterMark: 16,
-    transform(record: R | InvalidInput | SourceLine, _enc: BufferEncoding, cb: TransformCallback) {
+    transform(record: R | InvalidInput | SourceLine | SourceValue, _enc: BufferEncoding, cb: TransformCallback) {
       let rl: RequestLine;
       try {
         rl = maker.make(record, seq++);
