@@ -117,6 +117,11 @@ describe('checkRequest: the wire shape', () => {
     expect(checkRequest({ contents: [{ parts: [] }], generationConfig: {}, generation_config: {} })).toMatchObject({ ok: false, problem: 'request has both "generationConfig" and "generation_config"; keep one' });
   });
 
+  it('ignores a field set to undefined (JSON never carries it)', () => {
+    expect(checkRequest({ contents: [{ parts: [] }], foo: undefined }).ok).toBe(true);
+    expect(checkRequest({ contents: 'x', config: { temperature: 1 }, systemInstruction: undefined }).ok).toBe(true);
+  });
+
   it('checks embedding requests by their own fields', () => {
     expect(checkRequest({ content: { parts: [{ text: 'a' }] }, task_type: 'RETRIEVAL_DOCUMENT', title: 't', outputDimensionality: 8 }, 'embed').ok).toBe(true);
     expect(checkRequest({ content: { parts: [] }, contents: [] }, 'embed')).toMatchObject({ ok: false, problem: expect.stringContaining('request.contents') });

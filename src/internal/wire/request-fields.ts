@@ -203,7 +203,7 @@ function translateConfigValue(k: string, v: unknown): unknown {
 /** `{contents, config}` (the SDK's shape) → the wire's GenerateContentRequest. */
 function translateSdkShape(r: Obj): Obj {
   for (const k of Object.keys(r)) {
-    if (k !== 'contents' && k !== 'config' && k !== 'model') {
+    if (r[k] !== undefined && k !== 'contents' && k !== 'config' && k !== 'model') {
       throw new Problem(`request has both "config" (the SDK's shape) and "${k}"; put ${k} inside config, or write the request in the wire shape (generationConfig)`);
     }
   }
@@ -258,6 +258,7 @@ export function checkRequest(request: unknown, task: RequestTask = 'generate'): 
     const fields = task === 'embed' ? EMBED_FIELDS : GENERATE_FIELDS;
     const seen = new Map<string, string>();
     for (const k of Object.keys(r)) {
+      if (r[k] === undefined) continue; // JSON.stringify drops it: never on the wire
       const canonical = fields.get(k);
       if (canonical === undefined) throw new Problem(unknownMessage(`request.${k}`, k, 'request'));
       const other = seen.get(canonical);
