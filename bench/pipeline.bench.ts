@@ -217,6 +217,8 @@ interface Figures {
   rssP50MB?: number;
   rssP90MB?: number;
   rssSamplesMB?: number[];
+  /** BENCH_CLI_EVENTS=1: per chunk, seconds into the run when it first reached each state. */
+  chunkPhasesS?: Record<string, unknown>;
   /** What the child measured about itself (floor and sdk; the CLI with BENCH_CLI_TRACE=1). */
   inner?: unknown;
   emulator?: { cpuS: number; peakRssMB: number };
@@ -266,17 +268,36 @@ async function runOnce(
   rmSync(stateDir, { recursive: true, force: true });
   const emulator = await startEmulatorProcess();
   let t: Timed;
+  const phases = new Map<number, Record<string, number>>();
+  let lastOutAtS = 0;
+  const onStderrLine = k.cliEvents
+    ? (line: string, atS: number) => {
+        if (!line.startsWith('{')) return;
+        try {
+          const e = JSON.parse(line) as { event?: string; chunk?: number; state?: string; resultsOut?: number };
+          if (e.event === 'job' && e.chunk !== undefined && e.state) {
+            const p = phases.get(e.chunk) ?? {};
+            p[e.state] ??= Math.round(atS * 10) / 10;
+            phases.set(e.chunk, p);
+          }
+          if (e.event === 'progress' && e.resultsOut) lastOutAtS = atS;
+        } catch {
+          /* not an event */
+        }
+      }
+    : undefined;
   rmSync(join(outDir, 'sdk.result.json'), { force: true });
   rmSync(join(outDir, 'cli.trace.json'), { force: true });
   try {
     const { cmd, args, env } = launch(emulator.url, output);
-    t = await runTimed(cmd, args, { cwd: root, scratch: outDir, env, echo: process.env.BENCH_VERBOSE === '1' });
+    t = await runTimed(cmd, args, { cwd: root, scratch: outDir, env, echo: process.env.BENCH_VERBOSE === '1', ...(onStderrLine ? { onStderrLine } : {}) });
   } catch (err) {
     emulator.kill();
     throw err;
   }
   const emu = await emulator.stop();
   const fig: Figures = { ...figuresOf(t, input), emulator: emu };
+  if (phases.size) fig.chunkPhasesS = { ...Object.fromEntries(phases), lastResultsProgressAtS: Math.round(lastOutAtS * 10) / 10 };
   const err = failed(t, name);
   if (err) fig.error = err.message;
   else if (opts.verify) {
@@ -336,7 +357,7 @@ const cliEnv = (url: string, extra: NodeJS.ProcessEnv = {}): NodeJS.ProcessEnv =
 /** The CLI: the bin run directly (its shebang and its own V8 settings), or `node <flags> bin` for a flag set. */
 function cliLaunch(input: Generated, cliArgs: string[], nodeFlags: string[] | undefined) {
   return (url: string, output: string) => {
-    const args = ['run', input.path, '-m', 'gemini-2.5-flash', '-o', output, '--poll-interval', String(k.pollMs), '--quiet', ...cliArgs];
+    const args = ['run', input.path, '-m', 'gemini-2.5-flash', '-o', output, '--poll-interval', String(k.pollMs), k.cliEvents ? '--json' : '--quiet', ...cliArgs];
     const trace = k.cliTrace ? ['--import', pathToFileURL(join(buildDir, 'bench/lib/mem-trace.js')).href] : [];
     const flags = [...k.cliNodeFlags, ...trace, ...(nodeFlags ?? [])];
     const env = cliEnv(url, {

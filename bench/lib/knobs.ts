@@ -54,6 +54,8 @@ export interface Knobs {
   cliNodeFlags: string[];
   /** Preload bench/lib/mem-trace into the CLI: where its peak RSS goes (1: heap spaces, external, arrayBuffers; 2: also a heap profile at the peak). */
   cliTrace: 0 | 1 | 2;
+  /** Run the CLI with --json instead of --quiet and report each chunk's phases (uploaded, created, succeeded, results out) in seconds. */
+  cliEvents: boolean;
   /** Run each contender this many times (figures: the median by wall; all runs kept). */
   repeat: number;
   /** 'emulator': result lines as the emulator writes them (key last since bba2090); 'proxy': rewritten to key-last on the way out (older trees). */
@@ -95,6 +97,7 @@ export function readKnobs(): Knobs {
     flagSets,
     cliNodeFlags: (process.env.BENCH_CLI_NODE_FLAGS ?? '').split(/\s+/).filter(Boolean),
     repeat: envInt('BENCH_REPEAT', 1),
+    cliEvents: process.env.BENCH_CLI_EVENTS === '1',
     cliTrace: process.env.BENCH_CLI_TRACE === '2' ? 2 : process.env.BENCH_CLI_TRACE === '1' ? 1 : 0,
     keyLast,
     sdkForce: process.env.BENCH_SDK_FORCE === '1',

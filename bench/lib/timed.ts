@@ -69,7 +69,7 @@ const round = (n: number, d = 2) => Math.round(n * 10 ** d) / 10 ** d;
 export async function runTimed(
   cmd: string,
   args: string[],
-  opts: { env?: NodeJS.ProcessEnv; cwd: string; scratch: string; echo?: boolean },
+  opts: { env?: NodeJS.ProcessEnv; cwd: string; scratch: string; echo?: boolean; onStderrLine?: (line: string, atS: number) => void },
 ): Promise<Timed> {
   const useTime = existsSync(GNU_TIME);
   const timeFile = join(opts.scratch, `time-${process.pid}-${Date.now()}.txt`);
@@ -83,6 +83,15 @@ export async function runTimed(
   };
   child.stdout.on('data', keep);
   child.stderr.on('data', keep);
+  if (opts.onStderrLine) {
+    let partial = '';
+    child.stderr.on('data', (d: Buffer) => {
+      const atS = (performance.now() - t0) / 1e3;
+      const lines = (partial + d.toString('utf8')).split('\n');
+      partial = lines.pop()!;
+      for (const l of lines) opts.onStderrLine!(l, atS);
+    });
+  }
   let hwmKB = 0;
   const samples: number[] = [];
   let peakAt = 0;
