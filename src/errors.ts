@@ -12,8 +12,8 @@ export type ErrorCode =
   | 'ERR_STATE_MISMATCH'
   /** The stateDir's journal records a completed run: there is nothing left to do. */
   | 'ERR_STATE_COMPLETE'
-  /** The run's spool directory could not be made (cause: the fs error). */
-  | 'ERR_WORK_DIR'
+  /** A local file (spool, results, work dir) could not be read or written; `cause` is the fs error. */
+  | 'ERR_FILE_IO'
   | 'ERR_ABORTED'
   | 'ERR_USAGE'
   | 'ERR_INTERNAL';
@@ -73,4 +73,26 @@ export function withContext(err: unknown, doing: string): unknown {
   if (!(err instanceof Error) || (err instanceof GeminiBatchError && err.code === 'ERR_ABORTED')) return err;
   if (!err.message.startsWith(doing)) err.message = `${doing}: ${err.message}`;
   return err;
+}
+
+/** A Node system error from the file system (ENOENT, ENOSPC, EACCES, ...). */
+function isFsError(err: unknown): err is NodeJS.ErrnoException {
+  const e = err as NodeJS.ErrnoException;
+  return err instanceof Error && !(err instanceof GeminiBatchError) && typeof e.code === 'string' && typeof e.syscall === 'string';
+}
+
+/**
+ * At a stage boundary: a raw fs error becomes ERR_FILE_IO saying what was
+ * being done, the original kept as `cause`; any other error gets the same
+ * context through withContext().
+ */
+export function atStageBoundary(err: unknown, doing: string): unknown {
+  return isFsError(err) ? wrapFsError(err, doing) : withContext(err, doing);
+}
+
+/** A raw fs error becomes ERR_FILE_IO (cause kept); anything else passes unchanged. */
+export function wrapFsError(err: unknown, doing: string): unknown {
+  if (!isFsError(err)) return err;
+  const where = err.path ? ` ${err.path}` : '';
+  return new GeminiBatchError('ERR_FILE_IO', `${doing}: ${err.code} on ${err.syscall}${where}`, { cause: err });
 }

@@ -10,7 +10,7 @@
  */
 import { mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, rmdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { GeminiBatchError } from '../errors.js';
+import { atStageBoundary } from '../errors.js';
 
 const PREFIX = 'gemini-batch-';
 const OWNER_FILE = 'owner.pid';
@@ -24,7 +24,7 @@ export function openWorkDir(opts: { stateDir?: string; tmpDir: string }): string
     writeFileSync(join(dir, OWNER_FILE), String(process.pid));
     return dir;
   } catch (err) {
-    throw new GeminiBatchError('ERR_WORK_DIR', `cannot prepare the spool directory: ${(err as Error).message}`, { cause: err });
+    throw atStageBoundary(err, 'preparing the spool directory');
   }
 }
 

@@ -7,7 +7,7 @@
 import { Transform, type TransformCallback } from 'node:stream';
 import { join } from 'node:path';
 import { rm } from 'node:fs/promises';
-import { InvalidRecordError } from '../errors.js';
+import { InvalidRecordError, wrapFsError } from '../errors.js';
 import { chunkerOptionsSchema, type ResolvedChunkerOptions, type SizeChunkerOptions } from '../options/chunker.js';
 import { parseOptions, pickFor } from '../options/parse.js';
 import type { RunContext } from '../run/context.js';
@@ -166,6 +166,8 @@ export class ChunkBuilder {
   }
 }
 
+const spoolError = (err: Error) => wrapFsError(err, 'writing a spool file') as Error;
+
 /** What the chunker uses of the run: the work dir; the journal (to cut chunks as an earlier run did) and events if there. */
 export type ChunkerContext = Pick<RunContext, 'workDir'> & Partial<Pick<RunContext, 'journal' | 'events'>>;
 
@@ -195,7 +197,7 @@ export function sizeChunker(ctx: ChunkerContext, options: SizeChunkerOptions = {
       tail = tail.then(async () => {
         const ch = await builder.flush();
         if (ch) emit(stream, [ch]);
-      }).catch((err: Error) => stream.destroy(err));
+      }).catch((err: Error) => stream.destroy(spoolError(err)));
     }, opts.flushAfterMs);
   };
   const disarm = () => {
@@ -224,7 +226,7 @@ export function sizeChunker(ctx: ChunkerContext, options: SizeChunkerOptions = {
           cb();
         };
         if (Array.isArray(res)) done(res);
-        else return res.then(done, (err: Error) => cb(err));
+        else return res.then(done, (err: Error) => cb(spoolError(err)));
       };
       if (opts.flushAfterMs) tail = tail.then(run);
       else run();
@@ -236,7 +238,7 @@ export function sizeChunker(ctx: ChunkerContext, options: SizeChunkerOptions = {
         .then((ch) => {
           if (ch) emit(this, [ch]);
           cb();
-        }, cb);
+        }, (err: Error) => cb(spoolError(err)));
     },
     destroy(err, cb) {
       disarm();

@@ -6,13 +6,14 @@
  * identical bytes is never redone.
  */
 import type { Duplex } from 'node:stream';
-import { withContext } from '../errors.js';
+import { atStageBoundary } from '../errors.js';
 import { Slots, boundedMap } from '../internal/concurrency/bounded.js';
 import { chunkPart } from '../journal/journal.js';
 import { uploaderOptionsSchema, type ResolvedUploaderOptions, type UploaderOptions } from '../options/uploader.js';
 import { parseOptions } from '../options/parse.js';
 import type { RunContext } from '../run/context.js';
 import { uploadFile } from '../run/upload-file.js';
+import { uploadWithinBudget } from './batch-submitter/storage-budget.js';
 import type { Chunk, UploadedChunk } from '../types.js';
 
 export type { UploaderOptions } from '../options/uploader.js';
@@ -30,13 +31,16 @@ export async function uploadChunk(ctx: UploaderContext, chunk: Chunk, opts: Reso
   if (prior?.fileName) return { ...chunk, fileName: prior.fileName };
   ctx.events?.job({ chunk: chunk.index, state: 'UPLOADING', requests: chunk.lineCount });
   const progress = ctx.events?.progress;
-  const fileName = await uploadFile(ctx.client, chunk.spoolPath, `${ctx.runId}-${chunkPart(chunk.index, prior?.attempt)}`, {
-    signal: ctx.signal,
-    uploadUrl: prior?.uploadUrl,
-    onUploadUrl: journal ? (url) => journal.uploadStarted(chunk.index, url) : undefined,
-    onBytes: progress ? (n) => (progress.bytesUploaded += n) : undefined,
-  }).catch((err: unknown) => {
-    throw withContext(err, `uploading chunk ${chunk.index} (records ${chunk.firstSeq}..${chunk.firstSeq + chunk.count - 1})`);
+  // Waits for room under the run's storage budget first (stage 4 frees it as it deletes inputs).
+  const upload = () =>
+    uploadFile(ctx.client, chunk.spoolPath, `${ctx.runId}-${chunkPart(chunk.index, prior?.attempt)}`, {
+      signal: ctx.signal,
+      uploadUrl: prior?.uploadUrl,
+      onUploadUrl: journal ? (url) => journal.uploadStarted(chunk.index, url) : undefined,
+      onBytes: progress ? (n) => (progress.bytesUploaded += n) : undefined,
+    });
+  const fileName = await uploadWithinBudget(ctx.inFlight?.storage, chunk.spoolPath, chunk.bytes, upload, ctx.signal).catch((err: unknown) => {
+    throw atStageBoundary(err, `uploading chunk ${chunk.index} (records ${chunk.firstSeq}..${chunk.firstSeq + chunk.count - 1})`);
   });
   await journal?.uploadFinished(chunk.index, fileName);
   ctx.inFlight?.addFile(fileName);

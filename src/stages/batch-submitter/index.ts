@@ -5,7 +5,7 @@
  * results are all out).
  */
 import type { Duplex } from 'node:stream';
-import { withContext } from '../../errors.js';
+import { atStageBoundary } from '../../errors.js';
 import { Slots, boundedMap } from '../../internal/concurrency/bounded.js';
 import { parseOptions } from '../../options/parse.js';
 import { submitterOptionsSchema, type BatchSubmitterOptions } from '../../options/submitter.js';
@@ -20,7 +20,7 @@ export type { BatchPart } from './batch-part.js';
 
 /** What the submitter uses of the run: client, runId and work dir at least. */
 export type SubmitterContext = Pick<RunContext, 'client' | 'runId' | 'workDir'> &
-  Partial<Pick<RunContext, 'signal' | 'journal' | 'events' | 'inFlight' | 'jobWindow'>>;
+  Partial<Pick<RunContext, 'signal' | 'journal' | 'events' | 'inFlight' | 'jobWindow' | 'webhook'>>;
 
 /** UploadedChunk (object mode) → FinishedJob (object mode). */
 export function batchSubmitter(ctx: SubmitterContext, options: BatchSubmitterOptions): Duplex & { runner: BatchRunner } {
@@ -35,6 +35,7 @@ export function batchSubmitter(ctx: SubmitterContext, options: BatchSubmitterOpt
     signal: ctx.signal,
     journal: ctx.journal,
     inFlight,
+    webhook: ctx.webhook,
     onJob: ctx.events ? (e) => ctx.events!.job(e) : undefined,
     onBytesUploaded: progress ? (n) => (progress.bytesUploaded += n) : undefined,
   });
@@ -45,7 +46,7 @@ export function batchSubmitter(ctx: SubmitterContext, options: BatchSubmitterOpt
     ordered: opts.ordered,
     task: (chunk) =>
       runner.run(chunk).catch((err: unknown) => {
-        throw withContext(err, `running the batch of chunk ${chunk.index} (records ${chunk.firstSeq}..${chunk.firstSeq + chunk.count - 1})`);
+        throw atStageBoundary(err, `running the batch of chunk ${chunk.index} (records ${chunk.firstSeq}..${chunk.firstSeq + chunk.count - 1})`);
       }),
     onDestroy: async (err) => {
       if (err && opts.cancelOnAbort) await inFlight.cancelAll(ctx.client);

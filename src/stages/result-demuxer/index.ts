@@ -4,6 +4,7 @@
  * on disk through an offset index, pushed only as fast as the reader pulls.
  */
 import { Duplex, type DuplexOptions } from 'node:stream';
+import { wrapFsError } from '../../errors.js';
 import { rm } from 'node:fs/promises';
 import { demuxerOptionsSchema, type ResultDemuxerOptions } from '../../options/demuxer.js';
 import { parseOptions } from '../../options/parse.js';
@@ -142,7 +143,7 @@ export function resultDemuxer(ctx: DemuxerContext = {}, options: ResultDemuxerOp
         if (current.done) await finishJob(currentJob!);
       }
     } catch (err) {
-      stream.destroy(err as Error);
+      stream.destroy(wrapFsError(err, `emitting the results of chunk ${currentJob?.chunk.index ?? '?'}`) as Error);
     } finally {
       pumping = false;
     }
