@@ -2,7 +2,7 @@
  * `gemini-batch run` as a user meets it: a real process from source, real HTTP
  * to an emulator on 127.0.0.1, files on disk.
  */
-import { existsSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { RunningEmulator } from '../src/emulator/index.js';
@@ -18,6 +18,7 @@ beforeAll(async () => {
 });
 afterAll(async () => {
   await emu.close();
+  rmSync(dir, { recursive: true, force: true });
 });
 
 const fast = ['--poll-interval', '20'];

@@ -7,9 +7,11 @@
 import { existsSync, linkSync, mkdirSync, readFileSync, rmSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
 import { hostname } from 'node:os';
 import { join } from 'node:path';
+import { createInterface } from 'node:readline';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createGeminiClient } from '../src/api/client.js';
 import type { RunningEmulator } from '../src/emulator/index.js';
-import { batchJsonl, collect, emuEnv, emulator, runCli, spawnCli, tempDir } from './cli.helpers.js';
+import { batchJsonl, collect, emuEnv, emulator, KEY, runCli, spawnCli, tempDir } from './cli.helpers.js';
 
 const N = 2000;
 let emu: RunningEmulator;
@@ -169,5 +171,69 @@ describe('gemini-batch run: a completed run is recognised', () => {
     expect(r.stderr).toContain('--system (was "Be terse.", now "Be verbose.")');
     expect(r.stderr).not.toContain('the input differs');
     expectOneSentence(r.stderr);
+  });
+});
+
+describe('gemini-batch run: work the service no longer has is redone', () => {
+  /** Start a run on `svc`, wait until `pending` batches are PENDING, then send `sig`. */
+  async function stopWhilePending(svc: RunningEmulator, args: string[], sig: NodeJS.Signals, pending = 2): Promise<number | null> {
+    const child = spawnCli([...args, '--json'], emuEnv(svc));
+    const done = collect(child);
+    let seen = 0;
+    for await (const line of createInterface({ input: child.stderr! })) {
+      const e = JSON.parse(line) as { event: string; state?: string };
+      if (e.event === 'job' && e.state === 'PENDING' && ++seen === pending) break;
+    }
+    child.kill(sig);
+    return (await done).code;
+  }
+
+  it('after --cancel-on-abort and Ctrl-C, the same command re-uploads and re-creates the cancelled chunks under new names and completes', async () => {
+    const slow = await emulator({ pendingMs: 1_500 });
+    try {
+      const src = join(dir, 'cancel-in.jsonl');
+      writeFileSync(src, batchJsonl(400));
+      const out = join(dir, 'cancel.jsonl');
+      const args = ['run', src, '-o', out, ...flags, '--cancel-on-abort'];
+      expect(await stopWhilePending(slow, args, 'SIGINT')).toBe(130);
+      const cancelledNames = Object.keys(slow.counters().createsByDisplayName);
+      expect(cancelledNames.length).toBeGreaterThan(0);
+
+      const again = await runCli([...args, '--quiet'], { env: emuEnv(slow) });
+      expect(again.code).toBe(0);
+      const lines = readFileSync(out, 'utf8').trimEnd().split('\n');
+      expect(lines).toHaveLength(400);
+      expect(lines.filter((l) => l.includes('"error"'))).toEqual([]);
+      const names = slow.counters().createsByDisplayName;
+      expect(Object.entries(names).filter(([, n]) => n > 1)).toEqual([]);
+      // Each cancelled chunk came back under its next attempt's name.
+      for (const n of cancelledNames) expect(names[`${n}-a1`]).toBe(1);
+    } finally {
+      await slow.close();
+    }
+  });
+
+  it('batches deleted on the service after a kill -9 are redone; the rerun says so and completes', async () => {
+    const slow = await emulator({ pendingMs: 1_500 });
+    try {
+      const src = join(dir, 'lost-in.jsonl');
+      writeFileSync(src, batchJsonl(400));
+      const out = join(dir, 'lost.jsonl');
+      const args = ['run', src, '-o', out, ...flags];
+      await stopWhilePending(slow, args, 'SIGKILL');
+      const client = createGeminiClient({ baseUrl: slow.url, apiKey: KEY });
+      for await (const op of client.batches.list()) await client.batches.delete(op.name);
+      await client.close();
+
+      const again = await runCli(args, { env: emuEnv(slow) });
+      expect(again.code).toBe(0);
+      expect(again.stderr).toMatch(/redoing 2 batches the service no longer has \(0 cancelled, 2 gone\)/);
+      const lines = readFileSync(out, 'utf8').trimEnd().split('\n');
+      expect(lines).toHaveLength(400);
+      expect(lines.filter((l) => l.includes('"error"'))).toEqual([]);
+      expect(Object.entries(slow.counters().createsByDisplayName).filter(([, n]) => n > 1)).toEqual([]);
+    } finally {
+      await slow.close();
+    }
   });
 });

@@ -8,7 +8,9 @@ import { existsSync, statSync } from 'node:fs';
 import { pipeline } from 'node:stream/promises';
 import { GeminiBatchError } from '../errors.js';
 import { geminiBatch, type GeminiBatchStream } from '../gemini-batch.js';
-import { archiveJournal } from '../journal/journal.js';
+import { createGeminiClient } from '../api/client.js';
+import { archiveJournal, openJournal, spentAnything, type JournalState } from '../journal/journal.js';
+import { reconcileWithService } from '../journal/reconcile.js';
 import { acquireStateLock, type StateLock } from '../journal/lock.js';
 import { makeDirs } from '../journal/make-dirs.js';
 import type { GeminiBatchOptions } from '../options.js';
@@ -144,6 +146,7 @@ export async function runBatch(inputPath: string, flags: RunFlags): Promise<numb
     resumable = stateDir !== undefined && fileOutput;
     const settings = runSettings(flags);
     let resume: CompleteLines | undefined;
+    let resumed: JournalState | undefined;
     if (stateDir) {
       try {
         makeDirs(stateDir);
@@ -165,6 +168,7 @@ export async function runBatch(inputPath: string, flags: RunFlags): Promise<numb
         else if (archived) reporter.notice(`starting a new run (the old journal is kept as ${archived})`);
       }
       if (verdict.kind !== 'resume') writeSettings(stateDir, settings);
+      else resumed = verdict.journal;
       if (verdict.kind === 'resume' && fileOutput && existsSync(flags.output)) {
         resume = countCompleteLines(flags.output);
         reporter.notice(`resuming: ${resume.lines} results already in ${flags.output}`);
@@ -176,6 +180,7 @@ export async function runBatch(inputPath: string, flags: RunFlags): Promise<numb
     input = await openInput(inputPath, { maxLineChars: flags.maxLineBytes, rawLines: flags.promptField === undefined });
     conn = await connect({ emulator: flags.emulator });
     if (flags.emulator) reporter.notice(`using ${conn.target}`);
+    if (stateDir && lock && resumed && spentAnything(resumed)) await redoWhatTheServiceLost(stateDir, lock, resumed, conn, reporter, abort.signal);
 
     // The journal geminiBatch opens uses our lock instead of taking its own; we release it at the end.
     lock?.lend();
@@ -265,6 +270,36 @@ export async function runBatch(inputPath: string, flags: RunFlags): Promise<numb
     signals.release();
     lock?.release();
     await conn?.close().catch(() => undefined);
+  }
+}
+
+/**
+ * Chunks whose batch was cancelled (--cancel-on-abort, Ctrl-C) or whose batch,
+ * results or upload the service no longer has are marked in the journal to
+ * be redone under new names, so the resume completes instead of repeating
+ * BATCH_CANCELLED or a 404 for ever.
+ */
+async function redoWhatTheServiceLost(
+  stateDir: string,
+  lock: StateLock,
+  recorded: JournalState,
+  conn: Connection,
+  reporter: Reporter,
+  signal: AbortSignal,
+): Promise<void> {
+  const client = createGeminiClient({ ...(conn.apiKey !== undefined ? { apiKey: conn.apiKey } : {}), ...(conn.baseUrl ? { baseUrl: conn.baseUrl } : {}) });
+  lock.lend();
+  const journal = openJournal(stateDir, { fingerprint: recorded.fingerprint ?? {} });
+  try {
+    const r = await reconcileWithService(journal, client, signal);
+    const redo = r.cancelled.length + r.lost.length;
+    if (redo) {
+      const paid = r.paidLost.length ? `; ${r.paidLost.length} had already succeeded, so that paid work was lost` : '';
+      reporter.notice(`redoing ${redo} batch${redo === 1 ? '' : 'es'} the service no longer has (${r.cancelled.length} cancelled, ${r.lost.length} gone)${paid}`);
+    }
+  } finally {
+    await journal.close();
+    await client.close().catch(() => undefined);
   }
 }
 

@@ -26,7 +26,8 @@ type Entry =
   | { t: 'chunk'; index: number; firstSeq: number; count: number; bytes: number; sha256: string }
   | { t: 'upload-start'; index: number; uploadUrl: string }
   | { t: 'upload-done'; index: number; fileName: string }
-  | { t: 'create-intent'; index: number; displayName: string }
+  /** `webhookUrl`: where the service POSTs this batch's events (issue 13), so a resume listens there again. */
+  | { t: 'create-intent'; index: number; displayName: string; webhookUrl?: string }
   | { t: 'created'; index: number; displayName: string; name: string }
   | { t: 'terminal'; index: number; displayName: string; state: BatchState }
   /** `rel`: path is relative to the state dir (journals before it held cwd-relative or absolute paths). */
@@ -104,6 +105,7 @@ function apply(s: JournalState, dir: string, e: Entry): void {
       break;
     case 'create-intent':
       c.batches[e.displayName] ??= '';
+      if (e.webhookUrl !== undefined) (c.webhookUrls ??= {})[e.displayName] = e.webhookUrl;
       break;
     case 'created':
       c.batches[e.displayName] = e.name;
@@ -239,6 +241,10 @@ export class FileJournal implements RunJournal {
     return this.state.chunks.get(index);
   }
 
+  unfinishedChunks(): ChunkRecord[] {
+    return [...this.state.chunks.values()].filter((c) => c.resultsPath === undefined);
+  }
+
   async chunkSpooled(chunk: Chunk): Promise<ChunkRecord> {
     const known = this.state.chunks.get(chunk.index);
     if (known) {
@@ -261,8 +267,8 @@ export class FileJournal implements RunJournal {
   async uploadFinished(index: number, fileName: string): Promise<void> {
     this.record({ t: 'upload-done', index, fileName });
   }
-  async createIntended(index: number, displayName: string): Promise<void> {
-    this.record({ t: 'create-intent', index, displayName });
+  async createIntended(index: number, displayName: string, webhookUrl?: string): Promise<void> {
+    this.record(webhookUrl !== undefined ? { t: 'create-intent', index, displayName, webhookUrl } : { t: 'create-intent', index, displayName });
   }
   async batchCreated(index: number, displayName: string, name: string): Promise<void> {
     this.record({ t: 'created', index, displayName, name });

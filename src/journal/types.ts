@@ -23,6 +23,8 @@ export interface ChunkRecord {
   fileName?: string;
   /** displayName → batch name ('' while only intended), of the current attempt. */
   batches: Record<string, string>;
+  /** displayName → the webhook url its create carried (issue 13), when the run had one. */
+  webhookUrls?: Record<string, string>;
   /** displayName → terminal state, of the current attempt. */
   terminal: Record<string, BatchState>;
   /** Local results file, complete (absolute path). */
@@ -70,9 +72,12 @@ export interface RunJournal {
   /** Records the chunk, or checks it against the earlier run (ERR_STATE_MISMATCH when the input differs). */
   chunkSpooled(chunk: Chunk): Promise<ChunkRecord>;
   get(index: number): ChunkRecord | undefined;
+  /** Chunks recorded without local results yet (what a resume still has to fetch or redo). */
+  unfinishedChunks(): ChunkRecord[];
   uploadStarted(index: number, uploadUrl: string): Promise<void>;
   uploadFinished(index: number, fileName: string): Promise<void>;
-  createIntended(index: number, displayName: string): Promise<void>;
+  /** `webhookUrl`: the url the create carries as webhookConfig, recorded for a resume. */
+  createIntended(index: number, displayName: string, webhookUrl?: string): Promise<void>;
   batchCreated(index: number, displayName: string, batchName: string): Promise<void>;
   batchTerminal(index: number, displayName: string, state: BatchState): Promise<void>;
   /**
