@@ -424,7 +424,9 @@ async function textRun(label: string, bytes: number) {
       haveResults ||= !results[name]!.error;
     }
   }
-  if (k.contenders.includes('floor')) {
+  if (k.contenders.includes('floor') && input.bytes > k.floorMaxBytes) {
+    results.floor = { wallS: NaN, cpuS: null, userS: null, sysS: null, peakRssMB: NaN, skipped: `input over BENCH_FLOOR_MAX (${k.floorMaxBytes} bytes)` };
+  } else if (k.contenders.includes('floor')) {
     results.floor = await measure(`${label} floor`, () => floorRun(input, haveResults && existsSync(resultsCopy) ? resultsCopy : undefined));
   }
   rmSync(resultsCopy, { force: true });

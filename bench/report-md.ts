@@ -27,7 +27,7 @@ interface Result {
 const r = JSON.parse(readFileSync(process.argv[2] ?? 'bench/out/last.json', 'utf8')) as Result;
 const cell = (f: Fig | undefined): string[] => {
   if (!f) return ['', '', '', ''];
-  if (f.skipped) return ['cannot run (string limit)', '', '', ''];
+  if (f.skipped) return [f.skipped.includes('string') ? 'cannot run (V8 string limit)' : 'not run', '', '', ''];
   if (f.error) return [`failed: ${f.error.slice(0, 80)}`, '', '', ''];
   return [`${f.wallS} s`, `${f.cpuS} s (${f.userS} + ${f.sysS})`, `**${f.peakRssMB} MB**`, `${f.emulator?.cpuS ?? ''}`];
 };

@@ -60,6 +60,8 @@ export interface Knobs {
   repeat: number;
   /** 'emulator': result lines as the emulator writes them (key last since bba2090); 'proxy': rewritten to key-last on the way out (older trees). */
   keyLast: 'emulator' | 'proxy';
+  /** Above this input size the floor is not run (it is the longest part of a 5 GB run and no goal reads it there). */
+  floorMaxBytes: number;
   /** Run the SDK recipe even above the size where it cannot work (to show the failure). */
   sdkForce: boolean;
   keep: boolean;
@@ -101,6 +103,7 @@ export function readKnobs(): Knobs {
     cliTrace: process.env.BENCH_CLI_TRACE === '2' ? 2 : process.env.BENCH_CLI_TRACE === '1' ? 1 : 0,
     keyLast,
     sdkForce: process.env.BENCH_SDK_FORCE === '1',
+    floorMaxBytes: process.env.BENCH_FLOOR_MAX ? parseBytes(process.env.BENCH_FLOOR_MAX) : Infinity,
     keep: process.env.BENCH_KEEP === '1',
     buildDir: process.env.BENCH_BUILD_DIR || undefined,
     ref: process.env.BENCH_REF || 'HEAD',
