@@ -184,7 +184,7 @@ export class RequestLineMaker<R = BatchRecord> {
     if (typeof k !== 'number' || !Number.isFinite(k)) return this.invalid(`key must be a string or a number, got ${describe(k)}`, where);
     // A number key keeps its source text (12345678901234567890 stays that, not 12345678901234567000).
     const text = raw && numberKeyText(raw);
-    if (text !== undefined) return text;
+    if (text !== undefined && Number(text) === k) return text; // (a line with two "key" members keeps JSON.parse's)
     if (Number.isInteger(k) && !Number.isSafeInteger(k)) {
       return this.invalid(
         `key ${String(k)} is a number beyond 2^53, which JSON numbers do not keep exactly; write the key as a string ("key": "...")`,
