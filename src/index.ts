@@ -16,3 +16,41 @@ export { GeminiBatchError, InvalidRecordError } from './errors.js';
 export { openJournal } from './journal/journal.js';
 export type * from './types.js';
 export type * from './api/types.js';
+// Webhooks (issue 13): the `webhook` option's receiver, and verifying/forwarding deliveries
+// from a server of your own. Named here, so webhook/'s WebhookEvent (a verified delivery)
+// wins over api/types' WebhookEvent (an event name, also WebhookEventType below).
+export {
+  WebhookError,
+  isWebhookError,
+  webhookOptionsSchema,
+  createWebhookVerifier,
+  jwksUrlFor,
+  verifyWebhook,
+  createWebhookReceiver,
+  createWebhookHandler,
+  handleWebhook,
+  readRawBody,
+  receiveWebhook,
+  sendWebhookResponse,
+  startWebhookReceiver,
+  openWebhookReceiver,
+  type WebhookErrorCode,
+  type WebhookEvent,
+  type WebhookEventType,
+  type WebhookOptions,
+  type WebhookVerifyOptions,
+  type WebhookHeaders,
+  type WebhookVerifier,
+  type WebhookOutcome,
+  type WebhookReceiver,
+  type WebhookReceiverEvents,
+  type WebhookReceiverOptions,
+  type WebhookReceiverStats,
+  type WebhookResponse,
+  type WebhookHandler,
+  type WebhookRequest,
+  type StartWebhookReceiverOptions,
+  type WebhookServer,
+  type OpenedWebhook,
+  type OpenWebhookContext,
+} from './webhook/index.js';

@@ -13,6 +13,7 @@ import { parseOptions } from './options/parse.js';
 import { retryOptionsSchema } from './options/retry.js';
 import { submitterOptionsSchema } from './options/submitter.js';
 import { uploaderOptionsSchema } from './options/uploader.js';
+import { webhookOptionsSchema } from './webhook/options.js';
 
 export { DEFAULT_MAX_FILE_BYTES, DEFAULT_MAX_INLINE_BYTES } from './options/fields.js';
 
@@ -49,6 +50,11 @@ export const runOptionsSchema = z
      * false: your own output must be durable first; call `stream.complete()` then.
      */
     completeOnEnd: z.boolean().default(true),
+    /**
+     * Finish on the service's signed webhook event, polling only as a safety
+     * net at pollInterval: `{url?, listen?: {host, port}, secret?}` (README, Webhooks).
+     */
+    webhook: webhookOptionsSchema.optional(),
   })
   .strict();
 

@@ -11,6 +11,8 @@
  * - inFlight: files and batches on the service (upload tracking, cancelOnAbort)
  * - jobWindow: maxJobsInFlight slots, taken by the submitter, freed by the
  *   demuxer once a job's results are all out
+ * - webhook: with the `webhook` option, the receiver that wakes stage 4's
+ *   polls (webhook.ts)
  */
 import { randomBytes } from 'node:crypto';
 import { setMaxListeners } from 'node:events';
@@ -25,6 +27,7 @@ import type { CompletionInfo, RunJournal } from '../journal/types.js';
 import type { ResolvedOptions } from '../options.js';
 import { RunEvents } from './events.js';
 import { InFlight } from './in-flight.js';
+import { openRunWebhook, type RunWebhook } from './webhook.js';
 import { openWorkDir, removeWorkDir } from './work-dir.js';
 
 export interface RunContext {
@@ -36,6 +39,7 @@ export interface RunContext {
   readonly events: RunEvents;
   readonly inFlight: InFlight;
   readonly jobWindow: Slots;
+  readonly webhook?: RunWebhook;
 }
 
 /** A run context with its lifecycle: made by openRun(), ended by end(). */
@@ -75,6 +79,7 @@ export function openRun(o: ResolvedOptions<unknown>, internals: RunInternals = {
   // Every request in flight listens on it; their number is bounded by the concurrency options.
   setMaxListeners(0, internalAbort.signal, signal);
   const inFlight = new InFlight();
+  const webhook = o.webhook ? openRunWebhook(o.webhook, { runId, baseUrl: client.baseUrl, signal, journal }) : undefined;
   let ended = false;
 
   const complete = async (info?: CompletionInfo) => {
@@ -95,7 +100,9 @@ export function openRun(o: ResolvedOptions<unknown>, internals: RunInternals = {
     // inside, and temp files must be gone before the consumer sees 'finish'.
     void journal?.close().catch(() => undefined);
     removeWorkDir(workDir, journal?.dir);
+    const closingWebhook = webhook?.close();
     await cancelling;
+    await closingWebhook;
     if (ownsClient) await client.close().catch(() => undefined);
   };
 
@@ -108,6 +115,7 @@ export function openRun(o: ResolvedOptions<unknown>, internals: RunInternals = {
     events: new RunEvents(),
     inFlight,
     jobWindow: new Slots(o.maxJobsInFlight, 'maxJobsInFlight'),
+    ...(webhook ? { webhook } : {}),
     end,
     complete,
   };

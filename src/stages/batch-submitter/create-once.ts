@@ -11,6 +11,7 @@
  */
 import { GeminiApiError } from '../../api/errors.js';
 import { sleep } from '../../api/retry.js';
+import type { CreateBatchOptions } from '../../api/types.js';
 import { abortError } from '../../errors.js';
 import { crashPoint } from '../../failpoints.js';
 import { inlineRequestsStream } from '../../internal/wire/inline-body.js';
@@ -32,8 +33,10 @@ export async function createOnce(s: SubmitterState, part: BatchPart, displayName
     return batchName;
   }
   s.event(part, 'CREATING', part.lines, undefined, displayName);
-  await journal?.createIntended(part.chunk.index, displayName);
-  batchName = await s.survival.create(part, () => create(s, part, displayName), s.opts.signal, (detail) =>
+  // The url is journaled with the intent, so a resumed run can listen where deliveries go.
+  const webhookConfig = await s.opts.webhook?.config(part.chunk.index);
+  await journal?.createIntended(part.chunk.index, displayName, webhookConfig?.uris[0]);
+  batchName = await s.survival.create(part, () => create(s, part, displayName, webhookConfig), s.opts.signal, (detail) =>
     s.event(part, 'CREATING', part.lines, undefined, `${displayName}: ${detail}`),
   );
   crashPoint('create-sent');
@@ -41,7 +44,7 @@ export async function createOnce(s: SubmitterState, part: BatchPart, displayName
   return batchName;
 }
 
-async function create(s: SubmitterState, part: BatchPart, displayName: string): Promise<string> {
+async function create(s: SubmitterState, part: BatchPart, displayName: string, webhookConfig?: CreateBatchOptions['webhookConfig']): Promise<string> {
   const o = s.opts;
   const fileName = part.fileName;
   const inline = fileName ? undefined : () => inlineRequestsStream(part.spoolPath);
@@ -55,6 +58,7 @@ async function create(s: SubmitterState, part: BatchPart, displayName: string): 
         displayName,
         fileName,
         inlineRequests: inline,
+        ...(webhookConfig ? { webhookConfig } : {}),
         signal: o.signal,
       });
       return op.name;

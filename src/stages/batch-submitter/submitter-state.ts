@@ -5,6 +5,7 @@ import type { RunJournal } from '../../journal/types.js';
 import type { JobEvent } from '../../types.js';
 import { Slots } from '../../internal/concurrency/bounded.js';
 import { InFlight } from '../../run/in-flight.js';
+import type { BatchWebhook } from '../../run/webhook.js';
 import type { BatchPart } from './batch-part.js';
 import { Survival } from './survival.js';
 
@@ -35,6 +36,8 @@ export interface BatchSubmitterOptions {
   /** Results below this seq were emitted by an earlier run: chunks entirely below it are skipped. */
   skipResults?: number;
   onJob?: (e: JobEvent) => void;
+  /** The run's webhook: creates carry its webhookConfig, polls wait for its hints (src/run/webhook.ts). */
+  webhook?: BatchWebhook;
   onBytesUploaded?: (n: number) => void;
   /** Stage 4's survival options (survival.ts): quota wait, adopt window, output wait, storage budget. */
   quotaWaitMs?: number;

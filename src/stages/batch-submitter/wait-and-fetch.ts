@@ -27,6 +27,10 @@ export async function waitAndFetch(s: SubmitterState, part: BatchPart, displayNa
   const recordedTerminal = journal?.get(part.chunk.index)?.terminal[displayName];
   // Stays listed until it reaches a terminal state, so an abort can still cancel it.
   s.inFlight.addBatch(batchName);
+  // From creation or adoption until done, its events wake the poll (a hint: one GET confirms).
+  const webhook = o.webhook;
+  webhook?.watch(batchName);
+  const pause = webhook?.pause(batchName);
   const inlinePath = `${part.resultsPath}.inline-${displayName}`;
   let lastState: BatchState | undefined;
   let op: BatchOperation;
@@ -35,6 +39,7 @@ export async function waitAndFetch(s: SubmitterState, part: BatchPart, displayNa
       signal: o.signal,
       pollInterval: o.pollInterval,
       inlineResultsPath: inlinePath,
+      ...(pause ? { pause } : {}),
       onState: (st) => {
         if (st.state !== lastState) {
           if (st.state === 'RUNNING') crashPoint('polling');
@@ -53,6 +58,7 @@ export async function waitAndFetch(s: SubmitterState, part: BatchPart, displayNa
       },
     });
   } catch (err) {
+    webhook?.unwatch(batchName);
     if (!isNotFound(err)) throw err;
     s.inFlight.dropBatch(batchName);
     s.survival.ended(batchName);
@@ -61,6 +67,7 @@ export async function waitAndFetch(s: SubmitterState, part: BatchPart, displayNa
     const paid = recordedTerminal !== undefined || lastState === 'RUNNING';
     throw new ChunkGone('batch-gone', paid, `batch ${batchName} (${displayName}) no longer exists on the service`);
   }
+  webhook?.unwatch(batchName);
   s.inFlight.dropBatch(batchName);
   s.survival.ended(batchName);
   if (recordedTerminal === undefined) await journal?.batchTerminal(part.chunk.index, displayName, op.state);

@@ -1,0 +1,209 @@
+/**
+ * geminiBatch() with `webhook` (issue 13), over real HTTP both ways: the
+ * emulator runs the jobs and POSTs signed events to our receiver; the run
+ * finishes on them although its poll interval is 10 minutes, with a handful
+ * of GETs. Forged and duplicated deliveries change nothing, a lost one is
+ * caught by the safety poll, and a resumed run listens again where its
+ * batches' events go.
+ */
+import { afterEach, describe, expect, it } from 'vitest';
+import { createServer, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { Readable, Writable } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
+import { startEmulator, type EmulatorOptions, type RunningEmulator } from '../src/emulator/index.js';
+import { GeminiBatchError, geminiBatch, handleWebhook } from '../src/index.js';
+import type { GeminiBatchOptions } from '../src/options.js';
+import type { JobEvent, KeyedResult } from '../src/types.js';
+import { collect, records, responseText } from './helpers/records.js';
+import { eventBody, hmacHeaders, jwtHeaders, newSecret, newSigningKey, post, signJwt } from './webhook.helpers.js';
+
+const TEN_MINUTES = { initialMs: 600_000, maxMs: 600_000 };
+
+const cleanups: Array<() => Promise<void> | void> = [];
+afterEach(async () => {
+  for (const c of cleanups.splice(0).reverse()) await c();
+});
+
+async function emulator(opts: EmulatorOptions = {}): Promise<RunningEmulator> {
+  const e = await startEmulator({ port: 0, pendingMs: 10, runningMs: 300, webhookRetryBaseMs: 50, ...opts });
+  cleanups.push(() => e.close());
+  return e;
+}
+
+function tempDir(): string {
+  const dir = mkdtempSync(join(tmpdir(), 'gb-webhook-pipeline-'));
+  cleanups.push(() => rmSync(dir, { recursive: true, force: true }));
+  return dir;
+}
+
+function options(e: RunningEmulator, tmp: string, extra: Partial<GeminiBatchOptions>): GeminiBatchOptions {
+  return { model: 'gemini-2.5-flash', apiKey: 'k', baseUrl: e.url, tmpDir: tmp, mode: 'file', maxRequestsPerBatch: 10, ...extra };
+}
+
+function expectEcho(input: ReturnType<typeof records>, out: KeyedResult[]): void {
+  expect(out.map((r) => r.key)).toEqual(input.map((r) => String(r.key)));
+  for (const r of out) expect(responseText(r)).toContain('echo: prompt');
+}
+
+const gets = (e: RunningEmulator) => e.counters().requestsByRoute['get'] ?? 0;
+
+describe('geminiBatch with webhook', () => {
+  it('finishes on the events with a 10-minute poll interval, with a handful of GETs', async () => {
+    const e = await emulator();
+    const input = records(30);
+    const started = Date.now();
+    const out = await collect(input, geminiBatch(options(e, tempDir(), { pollInterval: TEN_MINUTES, webhook: { listen: { host: '127.0.0.1', port: 0 } } })));
+    expectEcho(input, out);
+    const c = e.counters();
+    expect(c.batchesCreated).toBe(3);
+    expect(c.webhooksDelivered).toBe(3);
+    // One GET right after the create, one when the event says it ended: never a poll at 10 minutes.
+    expect(gets(e)).toBeLessThanOrEqual(2 * 3);
+    expect(Date.now() - started).toBeLessThan(60_000);
+  });
+
+  it('sends webhookConfig {uris: [url], userMetadata: {runId, chunk}} and closes the receiver at the end', async () => {
+    const e = await emulator({ runningMs: 20 });
+    // Our own server stands in for the service's view of the url: it records the events it forwards.
+    const bodies: Array<Record<string, unknown>> = [];
+    const server = await listen((req, res) => {
+      const chunks: Buffer[] = [];
+      req.on('data', (c: Buffer) => chunks.push(c));
+      req.on('end', () => {
+        bodies.push(JSON.parse(Buffer.concat(chunks).toString('utf8')) as Record<string, unknown>);
+        res.writeHead(200).end('{}');
+      });
+    });
+    const url = `http://127.0.0.1:${port(server)}/events`;
+    const out = await collect(records(12), geminiBatch(options(e, tempDir(), { runId: 'wh-meta', pollInterval: { initialMs: 50, maxMs: 100 }, webhook: { url } })));
+    expect(out).toHaveLength(12);
+    await until(() => bodies.length >= 2);
+    const metadata = bodies.map((b) => b['user_metadata'] as { runId: string; chunk: number });
+    expect(metadata.map((m) => m.runId)).toEqual(['wh-meta', 'wh-meta']);
+    expect(metadata.map((m) => m.chunk).sort()).toEqual([0, 1]);
+  });
+
+  it('forwarded through handleWebhook(): forgeries get 401, duplicates 200, and nothing changes', async () => {
+    const e = await emulator({ webhookFaults: { forge: 1, duplicate: 1 } });
+    const statuses: number[] = [];
+    const server = await listen((req, res) => {
+      res.on('finish', () => statuses.push(res.statusCode));
+      handleWebhook(req, res);
+    });
+    const input = records(20);
+    const out = await collect(
+      input,
+      geminiBatch(options(e, tempDir(), { pollInterval: TEN_MINUTES, webhook: { url: `http://127.0.0.1:${port(server)}/hook` } })),
+    );
+    expectEcho(input, out);
+    expect(e.counters().batchesCreated).toBe(2);
+    expect(gets(e)).toBeLessThanOrEqual(2 * 2);
+    // Two batches: each one real delivery, its duplicate and a forgery (the run may end before the duplicates land).
+    await until(() => statuses.filter((s) => s === 401).length === 2);
+    expect(statuses.filter((s) => s === 401)).toHaveLength(2);
+  });
+
+  it('a forged event alone wakes nothing: with the real one lost, the run keeps waiting for its safety poll', async () => {
+    const e = await emulator({ runningMs: 50, webhookFaults: { drop: 1 } });
+    const statuses: number[] = [];
+    const server = await listen((req, res) => {
+      res.on('finish', () => statuses.push(res.statusCode));
+      handleWebhook(req, res);
+    });
+    const url = `http://127.0.0.1:${port(server)}/hook`;
+    const jobs: JobEvent[] = [];
+    const gb = geminiBatch(options(e, tempDir(), { runId: 'wh-forge', pollInterval: TEN_MINUTES, webhook: { url } }));
+    gb.on('job', (j: JobEvent) => jobs.push(j));
+    const running = pipeline(Readable.from(records(5)), gb, sink());
+    running.catch(() => undefined);
+    await until(() => jobs.some((j) => j.batchName !== undefined) && e.counters().webhooksDropped === 1);
+    const batchName = jobs.find((j) => j.batchName !== undefined)!.batchName!;
+    // Events about our batch, in our run's words, signed by keys the receiver does not trust.
+    const body = eventBody(batchName, 'batch.succeeded', { runId: 'wh-forge', chunk: 0 });
+    const stranger = await newSigningKey('not-the-service');
+    expect((await post(url, jwtHeaders(await signJwt(stranger, { body, aud: url })), body)).status).toBe(401);
+    expect((await post(url, hmacHeaders([newSecret()], body), body)).status).toBe(401);
+    // The job is long over; give a wrongly accepted hint time to act.
+    await new Promise((r) => setTimeout(r, 500));
+    expect(statuses).toEqual([401, 401]);
+    expect(gets(e)).toBe(1);
+    expect(jobs.some((j) => j.state === 'SUCCEEDED')).toBe(false);
+    gb.destroy();
+    await expect(running).rejects.toBeDefined();
+  });
+
+  it('a lost delivery is caught by the safety poll', async () => {
+    const e = await emulator({ webhookFaults: { drop: 1 } });
+    const input = records(10);
+    const out = await collect(input, geminiBatch(options(e, tempDir(), { pollInterval: { initialMs: 200, maxMs: 200 }, webhook: { listen: { port: 0 } } })));
+    expectEcho(input, out);
+    expect(e.counters().webhooksDropped).toBe(1);
+    expect(e.counters().webhooksDelivered).toBe(0);
+  });
+
+  it('a resumed run listens again on the url its batches carry, and completes on their events', async () => {
+    const e = await emulator({ runningMs: 1_500 });
+    const stateDir = join(tempDir(), 'state');
+    const input = records(20);
+    const opts = options(e, tempDir(), { stateDir, pollInterval: TEN_MINUTES, webhook: { listen: { port: 0 } } });
+
+    // First run: destroyed once both batches are created (journaled), long before they end.
+    const first = geminiBatch(opts);
+    const created = new Set<string>();
+    first.on('job', (j: JobEvent) => {
+      if (j.batchName) created.add(j.batchName);
+      if (created.size === 2) first.destroy();
+    });
+    await pipeline(Readable.from(input), first, sink()).catch(() => undefined);
+    expect(created.size).toBe(2);
+    const journal = readFileSync(join(stateDir, 'journal.jsonl'), 'utf8');
+    const urls = [...journal.matchAll(/"webhookUrl":"([^"]+)"/g)].map((m) => m[1]);
+    expect(urls).toHaveLength(2);
+    expect(new Set(urls).size).toBe(1);
+
+    // The resume: the same batches (adopted, not created again), finished on events sent to the journaled url.
+    const out = await collect(input, geminiBatch(opts));
+    expectEcho(input, out);
+    expect(e.counters().batchesCreated).toBe(2);
+    expect(e.counters().webhooksDelivered).toBeGreaterThanOrEqual(2);
+  });
+
+  it('refuses a webhook option without url or listen synchronously', () => {
+    const e = { url: 'http://127.0.0.1:9' } as RunningEmulator;
+    expect(() => geminiBatch(options(e, tmpdir(), { webhook: {} }))).toThrow(GeminiBatchError);
+    expect(() => geminiBatch(options(e, tmpdir(), { webhook: { listen: { port: 70_000 } } }))).toThrow(/webhook/);
+  });
+});
+
+function sink(): Writable {
+  return new Writable({ objectMode: true, write: (_r, _e, cb) => cb() });
+}
+
+async function listen(handler: Parameters<typeof createServer>[1]): Promise<Server> {
+  const server = createServer(handler);
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  cleanups.push(
+    () =>
+      new Promise<void>((resolve) => {
+        server.closeAllConnections();
+        server.close(() => resolve());
+      }),
+  );
+  return server;
+}
+
+function port(server: Server): number {
+  return (server.address() as AddressInfo).port;
+}
+
+async function until(cond: () => boolean, ms = 10_000): Promise<void> {
+  const deadline = Date.now() + ms;
+  while (!cond()) {
+    if (Date.now() > deadline) throw new Error('timed out waiting');
+    await new Promise((r) => setTimeout(r, 10));
+  }
+}
