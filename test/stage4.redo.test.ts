@@ -108,4 +108,22 @@ describe('resume when the service lost our work', () => {
     expect(emu!.counters().uploadsFinalized).toBe(2);
     expect(Object.values(emu!.counters().createsByDisplayName).every((n) => n === 1)).toBe(true);
   });
+
+  it('after cancel-on-abort, the same run again re-creates the cancelled chunks under new names and completes', async () => {
+    const opts = { ...(await setup({ pendingMs: 400, runningMs: 20 })), cancelOnAbort: true };
+    const input = records(40);
+    const names = await runUntilCreated(opts, input, 2);
+    expect(names).toHaveLength(2);
+    // Let the cancels land.
+    await new Promise((r) => setTimeout(r, 100));
+    const jobs: JobEvent[] = [];
+    const stage = geminiBatch(opts);
+    stage.on('job', (e: JobEvent) => jobs.push(e));
+    const out = await collect(input, stage);
+    expectAllAnswered(input, out);
+    const creates = emu!.counters().createsByDisplayName;
+    expect(Object.values(creates).every((n) => n === 1)).toBe(true);
+    expect(Object.keys(creates).filter((d) => /-a1$/.test(d))).toHaveLength(2);
+    expect(jobs.some((e) => e.state === 'CANCELLED')).toBe(false);
+  });
 });

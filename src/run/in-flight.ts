@@ -6,6 +6,7 @@
  * is done (files kept with cleanupRemote off are the user's then).
  */
 import type { GeminiClient } from '../api/types.js';
+import type { RunJournal } from '../journal/types.js';
 import { StorageBudget } from '../stages/batch-submitter/storage-budget.js';
 
 export class InFlight {
@@ -17,6 +18,7 @@ export class InFlight {
    * leaves this registry (deleted, or the user's once its chunk is done).
    */
   readonly storage = new StorageBudget();
+  private journal: RunJournal | undefined;
 
   addFile(name: string): void {
     this.fileNames.add(name);
@@ -43,10 +45,33 @@ export class InFlight {
     return [...this.batchNames];
   }
 
+  /** The run's journal: cancelAll records there which chunks it gave up, so a rerun redoes them. */
+  attachJournal(journal: RunJournal | undefined): void {
+    this.journal ??= journal;
+  }
+
   /** Stop paying for batches nobody will read and remove our uploads; best effort, never throws. */
   async cancelAll(client: GeminiClient): Promise<void> {
+    // Recorded first, synchronously (the journal closes right after): a rerun of the same
+    // command must upload and create these chunks again under new names, not adopt
+    // cancelled batches nor create from deleted files (issue 11).
+    this.recordCancelled();
     const jobs = this.batches().map((b) => client.batches.cancel(b).catch(() => undefined));
     const files = this.files().map((f) => client.files.delete(f).catch(() => undefined));
     await Promise.all([...jobs, ...files]);
+  }
+
+  /** Chunks (dense indexes from 0 in the journal) that have a batch or upload of ours listed here. */
+  private recordCancelled(): void {
+    const journal = this.journal;
+    if (!journal || (this.batchNames.size === 0 && this.fileNames.size === 0)) return;
+    for (let i = 0; ; i++) {
+      const c = journal.get(i);
+      if (!c) break;
+      if (c.resultsPath) continue;
+      const batch = Object.values(c.batches).some((b) => b !== '' && this.batchNames.has(b));
+      const upload = c.fileName !== undefined && this.fileNames.has(c.fileName);
+      if (batch || upload) journal.chunkCancelled(i, { uploadDeleted: upload }).catch(() => undefined);
+    }
   }
 }

@@ -24,6 +24,8 @@ export class BatchRunner {
 
   constructor(opts: BatchSubmitterOptions) {
     this.s = new SubmitterState(opts);
+    // cancelOnAbort records the chunks it gives up in the journal (src/run/in-flight.ts).
+    this.s.inFlight.attachJournal(opts.journal);
   }
 
   /** Files and batches on the service not yet done with (cancelOnAbort). */
