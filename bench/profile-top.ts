@@ -81,8 +81,16 @@ function cpu(p: CpuProfile, top: number): string {
   });
   const ms = (us: number) => `${(us / 1000).toFixed(0)} ms`;
   const skip = (k: string) => /\(root\)|\(program\)|\(idle\)/.test(k);
+  // Self time by file: which part of the code (and so which owner) pays.
+  const byFile = new Map<string, number>();
+  for (const [k, v] of self) {
+    const file = k.startsWith('(native)') ? k : /:\d+$/.test(k) ? k.replace(/:[^:]*:\d+$/, '') : k.replace(/:[^:]*$/, '');
+    byFile.set(file, (byFile.get(file) ?? 0) + v);
+  }
   return [
     `CPU profile: ${ms(total)} sampled`,
+    `-- self time by file, top ${top}`,
+    table([...byFile.entries()], total, ms, top),
     `-- self time, top ${top}`,
     table([...self.entries()], total, ms, top),
     `-- inclusive time, top ${top} (excluding (root)/(program)/(idle))`,
