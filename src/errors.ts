@@ -69,7 +69,7 @@ export function abortError(signal?: AbortSignal): GeminiBatchError {
  * 3000..3999): Gemini API 503 ..."), keeping the error's class and code so
  * callers can still switch on them. Aborts pass through untouched.
  */
-export function withContext(err: unknown, doing: string): unknown {
+function withContext(err: unknown, doing: string): unknown {
   if (!(err instanceof Error) || (err instanceof GeminiBatchError && err.code === 'ERR_ABORTED')) return err;
   if (!err.message.startsWith(doing)) err.message = `${doing}: ${err.message}`;
   return err;

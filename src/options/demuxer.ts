@@ -19,4 +19,3 @@ export const demuxerOptionsSchema = z
   .strict();
 
 export type ResultDemuxerOptions = z.input<typeof demuxerOptionsSchema>;
-export type ResolvedDemuxerOptions = z.output<typeof demuxerOptionsSchema>;

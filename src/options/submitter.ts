@@ -3,7 +3,7 @@ import { z } from 'zod/v3';
 import { survivalOptionsSchema } from '../stages/batch-submitter/survival.js';
 import { fields, positiveInt } from './fields.js';
 
-export const pollIntervalSchema = z
+const pollIntervalSchema = z
   .object({ initialMs: positiveInt.default(2_000), maxMs: positiveInt.default(60_000) })
   .strict()
   .default({})
@@ -40,4 +40,3 @@ export const submitterOptionsSchema = z
   .strict();
 
 export type BatchSubmitterOptions = z.input<typeof submitterOptionsSchema>;
-export type ResolvedSubmitterOptions = z.output<typeof submitterOptionsSchema>;
