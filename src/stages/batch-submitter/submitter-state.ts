@@ -66,7 +66,9 @@ export class SubmitterState {
   constructor(readonly opts: BatchSubmitterOptions) {
     this.task = opts.task ?? 'generate';
     this.inFlight = opts.inFlight ?? new InFlight();
-    this.survival = opts.survival ?? new Survival(opts);
+    // The registry's storage budget is the one the uploader (stage 3) waits on too.
+    if (opts.storageBudgetBytes !== undefined) this.inFlight.storage.setBudget(opts.storageBudgetBytes);
+    this.survival = opts.survival ?? new Survival({ ...opts, storage: this.inFlight.storage });
   }
 
   event(part: Pick<BatchPart, 'chunk'>, state: JobEvent['state'], requests: number, batchName?: string, detail?: string): void {
