@@ -11,7 +11,8 @@ import { Readable } from 'node:stream';
 import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createGeminiClient } from '../src/api/client.js';
-import { inlineItemToLine, splitOperation } from '../src/api/inline-results.js';
+import { inlineItemToLine } from '../src/api/inline-item.js';
+import { splitOperation } from '../src/api/inline-results.js';
 import type { GeminiClient } from '../src/api/types.js';
 import { sendJson, startServer } from './api.helpers.js';
 

@@ -4,7 +4,7 @@
  */
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { jobAgeMs, nextPollDelay, pollPolicy } from '../src/api/batches.js';
+import { jobAgeMs, nextPollDelay, pollPolicy } from '../src/api/poll-policy.js';
 import { createGeminiClient } from '../src/api/client.js';
 import { sendJson, startServer } from './api.helpers.js';
 

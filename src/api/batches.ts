@@ -25,9 +25,10 @@ import { splitOperation } from './inline-results.js';
 import { keyLinesByPosition } from './inline-keys.js';
 import { modelPath, pageQuery, resourcePath } from './names.js';
 import { listOperationsSchema, normalizeState, operationSchema, type WireOperation } from './schemas.js';
+import { jobAgeMs, nextPollDelay, pollPolicy } from './poll-policy.js';
 import { sleep } from './retry.js';
 import { GeminiBatchError } from '../errors.js';
-import { TERMINAL_STATES, type BatchOperation, type GetToFileOptions, type InlineKeying, type WaitOptions, type BatchesApi, type BatchStats, type CreateBatchOptions } from './types.js';
+import { TERMINAL_STATES, type BatchOperation, type GetToFileOptions, type InlineKeying, type BatchesApi, type BatchStats, type CreateBatchOptions } from './types.js';
 
 /** Wire Operation → BatchOperation. */
 export function toBatchOperation(wire: WireOperation, raw: unknown = wire): BatchOperation {
@@ -74,41 +75,6 @@ function webhookConfigJson(cfg: NonNullable<CreateBatchOptions['webhookConfig']>
   return JSON.stringify({ uris, ...(meta !== undefined ? { userMetadata: meta } : {}) });
 }
 
-/** Resolved poll policy of waitForBatch. */
-export interface PollPolicy {
-  initialMs: number;
-  maxMs: number;
-  ageFraction: number;
-}
-
-export function pollPolicy(p: WaitOptions['pollInterval'] = {}): PollPolicy {
-  const maxMs = p.maxMs ?? 60_000;
-  return { maxMs, initialMs: Math.min(p.initialMs ?? 5_000, maxMs), ageFraction: p.ageFraction ?? 0.2 };
-}
-
-/**
- * The pause before the next poll: the last one x1.5, but never more than
- * `ageFraction` of the job's age (nor under initialMs, nor over maxMs). With
- * plain x1.5 backoff the next pause is about 3/4 of the time waited so far,
- * so a job that ends right after a poll is noticed that late (issue 12 saw up
- * to half); the cap bounds it to ageFraction, for a few more polls of a young
- * job (30 instead of 18 over 10 minutes at 2 s..60 s) and none more once
- * maxMs is reached.
- */
-export function nextPollDelay(previousMs: number, jobAgeMs: number, policy: PollPolicy): number {
-  const grown = previousMs * 1.5;
-  const cap = Math.max(policy.initialMs, policy.ageFraction * jobAgeMs);
-  return Math.min(policy.maxMs, grown, cap);
-}
-
-/** The job's age by its createTime when that is plausible (0..72 h), else time since we began waiting. */
-export function jobAgeMs(op: Pick<BatchOperation, 'createTime'>, waitStart: number, now: number): number {
-  const created = op.createTime ? Date.parse(op.createTime) : Number.NaN;
-  const byService = now - created;
-  if (Number.isFinite(byService) && byService >= 0 && byService <= 72 * 3600_000) return Math.max(byService, now - waitStart);
-  return now - waitStart;
-}
-
 /** Recompute hasOutput/outputPending after the inline count changed. */
 function withOutputFlags(op: BatchOperation): BatchOperation {
   op.hasOutput = Boolean(op.responsesFile) || op.inlinedResponseCount !== undefined;
@@ -126,10 +92,11 @@ export function createBody(opts: CreateBatchOptions): Buffer | (() => Readable) 
   if (Number(hasFile) + inlineKinds !== 1) {
     throw new GeminiBatchError('ERR_INVALID_OPTIONS', 'batches.create needs exactly one of fileName, inlineRequestsJson or inlineRequests');
   }
-  let name = opts.displayName !== undefined ? `"displayName":${JSON.stringify(opts.displayName)},` : '';
-  if (opts.webhookConfig !== undefined) name += `"webhookConfig":${webhookConfigJson(opts.webhookConfig)},`;
-  if (hasFile) return Buffer.from(`{"batch":{${name}"inputConfig":{"fileName":${JSON.stringify(opts.fileName)}}}}`);
-  const head = Buffer.from(`{"batch":{${name}"inputConfig":{"requests":{"requests":`);
+  // Fields before inputConfig, each with its trailing comma.
+  let fields = opts.displayName !== undefined ? `"displayName":${JSON.stringify(opts.displayName)},` : '';
+  if (opts.webhookConfig !== undefined) fields += `"webhookConfig":${webhookConfigJson(opts.webhookConfig)},`;
+  if (hasFile) return Buffer.from(`{"batch":{${fields}"inputConfig":{"fileName":${JSON.stringify(opts.fileName)}}}}`);
+  const head = Buffer.from(`{"batch":{${fields}"inputConfig":{"requests":{"requests":`);
   const tail = Buffer.from('}}}}');
   const stream = opts.inlineRequests;
   if (stream) {
