@@ -91,6 +91,9 @@ describe('errors', () => {
     const err = await client.files.get('x').catch((e: unknown) => e);
     expect(err).toMatchObject({ httpStatus: 0, status: 'NETWORK_ERROR', code: 'ERR_GEMINI_HTTP', retryable: true, ambiguous: false, errno: 'ECONNREFUSED' });
     expect((err as Error).message).toMatch(/^Gemini API NETWORK_ERROR on GET \/v1beta\/files\/x: ECONNREFUSED/);
+    // The raw undici/net error is kept as `cause` (scrubbed: its name, code and message only).
+    expect((err as Error).cause).toBeInstanceOf(Error);
+    expect((err as Error).cause).toMatchObject({ code: 'ECONNREFUSED' });
     expectNoKey(err);
   });
 
