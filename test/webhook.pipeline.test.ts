@@ -51,7 +51,7 @@ function expectEcho(input: ReturnType<typeof records>, out: KeyedResult[]): void
 
 const gets = (e: RunningEmulator) => e.counters().requestsByRoute['get'] ?? 0;
 
-describe('geminiBatch with webhook', () => {
+describe('geminiBatch with webhook', { timeout: 30_000 }, () => {
   it('finishes on the events with a 10-minute poll interval, with a handful of GETs', async () => {
     const e = await emulator();
     const input = records(30);
@@ -66,7 +66,7 @@ describe('geminiBatch with webhook', () => {
     expect(Date.now() - started).toBeLessThan(60_000);
   });
 
-  it('sends webhookConfig {uris: [url], userMetadata: {runId, chunk}} and closes the receiver at the end', async () => {
+  it('sends webhookConfig {uris: [url], userMetadata: {runId, chunk}}', async () => {
     const e = await emulator({ runningMs: 20 });
     // Our own server stands in for the service's view of the url: it records the events it forwards.
     const bodies: Array<Record<string, unknown>> = [];
@@ -105,6 +105,10 @@ describe('geminiBatch with webhook', () => {
     // Two batches: each one real delivery, its duplicate and a forgery (the run may end before the duplicates land).
     await until(() => statuses.filter((s) => s === 401).length === 2);
     expect(statuses.filter((s) => s === 401)).toHaveLength(2);
+    // The run's receiver closed with it: nothing in this process takes deliveries any more.
+    const late = eventBody('batches/late', 'batch.succeeded', { runId: 'x', chunk: 0 });
+    await until(() => statuses.length >= 6);
+    expect((await post(`http://127.0.0.1:${port(server)}/hook`, hmacHeaders([newSecret()], late), late)).status).toBe(503);
   });
 
   it('a forged event alone wakes nothing: with the real one lost, the run keeps waiting for its safety poll', async () => {
