@@ -22,6 +22,10 @@ const [, , , input, output, baseUrl, pollMs = '100', workDir] = process.argv;
 if (!input || !output || !baseUrl || !workDir) throw new Error('usage: sdk-recipe.child.ts RESULT INPUT OUTPUT BASE_URL POLL_MS WORK_DIR');
 
 const stop = startMeasure();
+// Seconds since start at the end of each step, to see where the recipe's wall goes.
+const t0 = performance.now();
+const phasesS: Record<string, number> = {};
+const phase = (name: string) => (phasesS[name] = Math.round(performance.now() - t0) / 1e3);
 const ai = new GoogleGenAI({ apiKey: 'bench', httpOptions: { baseUrl } });
 
 interface RequestLine {
@@ -32,8 +36,10 @@ const requests = readFileSync(input, 'utf8')
   .split('\n')
   .filter((l) => l.trim() !== '')
   .map((l) => JSON.parse(l) as RequestLine);
+phase('readRequests');
 
 const uploaded = await ai.files.upload({ file: input, config: { displayName: 'bench-requests', mimeType: 'jsonl' } });
+phase('upload');
 let job = await ai.batches.create({ model: 'gemini-2.5-flash', src: uploaded.name!, config: { displayName: 'bench-sdk-recipe' } });
 const done = new Set(['JOB_STATE_SUCCEEDED', 'JOB_STATE_FAILED', 'JOB_STATE_CANCELLED', 'JOB_STATE_EXPIRED']);
 while (!done.has(job.state ?? '')) {
@@ -41,9 +47,11 @@ while (!done.has(job.state ?? '')) {
   job = await ai.batches.get({ name: job.name! });
 }
 if (job.state !== 'JOB_STATE_SUCCEEDED' || !job.dest?.fileName) throw new Error(`batch ended ${job.state}`);
+phase('createAndPoll');
 
 const downloadPath = join(workDir, 'sdk-recipe-responses.jsonl');
 await ai.files.download({ file: job.dest.fileName, downloadPath });
+phase('download');
 
 // Join by key: every answer parsed into a map, then written in request order.
 const answers = new Map<string, Record<string, unknown>>();
@@ -55,6 +63,7 @@ for (const line of readFileSync(downloadPath, 'utf8').split('\n')) {
   const r = JSON.parse(line) as Record<string, unknown> & { key: string };
   answers.set(r.key, r);
 }
+phase('parseResults');
 rmSync(downloadPath, { force: true });
 await ai.files.delete({ name: uploaded.name! });
 
@@ -75,4 +84,5 @@ for (const { key } of requests) {
 if (batch.length) out.write(batch.join('\n') + '\n');
 out.end();
 await once(out, 'close');
-report({ ...stop(), records: requests.length, missing, sampleLine });
+phase('joinAndWrite');
+report({ ...stop(), records: requests.length, missing, sampleLine, phasesS });
