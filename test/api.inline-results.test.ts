@@ -236,3 +236,14 @@ describe('inline keys over the wire (getToFile / waitForBatch)', () => {
     ]);
   });
 });
+
+describe('embedding batches', () => {
+  it('reads inline output under inlinedEmbedContentResponses, as the official SDK does', async () => {
+    const items = [{ response: { embedding: { values: [0.1, 0.2] } }, metadata: { key: '0:a' } }];
+    const doc = { name: 'batches/e', done: true, metadata: { state: 'BATCH_STATE_SUCCEEDED', output: { inlinedEmbedContentResponses: { inlinedResponses: items } } } };
+    const r = await split(JSON.stringify(doc), [7]);
+    expect(r.lines).toEqual(['{"key":"0:a","response":{"embedding":{"values":[0.1,0.2]}}}']);
+    expect(r.count).toBe(1);
+    expect(r.rest).toEqual({ ...doc, metadata: { ...doc.metadata, output: { inlinedEmbedContentResponses: {} } } });
+  });
+});

@@ -4,6 +4,7 @@
  */
 import { afterEach, describe, expect, it } from 'vitest';
 import { createGeminiClient } from '../src/api/client.js';
+import { toBatchOperation } from '../src/api/batches.js';
 import { normalizeState } from '../src/api/schemas.js';
 import type { GeminiClient } from '../src/api/types.js';
 import { sendJson, startServer, type TestServer } from './api.helpers.js';
@@ -95,5 +96,16 @@ describe('operations over the wire', () => {
     const op = await client.batches.waitForBatch('x', { pollInterval: { initialMs: 1, maxMs: 2 } });
     expect(op).toMatchObject({ done: true, state: 'SUCCEEDED', wireState: 'BATCH_STATE_WHATEVER_COMES_NEXT' });
     expect(n).toBe(3);
+  });
+});
+
+describe('embedding output', () => {
+  it('an embedding batch with inline output under inlinedEmbedContentResponses has output', async () => {
+    const op = toBatchOperation({
+      name: 'batches/e',
+      done: true,
+      metadata: { state: 'BATCH_STATE_SUCCEEDED', output: { inlinedEmbedContentResponses: { inlinedResponses: [{}, {}] } } },
+    });
+    expect(op).toMatchObject({ hasOutput: true, outputPending: false, inlinedResponseCount: 2 });
   });
 });

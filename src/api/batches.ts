@@ -43,7 +43,11 @@ export function toBatchOperation(wire: WireOperation, raw: unknown = wire): Batc
   if (s.successfulRequestCount !== undefined) stats.successfulRequestCount = s.successfulRequestCount;
   if (s.failedRequestCount !== undefined) stats.failedRequestCount = s.failedRequestCount;
   if (s.pendingRequestCount !== undefined) stats.pendingRequestCount = s.pendingRequestCount;
-  const inline = md.output?.inlinedResponses?.inlinedResponses ?? wire.response?.inlinedResponses?.inlinedResponses;
+  const inline =
+    md.output?.inlinedResponses?.inlinedResponses ??
+    md.output?.inlinedEmbedContentResponses?.inlinedResponses ??
+    wire.response?.inlinedResponses?.inlinedResponses ??
+    wire.response?.inlinedEmbedContentResponses?.inlinedResponses;
   const responsesFile = md.output?.responsesFile ?? wire.response?.responsesFile;
   const hasOutput = Boolean(responsesFile) || inline !== undefined;
   const op: BatchOperation = { name: wire.name || md.name || '', state, done, hasOutput, outputPending: done && state === 'SUCCEEDED' && !hasOutput, stats, raw };

@@ -37,6 +37,9 @@ const RBRACKET = 0x5d;
 const ITEM_ARRAYS: Record<string, 'metadata' | 'response' | 'skip'> = {
   '/metadata/output/inlinedResponses/inlinedResponses': 'metadata',
   '/response/inlinedResponses/inlinedResponses': 'response',
+  // Embedding batches: the official SDK reads their inline output from here.
+  '/metadata/output/inlinedEmbedContentResponses/inlinedResponses': 'metadata',
+  '/response/inlinedEmbedContentResponses/inlinedResponses': 'response',
   '/metadata/inputConfig/requests/requests': 'skip',
 };
 /** Containers deeper than this cannot hold one of ITEM_ARRAYS: no path is built for them. */
@@ -352,8 +355,9 @@ class OperationSplitter extends Writable {
 /** Remove inline response arrays left empty in the parsed rest. */
 function stripInline(rest: Record<string, unknown>): void {
   const drop = (holder: unknown) => {
-    if (holder && typeof holder === 'object' && 'inlinedResponses' in holder) {
-      const inner = (holder as Record<string, unknown>).inlinedResponses;
+    if (!holder || typeof holder !== 'object') return;
+    for (const container of ['inlinedResponses', 'inlinedEmbedContentResponses']) {
+      const inner = (holder as Record<string, unknown>)[container];
       if (inner && typeof inner === 'object') delete (inner as Record<string, unknown>).inlinedResponses;
     }
   };

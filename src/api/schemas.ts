@@ -48,9 +48,13 @@ export const batchStatsSchema = z.object({
   pendingRequestCount: int64.optional(),
 }).passthrough();
 
+const inlineContainerSchema = z.object({ inlinedResponses: z.array(z.unknown()).optional() }).passthrough().optional();
+
 const outputSchema = z.object({
   responsesFile: z.string().optional(),
-  inlinedResponses: z.object({ inlinedResponses: z.array(z.unknown()).optional() }).passthrough().optional(),
+  inlinedResponses: inlineContainerSchema,
+  /** Embedding batches (the official SDK reads their inline output here). */
+  inlinedEmbedContentResponses: inlineContainerSchema,
 }).passthrough();
 
 export const batchMetadataSchema = z.object({
