@@ -194,6 +194,12 @@ async function waitFor(cond: () => boolean): Promise<void> {
   while (!cond()) await sleep(20);
 }
 
+/** On a busy machine the flow may pause longer than settle() waits: give it up to 5 s to get there first. */
+async function reach(count: () => number, n: number): Promise<void> {
+  const deadline = Date.now() + 5_000;
+  while (count() < n && Date.now() < deadline) await sleep(20);
+}
+
 describe('backpressure with U=2 uploads and J=2 jobs (bound: U + J + 2 = 6 uploads)', () => {
   it('a slow first upload: only the U uploads admitted start, then all results arrive in order', async () => {
     await withProxy(
@@ -201,6 +207,7 @@ describe('backpressure with U=2 uploads and J=2 jobs (bound: U + J + 2 = 6 uploa
       async (proxy) => {
         const f = flow(proxy, 400);
         await waitFor(() => proxy.held === 1);
+        await reach(() => proxy.uploadsStarted, U);
         await settle(proxy, f.src.read);
         // Upload 1 finished behind the slow head and keeps its slot until it is taken downstream.
         expect(proxy.uploadsStarted).toBe(U);
@@ -218,6 +225,7 @@ describe('backpressure with U=2 uploads and J=2 jobs (bound: U + J + 2 = 6 uploa
       async (proxy) => {
         const f = flow(proxy, 5_000);
         await waitFor(() => proxy.held === 1);
+        await reach(() => proxy.uploadsStarted, U + J + 2);
         await settle(proxy, f.src.read);
         expect(proxy.uploadsStarted).toBe(U + J + 2);
         expect(f.src.read()).toBeLessThanOrEqual(READ_WHEN_JOBS_STALL);
@@ -233,6 +241,7 @@ describe('backpressure with U=2 uploads and J=2 jobs (bound: U + J + 2 = 6 uploa
       async (proxy) => {
         const f = flow(proxy, 5_000);
         await waitFor(() => proxy.held >= 1);
+        await reach(() => proxy.uploadsStarted, U + J + 2);
         await settle(proxy, f.src.read);
         expect(proxy.held).toBe(2); // the two jobs in flight, each downloading
         expect(proxy.uploadsStarted).toBe(U + J + 2);
@@ -257,6 +266,7 @@ describe('backpressure with U=2 uploads and J=2 jobs (bound: U + J + 2 = 6 uploa
         });
         const f = flow(proxy, 5_000, stalled);
         await waitFor(() => got === 1);
+        await reach(() => proxy.uploadsStarted, U + J + 2);
         await settle(proxy, f.src.read);
         expect(got).toBe(1);
         expect(proxy.uploadsStarted).toBe(U + J + 2);
