@@ -145,7 +145,7 @@ async function settle(proxy: HoldingProxy, read: () => number): Promise<void> {
 
 const live = new Set<Duplex>();
 
-function flow(proxy: HoldingProxy, total: number, sink?: Writable) {
+function flow(proxy: HoldingProxy, total: number, sink?: Writable, stateDir?: string) {
   const src = countingSource(total);
   const results: KeyedResult[] = [];
   const stage = geminiBatch({
@@ -159,6 +159,7 @@ function flow(proxy: HoldingProxy, total: number, sink?: Writable) {
     maxJobsInFlight: J,
     pollInterval: { initialMs: 10, maxMs: 20 },
     tmpDir: tmp,
+    ...(stateDir ? { stateDir } : {}),
   });
   const out =
     sink ??
@@ -233,6 +234,26 @@ describe('backpressure with U=2 uploads and J=2 jobs (bound: U + J + 2 = 6 uploa
         await f.done.catch(() => undefined);
       },
     );
+  });
+
+  it('with a stateDir (the journal step in the flow), a slow first job: still U + J + 2 uploads', async () => {
+    const stateDir = mkdtempSync(join(tmpdir(), 'gb-bp-state-'));
+    try {
+      await withProxy(
+        (req, p) => req.method === 'GET' && [...p.firstJob].some((n) => req.path.includes(`/${n}`)),
+        async (proxy) => {
+          const f = flow(proxy, 5_000, undefined, stateDir);
+          await waitFor(() => proxy.held === 1);
+          await reach(() => proxy.uploadsStarted, U + J + 2);
+          await settle(proxy, f.src.read);
+          expect(proxy.uploadsStarted).toBe(U + J + 2);
+          // The journal step holds a chunk in each of its two buffers.
+          expect(f.src.read()).toBeLessThanOrEqual(READ_WHEN_JOBS_STALL + 2 * PER_CHUNK);
+        },
+      );
+    } finally {
+      rmSync(stateDir, { recursive: true, force: true });
+    }
   });
 
   it('a slow download: U + J + 2 uploads start, no more', async () => {
