@@ -25,7 +25,14 @@ const FLAG_OF: Record<string, string> = {
   stateDir: '--state-dir',
   apiKey: 'GEMINI_API_KEY',
   baseUrl: 'GOOGLE_GEMINI_BASE_URL',
-  webhook: '--webhook-listen / --webhook-url / --webhook-secret',
+  webhook: '--webhook-listen',
+};
+
+/** Nested options the library names by their path ("webhook.secret"). */
+const FLAG_OF_PATH: Record<string, string> = {
+  'webhook.secret': '--webhook-secret',
+  'webhook.url': '--webhook-url',
+  'webhook.listen': '--webhook-listen',
 };
 
 const names = Object.keys(FLAG_OF).join('|');
@@ -34,10 +41,13 @@ const NAMED_OPTION = new RegExp(`\\boption (${names})(?:\\.[A-Za-z]+)*\\b`, 'g')
 /** camelCase option names are not English words: safe to replace anywhere. */
 const CAMEL_OPTION = new RegExp(`\\b(${Object.keys(FLAG_OF).filter((k) => /[A-Z]/.test(k)).join('|')})\\b`, 'g');
 
+const PATH_OPTION = new RegExp(`\\b(?:option )?(${Object.keys(FLAG_OF_PATH).map((k) => k.replace('.', '\\.')).join('|')})(?:\\.[A-Za-z0-9]+)*\\b`, 'g');
+
 /** Rewrite library option names in `message` as the CLI's flags. */
 export function withFlagNames(message: string): string {
   return message
     .replace(/^geminiBatch: /, '')
+    .replace(PATH_OPTION, (_m, path: string) => FLAG_OF_PATH[path] ?? path)
     .replace(NAMED_OPTION, (_m, name: string) => FLAG_OF[name] ?? name)
     .replace(CAMEL_OPTION, (_m, name: string) => FLAG_OF[name] ?? name);
 }

@@ -8,6 +8,7 @@ import { registerEmulatorCommand } from '../emulator/cli.js';
 import { registerFilesCommand } from './commands/files.js';
 import { registerJobsCommand } from './commands/jobs.js';
 import { registerRunCommand } from './commands/run.js';
+import { registerWebhooksCommand } from './commands/webhooks.js';
 import { describeError, EXIT_OK, EXIT_USAGE, exitCodeOf } from './errors.js';
 
 /** src/cli and dist/cli both sit two levels below the package root. */
@@ -30,6 +31,7 @@ export function buildProgram(setExitCode: (code: number) => void): Command {
   registerRunCommand(program, setExitCode);
   registerJobsCommand(program, print);
   registerFilesCommand(program, print);
+  registerWebhooksCommand(program, print);
   registerEmulatorCommand(program);
   return program;
 }

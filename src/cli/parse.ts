@@ -39,3 +39,18 @@ export function oneOf<T extends string>(values: readonly T[]): (v: string) => T 
     return v as T;
   };
 }
+
+/** `--webhook-listen HOST:PORT` (or `[::1]:PORT`, or just PORT for 127.0.0.1). */
+export function hostPort(v: string): { host: string; port: number } {
+  const m = /^(?:\[([^\]]+)\]|([^:]*)):(\d{1,5})$/.exec(v) ?? /^()()(\d{1,5})$/.exec(v);
+  const port = m ? Number(m[3]) : NaN;
+  if (!m || port > 65535) throw new InvalidArgumentError(`expected HOST:PORT like 127.0.0.1:8787 (port 0 picks a free one), got "${v}".`);
+  const host = m[1] || m[2] || '127.0.0.1';
+  return { host, port };
+}
+
+/** An http(s) URL. */
+export function httpUrl(v: string): string {
+  if (!URL.canParse(v) || !/^https?:$/.test(new URL(v).protocol)) throw new InvalidArgumentError(`expected an http(s) URL, got "${v}".`);
+  return v;
+}

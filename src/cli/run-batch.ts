@@ -54,6 +54,9 @@ export interface RunFlags {
   json?: boolean;
   /** Start a new run even if the state dir holds one (its journal is archived). */
   fresh?: boolean;
+  webhookListen?: { host: string; port: number };
+  webhookUrl?: string;
+  webhookSecret?: string;
 }
 
 function checkFlags(f: RunFlags): void {
@@ -65,6 +68,9 @@ function checkFlags(f: RunFlags): void {
     }
   }
   if (f.quiet && f.json) throw new CliUsageError('--quiet and --json do not go together: pick one');
+  if (f.webhookListen === undefined && (f.webhookUrl !== undefined || f.webhookSecret !== undefined)) {
+    throw new CliUsageError(`${f.webhookUrl !== undefined ? '--webhook-url' : '--webhook-secret'} needs --webhook-listen: the run must receive the events itself`);
+  }
 }
 
 /** The library options the flags stand for. */
@@ -90,6 +96,10 @@ function libraryOptions(f: RunFlags, conn: Connection): GeminiBatchOptions<Recor
   else if (f.emulator) o.pollInterval = { initialMs: 100, maxMs: 1_000 };
   if (f.maxLineBytes !== undefined) o.maxLineBytes = f.maxLineBytes;
   if (f.retryFailed !== undefined) o.retryFailedRequests = f.retryFailed;
+  if (f.webhookListen !== undefined) {
+    const secret = f.webhookSecret ?? (process.env.GEMINI_WEBHOOK_SECRET?.trim() || undefined);
+    o.webhook = { listen: f.webhookListen, ...(f.webhookUrl !== undefined ? { url: f.webhookUrl } : {}), ...(secret !== undefined ? { secret } : {}) };
+  }
   if (f.promptField !== undefined) {
     o.toRequest = promptToRequest({
       promptField: f.promptField,

@@ -1,6 +1,6 @@
 /** `gemini-batch run`: its flags and help. The work is in ../run-batch.ts. */
 import { Option, type Command } from 'commander';
-import { jsonObject, nonNegativeInt, positiveInt } from '../parse.js';
+import { hostPort, httpUrl, jsonObject, nonNegativeInt, positiveInt } from '../parse.js';
 import { runBatch, type RunFlags } from '../run-batch.js';
 
 export function registerRunCommand(program: Command, setExitCode: (code: number) => void): Command {
@@ -29,6 +29,9 @@ export function registerRunCommand(program: Command, setExitCode: (code: number)
     .option('--retry-failed <n>', 'resubmit requests that failed with a retryable status up to N times', nonNegativeInt)
     .option('--no-cleanup', 'keep uploaded and result files on the service')
     .option('--cancel-on-abort', 'on Ctrl-C / SIGTERM, cancel the batches in flight (default: leave them running, resume later)')
+    .option('--webhook-listen <host:port>', 'finish batches on the service\'s signed webhook events, received on this local address (polling stays the safety net)', hostPort)
+    .option('--webhook-url <url>', 'with --webhook-listen: the public URL the service POSTs to (a tunnel, a proxy); default the local address', httpUrl)
+    .option('--webhook-secret <whsec>', 'verify deliveries with this signing secret (from `webhooks create`); or set GEMINI_WEBHOOK_SECRET')
     .option('--fresh', 'start a new run even if the state dir holds one (finished or not); the old journal is archived in the state dir')
     .option('-q, --quiet', 'print nothing but fatal errors')
     .option('--json', 'progress, job and summary events as JSON lines on stderr')
@@ -38,6 +41,7 @@ export function registerRunCommand(program: Command, setExitCode: (code: number)
 Environment:
   GEMINI_API_KEY / GOOGLE_API_KEY   API key (sent only as the x-goog-api-key header)
   GOOGLE_GEMINI_BASE_URL            another endpoint, e.g. a 'gemini-batch emulator'
+  GEMINI_WEBHOOK_SECRET             webhook signing secret (instead of --webhook-secret, kept out of ps)
   DEBUG=gemini-batch                stack traces for unexpected errors
 
 Exit codes: 0 done (per-request errors are results), 1 fatal, 2 usage or refused
