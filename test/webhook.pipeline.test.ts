@@ -7,11 +7,14 @@
  * batches' events go.
  */
 import { afterEach, describe, expect, it } from 'vitest';
+import { spawn } from 'node:child_process';
+import { once } from 'node:events';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { pathToFileURL } from 'node:url';
 import { Readable, Writable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { startEmulator, type EmulatorOptions, type RunningEmulator } from '../src/emulator/index.js';
@@ -176,12 +179,52 @@ describe('geminiBatch with webhook', { timeout: 30_000 }, () => {
     expect(e.counters().webhooksDelivered).toBeGreaterThanOrEqual(2);
   });
 
+  it('a run killed (kill -9) right after a create resumes listening on the journaled url and finishes on the events', async () => {
+    const e = await emulator({ runningMs: 1_000, webhookMaxAttempts: 8 });
+    const stateDir = join(tempDir(), 'state');
+    const input = records(20);
+    const opts = options(e, tempDir(), { stateDir, pollInterval: TEN_MINUTES, webhook: { listen: { port: 0 } } });
+    const child = spawn(process.execPath, ['--import', TSX, '--input-type=module', '-e', CHILD_RUN], {
+      env: { ...process.env, GEMINI_BATCH_CRASH_AT: 'create-sent', RUN_OPTIONS: JSON.stringify(opts), RUN_RECORDS: JSON.stringify(input) },
+      stdio: ['ignore', 'ignore', 'pipe'],
+    });
+    let stderr = '';
+    child.stderr!.on('data', (d: Buffer) => (stderr += d.toString()));
+    const [, signal] = (await once(child, 'exit')) as [number | null, NodeJS.Signals | null];
+    expect(stderr).toBe('');
+    expect(signal).toBe('SIGKILL');
+    // The intent, with its url, was on disk before the create; the answer never was.
+    const journal = readFileSync(join(stateDir, 'journal.jsonl'), 'utf8');
+    expect(journal).toMatch(/"t":"create-intent"[^\n]*"webhookUrl":"http:\/\/127\.0\.0\.1:\d+\/"/);
+    expect(journal).not.toContain('"t":"created"');
+
+    const out = await collect(input, geminiBatch(opts));
+    expectEcho(input, out);
+    const c = e.counters();
+    expect(Object.values(c.createsByDisplayName)).toEqual([1, 1]);
+    expect(c.webhooksDelivered).toBeGreaterThanOrEqual(1);
+  });
+
   it('refuses a webhook option without url or listen synchronously', () => {
     const e = { url: 'http://127.0.0.1:9' } as RunningEmulator;
     expect(() => geminiBatch(options(e, tmpdir(), { webhook: {} }))).toThrow(GeminiBatchError);
     expect(() => geminiBatch(options(e, tmpdir(), { webhook: { listen: { port: 70_000 } } }))).toThrow(/webhook/);
   });
 });
+
+/** tsx by its file, so the child loads the library's TypeScript. */
+const TSX = pathToFileURL(join(import.meta.dirname, '../node_modules/tsx/dist/loader.mjs')).href;
+/** A process that runs geminiBatch(RUN_OPTIONS) over RUN_RECORDS (GEMINI_BATCH_CRASH_AT kills it mid-way). */
+const CHILD_RUN = `
+import { Readable, Writable } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
+const { geminiBatch } = await import(${JSON.stringify(pathToFileURL(join(import.meta.dirname, '../src/index.ts')).href)});
+await pipeline(
+  Readable.from(JSON.parse(process.env.RUN_RECORDS)),
+  geminiBatch(JSON.parse(process.env.RUN_OPTIONS)),
+  new Writable({ objectMode: true, write: (_r, _e, cb) => cb() }),
+);
+`;
 
 function sink(): Writable {
   return new Writable({ objectMode: true, write: (_r, _e, cb) => cb() });
