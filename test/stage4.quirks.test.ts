@@ -102,6 +102,18 @@ describe('stage 4 with the service quirks on', () => {
     expect(out.every((r) => 'error' in r && r.error.status === 'BATCH_EXPIRED')).toBe(true);
   });
 
+  it("mode 'auto' sends image-generation requests as files, text ones inline", async () => {
+    const base = await setup({});
+    const image = (i: number) => ({ key: `i${i}`, request: { contents: [{ role: 'user', parts: [{ text: `prompt ${i} draw` }] }], generationConfig: { responseModalities: ['TEXT', 'IMAGE'] } } });
+    const input = [...records(10), ...Array.from({ length: 10 }, (_, i) => image(10 + i))];
+    const out = await collect(input, geminiBatch({ model: 'm', maxRequestsPerBatch: 10, ...base }));
+    expect(out.map((r) => r.key)).toEqual(input.map((r) => r.key));
+    expect(out.filter((r) => 'error' in r)).toEqual([]);
+    // chunk 0 (text) inline: no upload; chunk 1 (images) as a file: one upload
+    expect(emu!.counters().uploadsFinalized).toBe(1);
+    expect(emu!.counters().batchesCreated).toBe(2);
+  });
+
   it('leaves nothing in the temp dir', () => {
     if (tmp) expect(readdirSync(tmp)).toEqual([]);
   });

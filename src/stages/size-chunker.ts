@@ -34,6 +34,8 @@ interface OpenChunk {
   count: number;
   lineCount: number;
   inlineBytes: number;
+  /** A request asks for image output: in 'auto' mode the chunk goes as a file (answers are megabytes a line). */
+  imageOutput: boolean;
   invalid: Chunk['invalid'];
 }
 
@@ -90,6 +92,7 @@ export class ChunkBuilder {
       write = c.spool.append(rl.line);
       c.lineCount++;
       c.inlineBytes += inlineItemBytes(rl.line.length);
+      if (rl.imageOutput) c.imageOutput = true;
     } else if (rl.invalid) {
       c.invalid.push({ seq: rl.seq, key: rl.key, error: rl.invalid });
     }
@@ -125,6 +128,7 @@ export class ChunkBuilder {
       count: 0,
       lineCount: 0,
       inlineBytes: 0,
+      imageOutput: false,
       invalid: [],
     };
   }
@@ -150,7 +154,14 @@ export class ChunkBuilder {
     this.current = undefined;
     const sha256 = await c.spool.close();
     const inlineTotal = this.envelope + c.inlineBytes;
-    const mode = this.mode === 'file' ? 'file' : this.mode === 'inline' || inlineTotal <= this.maxInlineBytes ? 'inline' : 'file';
+    // 'auto' sends image-generation requests as files: their inline answers would come back in one
+    // operation document of many megabytes a response (the seed's own recommendation).
+    const mode =
+      this.mode === 'file' || (this.mode === 'auto' && c.imageOutput)
+        ? 'file'
+        : this.mode === 'inline' || inlineTotal <= this.maxInlineBytes
+          ? 'inline'
+          : 'file';
     return {
       index: c.index,
       spoolPath: c.spool.path,
