@@ -13,7 +13,7 @@ import { crashPoint } from '../../failpoints.js';
 import type { InFlight } from '../../run/in-flight.js';
 import type { FinishedJob, UploadedChunk } from '../../types.js';
 import { retryFailedRequests, runPart } from './recovery.js';
-import { SubmitterState, type BatchSubmitterOptions } from './submitter-state.js';
+import { SubmitterState, type RunnerOptions } from './submitter-state.js';
 import { chunkPart } from '../../journal/journal.js';
 import { uploadFile } from '../../run/upload-file.js';
 import { ChunkGone, MAX_REDOS_PER_RUN } from './redo.js';
@@ -22,7 +22,7 @@ import { uploadWithinBudget } from './storage-budget.js';
 export class BatchRunner {
   private readonly s: SubmitterState;
 
-  constructor(opts: BatchSubmitterOptions) {
+  constructor(opts: RunnerOptions) {
     this.s = new SubmitterState(opts);
     // cancelOnAbort records the chunks it gives up in the journal (src/run/in-flight.ts).
     this.s.inFlight.attachJournal(opts.journal);
@@ -36,7 +36,7 @@ export class BatchRunner {
   async run(chunk: UploadedChunk): Promise<FinishedJob> {
     const s = this.s;
     const o = s.opts;
-    if (chunk.lineCount === 0 || chunk.firstSeq + chunk.count <= (o.skipResults ?? 0)) {
+    if (chunk.lineCount === 0 || chunk.firstSeq + chunk.count <= o.skipResults) {
       return { chunk, state: 'SUCCEEDED' };
     }
     const prior = o.journal?.get(chunk.index);
@@ -87,7 +87,7 @@ export class BatchRunner {
     // Only now that the results are safe locally may the service's copies go.
     const remote = s.remoteResults.get(chunk.index) ?? [];
     s.remoteResults.delete(chunk.index);
-    if (o.cleanupRemote !== false) {
+    if (o.cleanupRemote) {
       for (const f of remote) await s.deleteFile(f);
       if (fileName) await s.deleteFile(fileName);
     }

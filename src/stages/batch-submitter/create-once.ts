@@ -48,7 +48,7 @@ async function create(s: SubmitterState, part: BatchPart, displayName: string, w
   const o = s.opts;
   const fileName = part.fileName;
   const inline = fileName ? undefined : () => inlineRequestsStream(part.spoolPath);
-  let wait = o.pollInterval?.initialMs ?? 2_000;
+  let wait = o.pollInterval.initialMs;
   for (;;) {
     if (o.signal?.aborted) throw abortError(o.signal);
     try {
@@ -69,7 +69,7 @@ async function create(s: SubmitterState, part: BatchPart, displayName: string, w
         const found = await findByDisplayName(s, displayName);
         if (found) return found;
         await sleep(wait / 4 + Math.random() * wait, o.signal);
-        wait = Math.min(wait * 2, o.pollInterval?.maxMs ?? 60_000);
+        wait = Math.min(wait * 2, o.pollInterval.maxMs);
         continue;
       }
       // A 429 goes to the quota gate (survival.create); a missing input file means redo the chunk.
@@ -85,7 +85,7 @@ async function create(s: SubmitterState, part: BatchPart, displayName: string, w
 export async function findByDisplayName(s: SubmitterState, displayName: string): Promise<string | undefined> {
   const op = await s.opts.client.batches.findByDisplayName(displayName, {
     windowMs: s.survival.adoptWindowMs,
-    initialDelayMs: Math.min(1_000, s.opts.pollInterval?.initialMs ?? 1_000),
+    initialDelayMs: Math.min(1_000, s.opts.pollInterval.initialMs),
     signal: s.opts.signal,
   });
   return op?.name;

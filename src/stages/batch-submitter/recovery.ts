@@ -42,7 +42,7 @@ export async function attempt(s: SubmitterState, part: BatchPart, displayName: s
 /** Runs a part through the policies. */
 export async function runPart(s: SubmitterState, part: BatchPart): Promise<PartOutcome> {
   const o = s.opts;
-  const maxAttempts = o.maxJobAttempts ?? 3;
+  const maxAttempts = o.maxJobAttempts;
   let last: Attempt | undefined;
   for (let n = 1; n <= maxAttempts; n++) {
     const displayName = n === 1 ? `${o.runId}-${part.label}` : `${o.runId}-${part.label}-r${n}`;
@@ -166,7 +166,7 @@ function combine(results: PartOutcome[]): PartOutcome {
  * line over an error line for the same key.
  */
 export async function retryFailedRequests(s: SubmitterState, chunk: UploadedChunk, resultsPath: string): Promise<void> {
-  for (let round = 1; round <= (s.opts.retryFailedRequests ?? 0); round++) {
+  for (let round = 1; round <= s.opts.retryFailedRequests; round++) {
     const retryPath = `${chunk.spoolPath}.retry-${round}`;
     const lines = await copyFlaggedRequests(chunk.spoolPath, retryPath, await retryableRequests(resultsPath, chunk), chunk.firstSeq);
     if (lines === 0) {
@@ -183,7 +183,7 @@ async function runSubPart(s: SubmitterState, chunk: UploadedChunk, cut: Omit<Bat
   try {
     return await runPart(s, { ...cut, chunk, fileName });
   } finally {
-    if (fileName && s.opts.cleanupRemote !== false) await s.deleteFile(fileName);
+    if (fileName && s.opts.cleanupRemote) await s.deleteFile(fileName);
     if (fileName) s.inFlight.dropFile(fileName);
     if (fileName) s.survival.budget.release(fileName);
     await rm(cut.spoolPath, { force: true });
@@ -193,7 +193,7 @@ async function runSubPart(s: SubmitterState, chunk: UploadedChunk, cut: Omit<Bat
 /** Upload a split half or a retry set unless it is small enough to go inline. */
 async function uploadIfLarge(s: SubmitterState, chunk: UploadedChunk, path: string, label: string): Promise<string | undefined> {
   const size = (await stat(path)).size;
-  if (chunk.mode === 'inline' && size < (s.opts.maxInlineBytes ?? 20_000_000) / 2) return undefined;
+  if (chunk.mode === 'inline' && size < s.opts.maxInlineBytes / 2) return undefined;
   const file = await uploadWithinBudget(
     s.survival.budget,
     path,

@@ -1,6 +1,8 @@
 /** What the modules of stage 4 share for one submitter: its options and the run's bookkeeping. */
 import { GeminiApiError } from '../../api/errors.js';
+import type { z } from 'zod/v3';
 import type { BatchTask, GeminiClient } from '../../api/types.js';
+import type { submitterOptionsSchema } from '../../options/submitter.js';
 import type { RunJournal } from '../../journal/types.js';
 import type { JobEvent } from '../../types.js';
 import { Slots } from '../../internal/concurrency/bounded.js';
@@ -9,44 +11,28 @@ import type { BatchWebhook } from '../../run/webhook.js';
 import type { BatchPart } from './batch-part.js';
 import { Survival } from './survival.js';
 
-export interface BatchSubmitterOptions {
+/**
+ * What stage 4's modules read: batchSubmitter()'s options as its schema
+ * resolved them (every default filled in there, none restated here), and
+ * what the run lends it.
+ */
+export type RunnerOptions = z.output<typeof submitterOptionsSchema> & {
   client: GeminiClient;
-  model: string;
-  task?: BatchTask;
   /** Batches are named `<runId>-<chunk>`. */
   runId: string;
   /** Directory for results files (must exist). */
   dir: string;
-  maxJobsInFlight?: number;
-  pollInterval?: { initialMs?: number; maxMs?: number };
-  cleanupRemote?: boolean;
-  maxJobAttempts?: number;
-  minSplitRequests?: number;
-  onCancelled?: 'emit' | 'error';
-  retryFailedRequests?: number;
-  /** Inline body limit, for deciding how to send split halves and retries. */
-  maxInlineBytes?: number;
-  ordered?: boolean;
   signal?: AbortSignal;
   journal?: RunJournal;
-  /** Shared with the demuxer, which releases a slot once a job's results are all out. */
-  window?: Slots;
   /** The run's registry of files and batches in flight (cancelOnAbort); default: one of its own. */
   inFlight?: InFlight;
-  /** Results below this seq were emitted by an earlier run: chunks entirely below it are skipped. */
-  skipResults?: number;
   onJob?: (e: JobEvent) => void;
   /** The run's webhook: creates carry its webhookConfig, polls wait for its hints (src/run/webhook.ts). */
   webhook?: BatchWebhook;
   onBytesUploaded?: (n: number) => void;
-  /** Stage 4's survival options (survival.ts): quota wait, adopt window, output wait, storage budget. */
-  quotaWaitMs?: number;
-  adoptWindowMs?: number;
-  outputWaitMs?: number;
-  storageBudgetBytes?: number;
   /** The run's survival state, shared with the uploader (its storage budget); default: one of its own. */
   survival?: Survival;
-}
+};
 
 /**
  * Downloads at once: local disk is the bottleneck, not the number of
@@ -63,8 +49,8 @@ export class SubmitterState {
   /** Quota gate, storage budget, split-part bound (survival.ts). */
   readonly survival: Survival;
 
-  constructor(readonly opts: BatchSubmitterOptions) {
-    this.task = opts.task ?? 'generate';
+  constructor(readonly opts: RunnerOptions) {
+    this.task = opts.task;
     this.inFlight = opts.inFlight ?? new InFlight();
     // The registry's storage budget is the one the uploader (stage 3) waits on too.
     if (opts.storageBudgetBytes !== undefined) this.inFlight.storage.setBudget(opts.storageBudgetBytes);
