@@ -14,9 +14,6 @@ import { copyFlaggedRequests } from './spool-parts.js';
 /** Default bound on waiting for a SUCCEEDED batch's output to show up. */
 export const DEFAULT_OUTPUT_WAIT_MS = 15 * 60_000;
 
-/** Status given to records of a batch that SUCCEEDED but never showed its output within the bound. */
-export const OUTPUT_MISSING_STATUS = 'BATCH_OUTPUT_MISSING';
-
 /** Whether the operation carries its results: a responses file or an inline responses array. */
 export function hasOutput(op: BatchOperation): boolean {
   return op.hasOutput || Boolean(op.responsesFile) || op.inlinedResponseCount !== undefined;

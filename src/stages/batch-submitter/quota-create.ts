@@ -6,7 +6,7 @@
  * answer) is the caller's function; this only decides when to call it.
  */
 import { sleep } from '../../api/retry.js';
-import { quotaOf, type QuotaGate, type QuotaReservation } from './quota-gate.js';
+import { quotaOf, splitTarget, type QuotaGate, type QuotaReservation } from './quota-gate.js';
 
 export type QuotaCreateResult =
   /** Created (or adopted); release the reservation when the batch ends. */
@@ -31,7 +31,7 @@ export async function createWithinQuota(o: QuotaCreateOptions): Promise<QuotaCre
   for (;;) {
     if (o.requests > 1 && gate.needsSplit(o.tokens)) {
       const limit = gate.limit!;
-      return { kind: 'split', limit, partTokens: Math.max(1, Math.floor(limit / 2)) };
+      return { kind: 'split', limit, partTokens: splitTarget(limit) };
     }
     const reservation = await gate.reserve(o.tokens, o.signal);
     let batchName: string;

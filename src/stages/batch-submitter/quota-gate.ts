@@ -50,7 +50,7 @@ export function quotaOf(err: unknown): { status: number; quota?: QuotaViolation;
  * what the other quotas are called, so a token quota's name need not match
  * any exact spelling.
  */
-export function isTokenQuota(v: QuotaViolation): boolean {
+function isTokenQuota(v: QuotaViolation): boolean {
   const what = `${v.metric ?? ''} ${v.quotaId ?? ''}`;
   return !/request|storage|bytes|per_?minute|per_?day/i.test(what);
 }
@@ -314,23 +314,5 @@ export class QuotaGate {
     const w = this.waiters;
     this.waiters = [];
     for (const wake of w) wake();
-  }
-}
-
-/** One gate per model name, shared by every chunk of a run. */
-export class QuotaGates {
-  private readonly gates = new Map<string, QuotaGate>();
-  constructor(
-    private readonly quotaWaitMs: number = DEFAULT_QUOTA_WAIT_MS,
-    private readonly now: () => number = Date.now,
-  ) {}
-
-  for(model: string): QuotaGate {
-    let g = this.gates.get(model);
-    if (!g) {
-      g = new QuotaGate(model, this.quotaWaitMs, this.now);
-      this.gates.set(model, g);
-    }
-    return g;
   }
 }
