@@ -11,7 +11,7 @@ import { spawn } from 'node:child_process';
 import { once } from 'node:events';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
@@ -21,6 +21,7 @@ import { startEmulator, type EmulatorOptions, type RunningEmulator } from '../sr
 import { GeminiBatchError, geminiBatch, handleWebhook } from '../src/index.js';
 import type { GeminiBatchOptions } from '../src/options.js';
 import type { JobEvent, KeyedResult } from '../src/types.js';
+import { batchJsonl, emuEnv, KEY, readLines, runCli } from './cli.helpers.js';
 import { collect, records, responseText } from './helpers/records.js';
 import { eventBody, hmacHeaders, jwtHeaders, newSecret, newSigningKey, post, signJwt } from './webhook.helpers.js';
 
@@ -209,6 +210,35 @@ describe('geminiBatch with webhook', { timeout: 30_000 }, () => {
     const e = { url: 'http://127.0.0.1:9' } as RunningEmulator;
     expect(() => geminiBatch(options(e, tmpdir(), { webhook: {} }))).toThrow(GeminiBatchError);
     expect(() => geminiBatch(options(e, tmpdir(), { webhook: { listen: { port: 70_000 } } }))).toThrow(/webhook/);
+  });
+});
+
+describe('gemini-batch run --webhook-listen', { timeout: 60_000 }, () => {
+  it('finishes on the events with --poll-interval 600000, and again after a kill -9 right after a create', async () => {
+    const e = await emulator({ apiKey: KEY, runningMs: 1_000, webhookMaxAttempts: 8 });
+    const dir = tempDir();
+    const input = join(dir, 'in.jsonl');
+    writeFileSync(input, batchJsonl(30));
+    const flags = ['-m', 'gemini-2.5-flash', '--mode', 'file', '--max-requests', '10', '--poll-interval', '600000', '--webhook-listen', '127.0.0.1:0', '--quiet'];
+
+    const out = join(dir, 'out.jsonl');
+    const r = await runCli(['run', input, '-o', out, ...flags], { env: emuEnv(e) });
+    expect(r.stderr).toBe('');
+    expect(r.code).toBe(0);
+    expect(readLines(out).map((l) => l.key)).toEqual(Array.from({ length: 30 }, (_, i) => `k${i}`));
+    expect(e.counters().batchesCreated).toBe(3);
+    expect(gets(e)).toBeLessThanOrEqual(2 * 3);
+
+    const again = join(dir, 'again.jsonl');
+    const crashed = await runCli(['run', input, '-o', again, ...flags], { env: { ...emuEnv(e), GEMINI_BATCH_CRASH_AT: 'create-sent:2' } });
+    expect(crashed.signal).toBe('SIGKILL');
+    const resumed = await runCli(['run', input, '-o', again, ...flags], { env: emuEnv(e) });
+    expect(resumed.stderr).toBe('');
+    expect(resumed.code).toBe(0);
+    expect(readFileSync(again, 'utf8')).toBe(readFileSync(out, 'utf8'));
+    const created = Object.entries(e.counters().createsByDisplayName);
+    expect(created).toHaveLength(6);
+    expect(created.filter(([, n]) => n !== 1)).toEqual([]);
   });
 });
 
