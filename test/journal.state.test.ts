@@ -75,6 +75,15 @@ describe('journal: one run per state dir', () => {
     await j.close();
   });
 
+  it('files left by a process killed while taking the lock are removed', () => {
+    const dir = newDir();
+    writeFileSync(join(dir, 'lock.999999-abcd1234'), '{}');
+    writeFileSync(join(dir, 'lock.stale-999999-abcd1234'), '{}');
+    const lock = acquireStateLock(dir);
+    expect(readdirSync(dir).sort()).toEqual([LOCK_FILE]);
+    lock.release();
+  });
+
   it('a lock of another host is never judged stale', () => {
     const dir = newDir();
     writeFileSync(join(dir, LOCK_FILE), JSON.stringify({ pid: 999999, host: 'elsewhere.example', startedAt: '2026-01-01T00:00:00Z' }));

@@ -31,15 +31,6 @@ export function jsonObject(v: string): Record<string, unknown> {
   return parsed as Record<string, unknown>;
 }
 
-export function oneOf<T extends string>(values: readonly T[]): (v: string) => T {
-  return (v) => {
-    if (!(values as readonly string[]).includes(v)) {
-      throw new InvalidArgumentError(`expected one of ${values.join(', ')}, got "${v}".`);
-    }
-    return v as T;
-  };
-}
-
 /** `--webhook-listen HOST:PORT` (or `[::1]:PORT`, or just PORT for 127.0.0.1). */
 export function hostPort(v: string): { host: string; port: number } {
   const m = /^(?:\[([^\]]+)\]|([^:]*)):(\d{1,5})$/.exec(v) ?? /^()()(\d{1,5})$/.exec(v);

@@ -353,11 +353,6 @@ export function openJournal(dir: string, opts: OpenJournalOptions): FileJournal 
   return new FileJournal(dir, opts);
 }
 
-/** True when the journal in `dir` records a finished run (its output is whole). */
-export function journalCompleted(dir: string): boolean {
-  return readJournal(dir)?.completed ?? false;
-}
-
 /** Forget a run: only the files the journal keeps in `dir` are removed. */
 export function resetJournal(dir: string): void {
   rmSync(join(dir, JOURNAL_FILE), { force: true });

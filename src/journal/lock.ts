@@ -6,7 +6,7 @@
  * gone (same host, pid not alive) is stale and taken over.
  */
 import { randomBytes } from 'node:crypto';
-import { linkSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { linkSync, readdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { hostname } from 'node:os';
 import { join, resolve } from 'node:path';
 import { GeminiBatchError } from '../errors.js';
@@ -84,6 +84,7 @@ export function describeOwner(o: LockOwner): string {
 export function acquireStateLock(dir: string): StateLock {
   const abs = resolve(dir);
   const path = join(abs, LOCK_FILE);
+  removeLeftovers(abs);
   const owner: LockOwner = { pid: process.pid, host: hostname(), startedAt: new Date().toISOString() };
   const tmp = `${path}.${process.pid}-${randomBytes(4).toString('hex')}`;
   writeFileSync(tmp, `${JSON.stringify(owner)}\n`);
@@ -137,6 +138,20 @@ export function acquireStateLock(dir: string): StateLock {
     },
   };
   return lock;
+}
+
+/** `lock.<pid>-<hex>` / `lock.stale-<pid>-<hex>` files of processes killed mid-acquire. */
+function removeLeftovers(dir: string): void {
+  let names: string[];
+  try {
+    names = readdirSync(dir);
+  } catch {
+    return;
+  }
+  for (const name of names) {
+    const m = /^lock\.(?:stale-)?(\d+)-[0-9a-f]+$/.exec(name);
+    if (m && Number(m[1]) !== process.pid && !isAlive(Number(m[1]))) rmSync(join(dir, name), { force: true });
+  }
 }
 
 /**
