@@ -79,7 +79,7 @@ export interface ProgressSnapshot {
   jobs: Partial<Record<BatchState, number>>;
   resultsOut: number;
   errorsOut: number;
-  /** Token counts summed from usageMetadata of the results (objects output only when parsed). */
+  /** Token counts summed from the usageMetadata of the results, read the same way in objects and jsonl output. */
   tokens: { prompt: number; candidates: number; total: number };
 }
 
