@@ -6,7 +6,7 @@ import type { BatchOperation } from '../src/api/types.js';
 import { UNMATCHED_INLINE_STATUS, keyInlineResults } from '../src/stages/batch-submitter/inline-keys.js';
 import { cutUnanswered, hasOutput, unansweredRequests, waitForOutput } from '../src/stages/batch-submitter/output-wait.js';
 import { MAX_EXPIRED_SPLIT_DEPTH, cutByTokens, shouldSplitExpired, spoolTokens } from '../src/stages/batch-submitter/split-policy.js';
-import { StorageBudget, uploadWithinBudget } from '../src/stages/batch-submitter/storage-budget.js';
+import { StorageBudget, uploadWithinBudget } from '../src/run/storage-budget.js';
 import { serializeRequestLine } from '../src/internal/wire/wire-line.js';
 import { retryableRequests } from '../src/stages/batch-submitter/spool-parts.js';
 

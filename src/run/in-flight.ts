@@ -7,7 +7,7 @@
  */
 import type { GeminiClient } from '../api/types.js';
 import type { RunJournal } from '../journal/types.js';
-import { StorageBudget } from '../stages/batch-submitter/storage-budget.js';
+import { StorageBudget } from './storage-budget.js';
 
 export class InFlight {
   private readonly fileNames = new Set<string>();

@@ -13,7 +13,7 @@ import { uploaderOptionsSchema, type ResolvedUploaderOptions, type UploaderOptio
 import { parseOptions } from '../options/parse.js';
 import type { RunContext } from '../run/context.js';
 import { uploadFile } from '../run/upload-file.js';
-import { uploadWithinBudget } from './batch-submitter/storage-budget.js';
+import { uploadWithinBudget } from '../run/storage-budget.js';
 import type { Chunk, UploadedChunk } from '../types.js';
 
 export type { UploaderOptions } from '../options/uploader.js';

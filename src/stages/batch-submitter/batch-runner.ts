@@ -17,7 +17,7 @@ import { SubmitterState, type RunnerOptions } from './submitter-state.js';
 import { chunkPart } from '../../journal/journal.js';
 import { uploadFile } from '../../run/upload-file.js';
 import { ChunkGone, MAX_REDOS_PER_RUN } from './redo.js';
-import { uploadWithinBudget } from './storage-budget.js';
+import { uploadWithinBudget } from '../../run/storage-budget.js';
 
 export class BatchRunner {
   private readonly s: SubmitterState;

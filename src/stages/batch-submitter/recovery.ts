@@ -18,7 +18,7 @@ import type { SubmitterState } from './submitter-state.js';
 import { waitAndFetch } from './wait-and-fetch.js';
 import { cutUnanswered } from './output-wait.js';
 import { cutByTokens, shouldSplitExpired } from './split-policy.js';
-import { uploadWithinBudget } from './storage-budget.js';
+import { uploadWithinBudget } from '../../run/storage-budget.js';
 import { QuotaSplitNeeded } from './survival.js';
 import { Slots } from '../../internal/concurrency/bounded.js';
 

@@ -13,7 +13,7 @@ import { DEFAULT_OUTPUT_WAIT_MS } from './output-wait.js';
 import { createWithinQuota } from './quota-create.js';
 import { DEFAULT_QUOTA_WAIT_MS, QuotaGate, type QuotaReservation } from './quota-gate.js';
 import { spoolTokens } from './split-policy.js';
-import { DEFAULT_STORAGE_BUDGET_BYTES, StorageBudget } from './storage-budget.js';
+import { DEFAULT_STORAGE_BUDGET_BYTES, StorageBudget } from '../../run/storage-budget.js';
 
 /** Default window of repeated lists before a lost create's batch is taken to be absent. */
 export const DEFAULT_ADOPT_WINDOW_MS = 90_000;
