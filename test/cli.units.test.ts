@@ -158,3 +158,33 @@ describe('chooseMode', () => {
     expect(chooseMode({ json: true }, { isTTY: true }, {})).toBe('json');
   });
 });
+
+describe('flag names and flag parsers', () => {
+  it('library option names in a message become the flags a CLI user typed; English words stay', async () => {
+    const { withFlagNames } = await import('../src/cli/flag-names.js');
+    expect(withFlagNames('geminiBatch: option maxRequestsPerBatch: Number must be less than or equal to 200000')).toBe('--max-requests: Number must be less than or equal to 200000');
+    expect(withFlagNames('geminiBatch: option model: Required')).toBe('--model: Required');
+    expect(withFlagNames('geminiBatch: webhook.secret must look like whsec_')).toBe('--webhook-secret must look like whsec_');
+    expect(withFlagNames('unknown model x, pick a mode')).toBe('unknown model x, pick a mode');
+  });
+
+  it('--webhook-listen takes HOST:PORT, [v6]:PORT or a bare PORT', async () => {
+    const { hostPort } = await import('../src/cli/parse.js');
+    expect(hostPort('0.0.0.0:8787')).toEqual({ host: '0.0.0.0', port: 8787 });
+    expect(hostPort('[::1]:0')).toEqual({ host: '::1', port: 0 });
+    expect(hostPort('9000')).toEqual({ host: '127.0.0.1', port: 9000 });
+    expect(() => hostPort('host:99999')).toThrow(/HOST:PORT/);
+    expect(() => hostPort('host')).toThrow(/HOST:PORT/);
+  });
+
+  it('CliUsageError is a GeminiBatchError with code ERR_USAGE, exit 2; library option errors exit 2 too', async () => {
+    const { CliUsageError, exitCodeOf } = await import('../src/cli/errors.js');
+    const { GeminiBatchError } = await import('../src/errors.js');
+    const e = new CliUsageError('bad');
+    expect(e).toBeInstanceOf(GeminiBatchError);
+    expect(e.code).toBe('ERR_USAGE');
+    expect(exitCodeOf(e)).toBe(2);
+    expect(exitCodeOf(new GeminiBatchError('ERR_INVALID_OPTIONS', 'x'))).toBe(2);
+    expect(exitCodeOf(new GeminiBatchError('ERR_STATE_LOCKED', 'x'))).toBe(1);
+  });
+});

@@ -129,6 +129,9 @@ export function judgeState(a: { stateDir: string; inputPath: string; output: str
       };
     }
     if (JSON.stringify(input) !== JSON.stringify(done.input)) return { kind: 'restart', why: `INPUT changed since run ${j.runId} completed` };
+    if (a.output === '-' || (existsSync(a.output) && !statSync(a.output).isFile())) {
+      return { kind: 'refuse', why: `run ${j.runId} in ${a.stateDir} already completed this INPUT with these flags, and its results went to ${a.output === '-' ? 'stdout' : a.output}, which cannot be checked; add --fresh to run it (and pay) again` };
+    }
     const out = existsSync(a.output) ? countCompleteLines(a.output) : undefined;
     const intact = out && out.size === done.output.bytes && out.bytes === done.output.bytes && out.hash.digest('hex') === done.output.sha256;
     if (!intact) {
