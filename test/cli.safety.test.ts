@@ -228,6 +228,8 @@ describe('gemini-batch run: work the service no longer has is redone', () => {
       const again = await runCli(args, { env: emuEnv(slow) });
       expect(again.code).toBe(0);
       expect(again.stderr).toMatch(/redoing 2 batches the service no longer has \(0 cancelled, 2 gone\)/);
+      // The summary says so too.
+      expect(again.stderr).toMatch(/redone\s+2 batches the service no longer had/);
       const lines = readFileSync(out, 'utf8').trimEnd().split('\n');
       expect(lines).toHaveLength(400);
       expect(lines.filter((l) => l.includes('"error"'))).toEqual([]);
