@@ -144,6 +144,14 @@ describe('geminiBatch with webhook', { timeout: 30_000 }, () => {
     await expect(running).rejects.toBeDefined();
   });
 
+  it('a batch shown SUCCEEDED before its output is looked at again within seconds, not at the 10-minute poll', async () => {
+    const e = await emulator({ runningMs: 50, succeededWithoutOutputPolls: 1 });
+    const input = records(5);
+    const out = await collect(input, geminiBatch(options(e, tempDir(), { pollInterval: TEN_MINUTES, webhook: { listen: { port: 0 } } })));
+    expectEcho(input, out);
+    expect(gets(e)).toBeLessThanOrEqual(3);
+  });
+
   it('a lost delivery is caught by the safety poll', async () => {
     const e = await emulator({ webhookFaults: { drop: 1 } });
     const input = records(10);

@@ -21,6 +21,9 @@ import { keyInlineResults } from './inline-keys.js';
 import { hasOutput, waitForOutput } from './output-wait.js';
 import { ChunkGone, isNotFound } from './redo.js';
 
+/** First pause before looking again for the output of a batch an event said ended (output-wait's own default). */
+const OUTPUT_POLL_WITH_WEBHOOK_MS = 2_000;
+
 export async function waitAndFetch(s: SubmitterState, part: BatchPart, displayName: string, batchName: string): Promise<Attempt> {
   const o = s.opts;
   const journal = o.journal;
@@ -50,7 +53,8 @@ export async function waitAndFetch(s: SubmitterState, part: BatchPart, displayNa
     });
     op = await waitForOutput(op, () => o.client.batches.getToFile(batchName, inlinePath, o.signal), {
       waitMs: s.survival.outputWaitMs,
-      initialMs: o.pollInterval?.initialMs,
+      // With webhooks the poll interval can be minutes, but no second event comes when the output is attached.
+      initialMs: webhook ? Math.min(OUTPUT_POLL_WITH_WEBHOOK_MS, o.pollInterval?.initialMs ?? OUTPUT_POLL_WITH_WEBHOOK_MS) : o.pollInterval?.initialMs,
       maxMs: o.pollInterval?.maxMs,
       signal: o.signal,
       onWait: (polls) => {
