@@ -8,7 +8,7 @@ import { mkdtempSync, readdirSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { startEmulator, type EmulatorOptions, type RunningEmulator } from '../src/emulator/index.js';
-import { geminiBatch } from '../src/index.js';
+import { createGeminiClient, geminiBatch } from '../src/index.js';
 import type { GeminiBatchOptions } from '../src/options.js';
 import type { JobEvent, KeyedResult } from '../src/types.js';
 import { collect, records, responseText } from './helpers/records.js';
@@ -112,6 +112,32 @@ describe('stage 4 with the service quirks on', () => {
     // chunk 0 (text) inline: no upload; chunk 1 (images) as a file: one upload
     expect(emu!.counters().uploadsFinalized).toBe(1);
     expect(emu!.counters().batchesCreated).toBe(2);
+  });
+
+  it('with none of our batches queued, 429s end after quotaWaitMs in one sentence naming the quota and the model', async () => {
+    const base = await setup({ enqueuedTokenLimit: 5_000, quotaRetryDelaySeconds: 0, pendingMs: 60_000 });
+    // Another batch of the same project holds the quota for the whole test.
+    const other = createGeminiClient({ baseUrl: emu!.url, apiKey: 'test-api-key-h8' });
+    const big = JSON.stringify([{ request: { contents: [{ parts: [{ text: 'x'.repeat(19_996) }] }] }, metadata: { key: 'other' } }]);
+    await other.batches.create({ model: 'gemini-2.5-flash', displayName: 'someone-else', inlineRequestsJson: big });
+    await other.close();
+    const started = Date.now();
+    const err = await collect(records(5), geminiBatch({ model: 'gemini-2.5-flash', quotaWaitMs: 500, ...base } as GeminiBatchOptions)).catch((e: unknown) => e);
+    expect(err).toMatchObject({ code: 'ERR_QUOTA' });
+    expect((err as Error).message).toMatch(/enqueued-token quota .*\(5000 tokens\) for gemini-2\.5-flash kept refusing/);
+    expect(Date.now() - started).toBeLessThan(20_000);
+    expect(emu!.counters().batchesCreated).toBe(1); // only the other one
+  }, 20_000);
+
+  it('keyless inline responses whose number differs from the requests: never guessed, each record gets an error naming the cause', async () => {
+    const base = await setup({ omitInlineMetadata: true, dropResults: 1 });
+    const input = records(10);
+    const out = await collect(input, geminiBatch({ model: 'm', mode: 'inline', maxRequestsPerBatch: 10, ...base }));
+    expect(out.map((r) => r.key)).toEqual(input.map((r) => r.key));
+    for (const r of out) {
+      expect('error' in r && r.error.status).toBe('INLINE_RESPONSE_WITHOUT_KEY');
+      if ('error' in r) expect(r.error.message).toMatch(/9 inline responses without keys for 10 requests/);
+    }
   });
 
   it('leaves nothing in the temp dir', () => {
