@@ -126,4 +126,22 @@ describe('resume when the service lost our work', () => {
     expect(Object.keys(creates).filter((d) => /-a1$/.test(d))).toHaveLength(2);
     expect(jobs.some((e) => e.state === 'CANCELLED')).toBe(false);
   });
+
+  it('a SUCCEEDED batch whose output never shows within outputWaitMs is not taken as done: a rerun fetches it without paying again', async () => {
+    const opts = await setup({ pendingMs: 10, runningMs: 20, succeededWithoutOutputPolls: 40 });
+    const input = records(20);
+    const err = await collect(input, geminiBatch({ ...opts, outputWaitMs: 100 })).catch((e: unknown) => e);
+    expect(err).toMatchObject({ code: 'ERR_BATCH_OUTPUT_MISSING' });
+    expect((err as Error).message).toMatch(/SUCCEEDED but the service attached no output/);
+    // Its input was not deleted: the chunk is not done.
+    const client = createGeminiClient({ baseUrl: emu!.url, apiKey: 'test-api-key-h8' });
+    const files: string[] = [];
+    for await (const f of client.files.list()) files.push(f.name);
+    await client.close();
+    expect(files.filter((f) => !f.startsWith('files/batch-'))).toHaveLength(1);
+
+    const out = await collect(input, geminiBatch({ ...opts, outputWaitMs: 20_000 }));
+    expectAllAnswered(input, out);
+    expect(emu!.counters().batchesCreated).toBe(1);
+  });
 });
