@@ -14,6 +14,10 @@ export type ErrorCode =
   | 'ERR_STATE_COMPLETE'
   /** A local file (spool, results, work dir) could not be read or written; `cause` is the fs error. */
   | 'ERR_FILE_IO'
+  /** The enqueued-token quota refused our batches and waiting cannot help (limit 0, a request over it, quotaWaitMs passed). */
+  | 'ERR_QUOTA'
+  /** A batch shows SUCCEEDED but its output never appeared within outputWaitMs; a rerun fetches it. */
+  | 'ERR_BATCH_OUTPUT_MISSING'
   | 'ERR_ABORTED'
   | 'ERR_USAGE'
   | 'ERR_INTERNAL';

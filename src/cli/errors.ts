@@ -26,7 +26,7 @@ export class CliUsageError extends GeminiBatchError {
 }
 
 /** Refusals the user can act on from the message alone (no stack trace). */
-const EXPLAINABLE_CODES = new Set(['ERR_STATE_LOCKED', 'ERR_STATE_COMPLETE']);
+const EXPLAINABLE_CODES = new Set(['ERR_STATE_LOCKED', 'ERR_STATE_COMPLETE', 'ERR_QUOTA', 'ERR_BATCH_OUTPUT_MISSING']);
 
 /**
  * Replace any API key found in the environment with ***. The library already
