@@ -18,7 +18,8 @@ let input: string;
 let reference: Buffer;
 
 // Many small batches, few at a time: the run lasts long enough to be killed in the middle.
-const flags = ['-m', 'gemini-2.5-flash', '--mode', 'file', '--max-requests', '100', '--max-jobs', '2', '--upload-concurrency', '1', '--poll-interval', '20'];
+// --adopt-window: a create cut by the kill is looked for by name before a second create, 90 s by default.
+const flags = ['-m', 'gemini-2.5-flash', '--mode', 'file', '--max-requests', '100', '--max-jobs', '2', '--upload-concurrency', '1', '--poll-interval', '20', '--adopt-window', '1000'];
 
 beforeAll(async () => {
   emu = await emulator();

@@ -48,6 +48,10 @@ export interface RunFlags {
   generationConfig?: Record<string, unknown>;
   onInvalid: 'error' | 'emit';
   retryFailed?: number;
+  quotaWait?: number;
+  adoptWindow?: number;
+  outputWait?: number;
+  storageBudget?: number;
   cleanup: boolean;
   cancelOnAbort?: boolean;
   quiet?: boolean;
@@ -96,6 +100,12 @@ function libraryOptions(f: RunFlags, conn: Connection): GeminiBatchOptions<Recor
   else if (f.emulator) o.pollInterval = { initialMs: 100, maxMs: 1_000 };
   if (f.maxLineBytes !== undefined) o.maxLineBytes = f.maxLineBytes;
   if (f.retryFailed !== undefined) o.retryFailedRequests = f.retryFailed;
+  if (f.quotaWait !== undefined) o.quotaWaitMs = f.quotaWait;
+  if (f.outputWait !== undefined) o.outputWaitMs = f.outputWait;
+  if (f.storageBudget !== undefined) o.storageBudgetBytes = f.storageBudget;
+  if (f.adoptWindow !== undefined) o.adoptWindowMs = f.adoptWindow;
+  // The embedded emulator's list shows a batch at once: no need to wait 90 s for a lagging one.
+  else if (f.emulator) o.adoptWindowMs = 2_000;
   if (f.webhookListen !== undefined) {
     const secret = f.webhookSecret ?? (process.env.GEMINI_WEBHOOK_SECRET?.trim() || undefined);
     o.webhook = { listen: f.webhookListen, ...(f.webhookUrl !== undefined ? { url: f.webhookUrl } : {}), ...(secret !== undefined ? { secret } : {}) };
