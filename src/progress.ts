@@ -9,7 +9,7 @@ export class ProgressCounters {
   bytesUploaded = 0;
   resultsOut = 0;
   errorsOut = 0;
-  tokens = { prompt: 0, candidates: 0, total: 0 };
+  tokens = { prompt: 0, candidates: 0, thoughts: 0, cached: 0, total: 0 };
   /** State of each chunk's batch while it is live; finished ones only count (bounded for endless input). */
   private readonly live = new Map<number, BatchState>();
   private readonly byState = new Map<BatchState, number>();

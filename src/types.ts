@@ -80,7 +80,12 @@ export interface ProgressSnapshot {
   resultsOut: number;
   errorsOut: number;
   /** Token counts summed from the usageMetadata of the results, read the same way in objects and jsonl output. */
-  tokens: { prompt: number; candidates: number; total: number };
+  /**
+   * Tokens the service reported: thoughts are thinking tokens (billed as
+   * output, on top of candidates); cached are prompt tokens served from a
+   * context cache (part of prompt, billed at the cache rate).
+   */
+  tokens: { prompt: number; candidates: number; thoughts: number; cached: number; total: number };
 }
 
 export interface JobEvent {

@@ -38,10 +38,10 @@ async function tally(output: 'objects' | 'jsonl', keyFirst: boolean) {
   const sum = { prompt: 0, candidates: 0, total: 0 };
   const results = new JobResults({ chunk, resultsPath, state: 'SUCCEEDED' }, {
     output,
-    onTokens: (p, c, t) => {
-      sum.prompt += p;
-      sum.candidates += c;
-      sum.total += t;
+    onTokens: (u) => {
+      sum.prompt += u.prompt;
+      sum.candidates += u.candidates;
+      sum.total += u.total;
     },
   });
   await results.index();

@@ -37,12 +37,14 @@ export function batchPrice(model: string): Price | undefined {
 export interface TokenCounts {
   prompt: number;
   candidates: number;
+  /** Thinking tokens, billed as output. */
+  thoughts?: number;
   total: number;
 }
 
-/** Billed output = everything that is not prompt (candidates + thinking), so total - prompt when known. */
+/** Billed output = candidates + thinking; total - prompt covers a service that reports only totals. */
 export function outputTokens(t: TokenCounts): number {
-  return Math.max(t.candidates, t.total - t.prompt);
+  return Math.max(t.candidates + (t.thoughts ?? 0), t.total - t.prompt);
 }
 
 export function estimateCost(model: string, tokens: TokenCounts): number | undefined {

@@ -324,5 +324,5 @@ async function redoWhatTheServiceLost(
 }
 
 function emptyProgress(): ProgressSnapshot {
-  return { recordsIn: 0, invalidRecords: 0, chunksSpooled: 0, bytesSpooled: 0, bytesUploaded: 0, jobs: {}, resultsOut: 0, errorsOut: 0, tokens: { prompt: 0, candidates: 0, total: 0 } };
+  return { recordsIn: 0, invalidRecords: 0, chunksSpooled: 0, bytesSpooled: 0, bytesUploaded: 0, jobs: {}, resultsOut: 0, errorsOut: 0, tokens: { prompt: 0, candidates: 0, thoughts: 0, cached: 0, total: 0 } };
 }

@@ -147,13 +147,6 @@ export function isSuccessLine(line: Buffer, key?: ParsedWireKey | number): boole
   }
 }
 
-/** True when the line starts `{"key":"<seq>:...","response":` — already the output shape but for the key. */
-export function hasResponseAfterKey(line: Buffer, keyEnd: number): boolean {
-  if (keyEnd <= 0) return false;
-  const j = skipSpace(line, keyEnd);
-  return line[j] === COMMA && memberKind(line, skipSpace(line, j + 1)) === 'response';
-}
-
 const NEWLINE = 0x0a;
 
 /**

@@ -6,7 +6,7 @@
  * (token-estimate). This file gathers them for the modules that import it.
  */
 export { wireKey, splitWireKey, serializeRequestLine } from './wire-key.js';
-export { readLineKey, isSuccessLine, hasResponseAfterKey, rekeyResultLine, type ParsedWireKey } from './result-line.js';
+export { readLineKey, isSuccessLine, rekeyResultLine, type ParsedWireKey } from './result-line.js';
 export { inlineItemBytes, inlineEnvelopeBytes, lineToInlineItem } from './inline-item.js';
 export { statusName, toResultError, isRetryableResultError, readResultError, GRPC_STATUS_NAMES } from './result-error.js';
 export { normaliseUsage, usageFromResponse, readUsage, outputTokens, type TokenUsage, type ModalityTokens } from './usage.js';

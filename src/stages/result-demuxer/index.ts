@@ -11,6 +11,7 @@ import { parseOptions } from '../../options/parse.js';
 import type { RunContext } from '../../run/context.js';
 import type { FinishedJob } from '../../types.js';
 import { JobResults, type DemuxOutput } from './job-results.js';
+import type { TokenUsage } from '../../internal/wire/usage.js';
 
 export type { ResultDemuxerOptions } from '../../options/demuxer.js';
 
@@ -53,10 +54,12 @@ export function resultDemuxer(ctx: DemuxerContext = {}, options: ResultDemuxerOp
       }
     : undefined;
   const onTokens = progress
-    ? (p: number, c: number, t: number) => {
-        progress.tokens.prompt += p;
-        progress.tokens.candidates += c;
-        progress.tokens.total += t;
+    ? (u: TokenUsage) => {
+        progress.tokens.prompt += u.prompt;
+        progress.tokens.candidates += u.candidates;
+        progress.tokens.thoughts += u.thoughts;
+        progress.tokens.cached += u.cached;
+        progress.tokens.total += u.total;
       }
     : undefined;
   const waiting = new Map<number, FinishedJob>();

@@ -8,7 +8,8 @@
  */
 import type { BatchTask, Chunk, FinishedJob, KeyedResult, ResultError } from '../../types.js';
 import { forEachLineAsync, LineReader, SequentialLines } from '../../internal/io/lines.js';
-import { hasResponseAfterKey, isSuccessLine, readLineKey, readUsage, usageFromResponse, type TokenUsage } from '../../internal/wire/wire-line.js';
+import { isSuccessLine, readLineKey, type TokenUsage } from '../../internal/wire/wire-line.js';
+import { jsonlResult, objectResult } from '../../internal/wire/result-output.js';
 
 const NONE = 0;
 const ERROR = 1;
@@ -21,7 +22,8 @@ export interface JobResultsOptions {
   output?: 'objects' | 'jsonl';
   /** Skip results below this seq (emitted by an earlier run). */
   skipBelow?: number;
-  onTokens?: (prompt: number, candidates: number, total: number) => void;
+  /** Token usage of each response read (nested usageMetadata, the same in both output modes). */
+  onTokens?: (usage: TokenUsage) => void;
   /** Called once per result handed out, with whether it is an error (works for jsonl output too). */
   onResult?: (isError: boolean) => void;
 }
@@ -134,57 +136,11 @@ export class JobResults {
   }
 
   private fromLine(line: Buffer): DemuxOutput {
-    const k = readLineKey(line)!;
-    const fast = this.opts.output === 'jsonl' && this.opts.task !== 'embed' && k.keyEnd > 0;
-    if (fast && hasResponseAfterKey(line, k.keyEnd)) {
-      // Already the output shape: only the key changes back to the user's. No parse.
-      this.countTokens(line);
-      return Buffer.concat([Buffer.from(`{"key":${JSON.stringify(k.userKey)}`), line.subarray(k.keyEnd), NEWLINE]);
-    }
-    const parsed = JSON.parse(line.toString('utf8')) as RawResultLine;
-    return this.format(toKeyedResult(k.userKey, parsed, this.opts.task ?? 'generate', this.opts.onTokens));
+    const key = readLineKey(line)!;
+    const task = this.opts.task ?? 'generate';
+    // One reading of a line for both output modes: the same result, error naming and tokens.
+    const r = this.opts.output === 'jsonl' ? jsonlResult(line, key, task) : objectResult(line, key, task);
+    if (r.usage) this.opts.onTokens?.(r.usage);
+    return r.value;
   }
-
-  /** jsonl output: the same reading of usageMetadata (nested details included) as objects mode's. */
-  private countTokens(line: Buffer): void {
-    if (this.opts.onTokens) reportTokens(readUsage(line), this.opts.onTokens);
-  }
-}
-
-function reportTokens(u: TokenUsage | undefined, onTokens: (p: number, c: number, t: number) => void): void {
-  if (u) onTokens(u.prompt, u.candidates, u.total);
-}
-
-const NEWLINE = Buffer.from('\n');
-
-interface RawResultLine {
-  response?: Record<string, unknown> & { embedding?: { values?: number[] } };
-  error?: { code?: number; message?: string; status?: string };
-  status?: { code?: number; message?: string; status?: string };
-}
-
-/** A result line of the service → the record's KeyedResult. */
-export function toKeyedResult(
-  key: string,
-  line: RawResultLine,
-  task: BatchTask,
-  onTokens?: (p: number, c: number, t: number) => void,
-): KeyedResult {
-  if (line.response) {
-    if (onTokens) reportTokens(usageFromResponse(line.response), onTokens);
-    if (task === 'embed') {
-      const values = line.response.embedding?.values;
-      if (Array.isArray(values)) return { key, embedding: values };
-    }
-    return { key, response: line.response };
-  }
-  const e = line.error ?? line.status ?? {};
-  return {
-    key,
-    error: {
-      code: typeof e.code === 'number' ? e.code : Number(e.code ?? 500) || 500,
-      message: typeof e.message === 'string' ? e.message : 'request failed',
-      status: typeof e.status === 'string' ? e.status : 'UNKNOWN',
-    },
-  };
 }
