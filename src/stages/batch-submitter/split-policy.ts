@@ -13,7 +13,7 @@
  * expires at the floor gets BATCH_EXPIRED for its records.
  */
 import { SpoolFile } from '../../internal/io/spool-file.js';
-import { SequentialLines } from '../../internal/io/lines.js';
+import { SequentialLines, forEachLineAsync } from '../../internal/io/lines.js';
 import { estimateRequestTokens } from '../../internal/wire/token-estimate.js';
 
 /** Times one chunk is halved after EXPIRED, at most: 3 → at most 8 batches per chunk. */
@@ -79,14 +79,15 @@ export async function cutByTokens(
   return parts;
 }
 
-/** Estimated tokens of a whole spool file. */
+/**
+ * Estimated tokens of a whole spool file (when the chunker did not sum them):
+ * one pass, handing the event loop back every 16 MB so other jobs' polls and
+ * uploads go on meanwhile.
+ */
 export async function spoolTokens(spoolPath: string, estimate: LineTokenEstimator = estimateRequestTokens): Promise<number> {
   let total = 0;
-  const src = new SequentialLines(spoolPath);
-  try {
-    for (let line = src.next(); line; line = src.next()) total += estimate(line);
-  } finally {
-    src.close();
-  }
+  await forEachLineAsync(spoolPath, (line) => {
+    total += estimate(line);
+  });
   return total;
 }
