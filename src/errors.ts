@@ -18,6 +18,8 @@ export type ErrorCode =
   | 'ERR_QUOTA'
   /** A batch shows SUCCEEDED but its output never appeared within outputWaitMs; a rerun fetches it. */
   | 'ERR_BATCH_OUTPUT_MISSING'
+  /** Another live run holds the stateDir's lock (one run per state dir). */
+  | 'ERR_STATE_LOCKED'
   | 'ERR_ABORTED'
   | 'ERR_USAGE'
   | 'ERR_INTERNAL';

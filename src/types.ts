@@ -48,6 +48,8 @@ export interface Chunk {
   bytes: number;
   /** Size of the inline create body these lines would make. */
   inlineBytes: number;
+  /** Sum of the requests' token estimates (errs high): what the batch adds to the enqueued-token quota. */
+  estimatedTokens?: number;
   sha256: string;
   mode: 'file' | 'inline';
   /** Invalid records of this chunk (onInvalid 'emit'), in seq order. */

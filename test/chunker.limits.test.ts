@@ -164,3 +164,31 @@ describe('RequestLineMaker with raw JSONL lines', () => {
     expect(() => maker.make(Buffer.from('{"key": nope}') as never, 9)).toThrowError(/^line 10: not valid JSON: /);
   });
 });
+
+describe('ChunkBuilder maxBatchTokens', () => {
+  it('never puts more estimated tokens in a chunk than maxBatchTokens (a lone request over it gets its own chunk), and sums them', async () => {
+    await fc.assert(
+      fc.asyncProperty(
+        fc.array(fc.integer({ min: 1, max: 500 }), { minLength: 1, maxLength: 60 }),
+        fc.integer({ min: 100, max: 1000 }),
+        async (tokens, maxBatchTokens) => {
+          const lines = tokens.map((t, i) => ({ ...line(i, 'x'), estimatedTokens: t }));
+          const chunks = await chunkAll(lines, { dir, mode: 'file', maxBatchTokens });
+          let seq = 0;
+          for (const c of chunks) {
+            const own = tokens.slice(c.firstSeq, c.firstSeq + c.count);
+            expect(c.firstSeq).toBe(seq);
+            expect(c.estimatedTokens).toBe(own.reduce((a, b) => a + b, 0));
+            if (c.count > 1) expect(c.estimatedTokens).toBeLessThanOrEqual(maxBatchTokens);
+            // Greedy: the next request would not have fitted.
+            const next = tokens[c.firstSeq + c.count];
+            if (next !== undefined) expect(c.estimatedTokens! + next).toBeGreaterThan(maxBatchTokens);
+            seq += c.count;
+          }
+          expect(seq).toBe(tokens.length);
+        },
+      ),
+      { numRuns: 40 },
+    );
+  });
+});

@@ -99,9 +99,14 @@ export class GeminiApiError extends GeminiBatchError {
   }
 }
 
-/** Replace every occurrence of a secret with a marker (no-op for empty secrets). */
+/**
+ * Replace every occurrence of a secret with a marker. Secrets shorter than 6
+ * characters (test keys like 'k'; a real key is 39) are left alone: redacting
+ * them would maul every message ("to[REDACTED]ens") and hide nothing.
+ */
+const MIN_REDACTED_LENGTH = 6;
 export function redact(text: string, secret: string | undefined): string {
-  if (!secret) return text;
+  if (!secret || secret.length < MIN_REDACTED_LENGTH) return text;
   return text.split(secret).join('[REDACTED]');
 }
 

@@ -7,7 +7,7 @@ import { createHash, type Hash } from 'node:crypto';
 import { closeSync, createWriteStream, existsSync, fsyncSync, ftruncateSync, openSync, readSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { Transform, type TransformCallback, type Writable } from 'node:stream';
-import { makeDirs } from '../journal/make-dirs.js';
+import { makeDirs } from '../internal/io/make-dirs.js';
 import { CliUsageError } from './errors.js';
 
 export interface CompleteLines {

@@ -12,7 +12,7 @@ import { createGeminiClient } from '../api/client.js';
 import { archiveJournal, openJournal, spentAnything, type JournalState } from '../journal/journal.js';
 import { reconcileWithService } from '../journal/reconcile.js';
 import { acquireStateLock, type StateLock } from '../journal/lock.js';
-import { makeDirs } from '../journal/make-dirs.js';
+import { makeDirs } from '../internal/io/make-dirs.js';
 import type { GeminiBatchOptions } from '../options.js';
 import type { BatchRecord, JobEvent, ProgressSnapshot } from '../types.js';
 import { connect, type Connection } from './connection.js';

@@ -15,7 +15,7 @@ import type { BatchState } from '../api/types.js';
 import { GeminiBatchError } from '../errors.js';
 import type { Chunk, ResultError } from '../types.js';
 import { acquireStateLock, borrowStateLock, type StateLock } from './lock.js';
-import { makeDirs } from './make-dirs.js';
+import { makeDirs } from '../internal/io/make-dirs.js';
 import type { ChunkRecord, CompletionInfo, LostReason, LostWork, RunJournal } from './types.js';
 
 export const JOURNAL_FILE = 'journal.jsonl';

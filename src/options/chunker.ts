@@ -12,6 +12,12 @@ export const chunkerOptionsSchema = z
     maxInlineBytes: fields.maxInlineBytes,
     /** Most requests in one batch. */
     maxRequestsPerBatch: positiveInt.default(200_000),
+    /**
+     * Most estimated tokens in one batch (the estimate errs high; see
+     * internal/wire/token-estimate.ts). Unset: no cut on tokens; a batch over
+     * the project's enqueued-token quota is split when the service says so.
+     */
+    maxBatchTokens: positiveInt.optional(),
     /** Close a chunk this long after its first record, so a slow source still gets results. */
     flushAfterMs: positiveInt.optional(),
   })

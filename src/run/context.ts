@@ -16,7 +16,7 @@
  */
 import { randomBytes } from 'node:crypto';
 import { setMaxListeners } from 'node:events';
-import { mkdirSync } from 'node:fs';
+import { makeDirs } from '../internal/io/make-dirs.js';
 import { tmpdir } from 'node:os';
 import { createGeminiClient } from '../api/client.js';
 import type { GeminiClient } from '../api/types.js';
@@ -123,7 +123,7 @@ export function openRun(o: ResolvedOptions<unknown>, internals: RunInternals = {
 
 /** Open the state dir's journal; a run it records as complete is not run again. */
 function openStateDir(o: ResolvedOptions<unknown>): RunJournal {
-  mkdirSync(o.stateDir!, { recursive: true });
+  makeDirs(o.stateDir!);
   const journal = openJournal(o.stateDir!, {
     runId: o.runId,
     fingerprint: { model: o.model, task: o.task, mode: o.mode, maxFileBytes: o.maxFileBytes, maxInlineBytes: o.maxInlineBytes, maxRequestsPerBatch: o.maxRequestsPerBatch },

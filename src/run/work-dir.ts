@@ -8,9 +8,11 @@
  * old spool is of no use). A dir of its own per run, even under one state
  * dir: an earlier run of this process may still be unwinding its files.
  */
-import { mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, rmdirSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, readdirSync, rmSync, rmdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { atStageBoundary } from '../errors.js';
+
+import { makeDirs } from '../internal/io/make-dirs.js';
 
 const PREFIX = 'gemini-batch-';
 const OWNER_FILE = 'owner.pid';
@@ -18,7 +20,7 @@ const OWNER_FILE = 'owner.pid';
 export function openWorkDir(opts: { stateDir?: string; tmpDir: string }): string {
   try {
     const parent = opts.stateDir ? join(opts.stateDir, 'spool') : opts.tmpDir;
-    if (opts.stateDir) mkdirSync(parent, { recursive: true });
+    if (opts.stateDir) makeDirs(parent);
     removeOrphans(parent);
     const dir = mkdtempSync(join(parent, PREFIX));
     writeFileSync(join(dir, OWNER_FILE), String(process.pid));

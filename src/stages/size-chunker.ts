@@ -34,6 +34,7 @@ interface OpenChunk {
   count: number;
   lineCount: number;
   inlineBytes: number;
+  estimatedTokens: number;
   /** A request asks for image output: in 'auto' mode the chunk goes as a file (answers are megabytes a line). */
   imageOutput: boolean;
   invalid: Chunk['invalid'];
@@ -47,6 +48,7 @@ export class ChunkBuilder {
   private readonly maxFileBytes: number;
   private readonly maxInlineBytes: number;
   private readonly maxRequests: number;
+  private readonly maxTokens: number;
   private readonly envelope = inlineEnvelopeBytes();
   private readonly place: ChunkBuilderPlace;
 
@@ -58,6 +60,7 @@ export class ChunkBuilder {
     this.maxFileBytes = o.maxFileBytes;
     this.maxInlineBytes = o.maxInlineBytes;
     this.maxRequests = o.maxRequestsPerBatch;
+    this.maxTokens = o.maxBatchTokens ?? Infinity;
     this.nextIndex = opts.firstIndex ?? 0;
   }
 
@@ -82,7 +85,7 @@ export class ChunkBuilder {
           { seq: rl.seq, key: rl.key },
         );
       }
-      if (this.current && this.current.lineCount > 0 && !this.fits(this.current, bytes, inline)) {
+      if (this.current && this.current.lineCount > 0 && !this.fits(this.current, bytes, inline, rl.estimatedTokens ?? 0)) {
         closed.push(this.closeCurrent());
       }
     }
@@ -92,6 +95,7 @@ export class ChunkBuilder {
       write = c.spool.append(rl.line);
       c.lineCount++;
       c.inlineBytes += inlineItemBytes(rl.line.length);
+      c.estimatedTokens += rl.estimatedTokens ?? 0;
       if (rl.imageOutput) c.imageOutput = true;
     } else if (rl.invalid) {
       c.invalid.push({ seq: rl.seq, key: rl.key, error: rl.invalid });
@@ -128,6 +132,7 @@ export class ChunkBuilder {
       count: 0,
       lineCount: 0,
       inlineBytes: 0,
+      estimatedTokens: 0,
       imageOutput: false,
       invalid: [],
     };
@@ -144,7 +149,8 @@ export class ChunkBuilder {
       : `${this.maxFileBytes}-byte file limit`;
   }
 
-  private fits(c: OpenChunk, bytes: number, inline: number): boolean {
+  private fits(c: OpenChunk, bytes: number, inline: number, tokens: number): boolean {
+    if (c.estimatedTokens + tokens > this.maxTokens) return false;
     if (this.mode === 'inline') return this.envelope + c.inlineBytes + inline <= this.maxInlineBytes;
     return c.spool.bytes + bytes <= this.maxFileBytes;
   }
@@ -170,6 +176,7 @@ export class ChunkBuilder {
       lineCount: c.lineCount,
       bytes: c.spool.bytes,
       inlineBytes: inlineTotal,
+      estimatedTokens: c.estimatedTokens,
       sha256,
       mode,
       invalid: c.invalid,
