@@ -192,7 +192,8 @@ describe('geminiBatch with webhook', { timeout: 30_000 }, () => {
     const e = await emulator({ runningMs: 1_000, webhookMaxAttempts: 8 });
     const stateDir = join(tempDir(), 'state');
     const input = records(20);
-    const opts = options(e, tempDir(), { stateDir, pollInterval: TEN_MINUTES, webhook: { listen: { port: 0 } } });
+    // A create intended but never sent (the other chunk's, at the kill) is looked for over the adopt window first.
+    const opts = options(e, tempDir(), { stateDir, adoptWindowMs: 300, pollInterval: TEN_MINUTES, webhook: { listen: { port: 0 } } });
     const child = spawn(process.execPath, ['--import', TSX, '--input-type=module', '-e', CHILD_RUN], {
       env: { ...process.env, GEMINI_BATCH_CRASH_AT: 'create-sent', RUN_OPTIONS: JSON.stringify(opts), RUN_RECORDS: JSON.stringify(input) },
       stdio: ['ignore', 'ignore', 'pipe'],
@@ -227,7 +228,8 @@ describe('gemini-batch run --webhook-listen', { timeout: 60_000 }, () => {
     const dir = tempDir();
     const input = join(dir, 'in.jsonl');
     writeFileSync(input, batchJsonl(30));
-    const flags = ['-m', 'gemini-2.5-flash', '--mode', 'file', '--max-requests', '10', '--poll-interval', '600000', '--webhook-listen', '127.0.0.1:0', '--quiet'];
+    // One batch at a time: at the kill no other create is intended and unsent (it would be looked for over the 90 s adopt window).
+    const flags = ['-m', 'gemini-2.5-flash', '--mode', 'file', '--max-requests', '10', '--max-jobs', '1', '--poll-interval', '600000', '--webhook-listen', '127.0.0.1:0', '--quiet'];
 
     const out = join(dir, 'out.jsonl');
     const r = await runCli(['run', input, '-o', out, ...flags], { env: emuEnv(e) });
