@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { GeminiApiError } from '../src/api/errors.js';
-import { DEFAULT_QUOTA_WAIT_MS, QuotaGate, decideOnQuota429, quotaOf, splitTarget } from '../src/stages/batch-submitter/quota-gate.js';
+import { QuotaGate, decideOnQuota429, quotaOf, splitTarget } from '../src/stages/batch-submitter/quota-gate.js';
+import { DEFAULT_QUOTA_WAIT_MS } from '../src/options/survival.js';
 
 /** A 429 the way the api layer types it: status, quota (QuotaFailure violation), retryAfterMs. */
 const quota429 = (limit?: number | string, retryAfterMs?: number) => ({

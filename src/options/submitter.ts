@@ -1,6 +1,6 @@
 /** batchSubmitter() options. */
 import { z } from 'zod/v3';
-import { survivalOptionsSchema } from '../stages/batch-submitter/survival.js';
+import { survivalOptionsSchema } from './survival.js';
 import { fields, positiveInt } from './fields.js';
 
 const pollIntervalSchema = z

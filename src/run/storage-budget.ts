@@ -9,9 +9,7 @@
  * never ask (api/names.ts canGetOrDeleteFile; files.delete skips them); those files expire on their own after 48 h and are not counted
  * here (we cannot free them, so waiting on them could only hang).
  */
-
-/** Default budget for our uploaded, not yet deleted bytes: the project's 20 GB. */
-export const DEFAULT_STORAGE_BUDGET_BYTES = 20_000_000_000;
+import { DEFAULT_STORAGE_BUDGET_BYTES } from '../options/survival.js';
 
 /**
  * Bytes held on the service by our uploads, keyed by a name the caller picks

@@ -10,9 +10,7 @@ import type { BatchOperation } from '../../api/types.js';
 import { forEachLineAsync } from '../../internal/io/lines.js';
 import { readLineKey } from '../../internal/wire/wire-line.js';
 import { copyFlaggedRequests } from './spool-parts.js';
-
-/** Default bound on waiting for a SUCCEEDED batch's output to show up. */
-export const DEFAULT_OUTPUT_WAIT_MS = 15 * 60_000;
+import { DEFAULT_OUTPUT_WAIT_MS } from '../../options/survival.js';
 
 /** Whether the operation carries its results: a responses file or an inline responses array. */
 export function hasOutput(op: BatchOperation): boolean {

@@ -16,9 +16,7 @@
  * flight, by a bounded wait that ends in one clear sentence.
  */
 import { GeminiBatchError } from '../../errors.js';
-
-/** Default bound on waiting through 429s with none of our batches in flight. */
-export const DEFAULT_QUOTA_WAIT_MS = 10 * 60_000;
+import { DEFAULT_QUOTA_WAIT_MS } from '../../options/survival.js';
 
 /** What a 429 says about the quota (GeminiApiError.quota / quotaViolations; read liberally). */
 export interface QuotaViolation {

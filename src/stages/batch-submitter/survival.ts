@@ -6,32 +6,13 @@
  * modules (create-once, wait-and-fetch, recovery) call into it; it holds no
  * stream and does no I/O of its own but counting a part's tokens.
  */
-import { z } from 'zod/v3';
 import { Slots } from '../../internal/concurrency/bounded.js';
 import { estimateRequestTokens } from '../../internal/wire/token-estimate.js';
-import { DEFAULT_OUTPUT_WAIT_MS } from './output-wait.js';
 import { createWithinQuota } from './quota-create.js';
-import { DEFAULT_QUOTA_WAIT_MS, QuotaGate, type QuotaReservation } from './quota-gate.js';
+import { QuotaGate, type QuotaReservation } from './quota-gate.js';
 import { spoolTokens } from './split-policy.js';
-import { DEFAULT_STORAGE_BUDGET_BYTES, StorageBudget } from '../../run/storage-budget.js';
-
-/** Default window of repeated lists before a lost create's batch is taken to be absent. */
-export const DEFAULT_ADOPT_WINDOW_MS = 90_000;
-
-/**
- * The options this module adds to geminiBatch() (a zod fragment to merge
- * into the options schema; every one has a default, none waits for ever).
- */
-export const survivalOptionsSchema = {
-  /** With none of our batches queued, how long 429s on create are waited through before failing (default 10 min). */
-  quotaWaitMs: z.number().int().positive().default(DEFAULT_QUOTA_WAIT_MS),
-  /** How long a create whose answer was lost is looked for by displayName before creating again (default 90 s). */
-  adoptWindowMs: z.number().int().positive().default(DEFAULT_ADOPT_WINDOW_MS),
-  /** How long a SUCCEEDED batch without output is polled for its output (default 15 min). */
-  outputWaitMs: z.number().int().positive().default(DEFAULT_OUTPUT_WAIT_MS),
-  /** Our uploaded, not yet deleted bytes stay under this (default 20 GB, the project's storage). */
-  storageBudgetBytes: z.number().int().positive().default(DEFAULT_STORAGE_BUDGET_BYTES),
-};
+import { StorageBudget } from '../../run/storage-budget.js';
+import { DEFAULT_ADOPT_WINDOW_MS, DEFAULT_OUTPUT_WAIT_MS, DEFAULT_QUOTA_WAIT_MS, DEFAULT_STORAGE_BUDGET_BYTES } from '../../options/survival.js';
 
 export interface SurvivalOptions {
   model: string;
