@@ -90,7 +90,7 @@ describe('ChunkBuilder', () => {
     await b.add(line(0, 'short'));
     expect(() => b.add(line(1, 'x'.repeat(200)))).toThrowError(/record 1 \(key "k1"\): the request is \d+ bytes serialised, over the 100-byte file limit/);
     try {
-      b.add(line(1, 'x'.repeat(200)));
+      void b.add(line(1, 'x'.repeat(200)));
     } catch (err) {
       expect((err as { code: string }).code).toBe('ERR_RECORD_TOO_LARGE');
     }

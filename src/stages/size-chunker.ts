@@ -247,7 +247,7 @@ export function sizeChunker(ctx: ChunkerContext, options: SizeChunkerOptions = {
         else return res.then(done, (err: Error) => cb(spoolError(err)));
       };
       if (opts.flushAfterMs) tail = tail.then(run);
-      else run();
+      else void run();
     },
     flush(cb: TransformCallback) {
       disarm();
