@@ -57,7 +57,8 @@ const gets = (e: RunningEmulator) => e.counters().requestsByRoute['get'] ?? 0;
 
 describe('geminiBatch with webhook', { timeout: 30_000 }, () => {
   it('finishes on the events with a 10-minute poll interval, with a handful of GETs', async () => {
-    const e = await emulator();
+    // Jobs last long enough that each is seen running first: its end is then heard only from its event.
+    const e = await emulator({ runningMs: 800 });
     const input = records(30);
     const started = Date.now();
     const out = await collect(input, geminiBatch(options(e, tempDir(), { pollInterval: TEN_MINUTES, webhook: { listen: { host: '127.0.0.1', port: 0 } } })));
