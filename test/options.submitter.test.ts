@@ -15,7 +15,7 @@ describe('batchSubmitter options', () => {
       model: 'm',
       task: 'generate',
       maxJobsInFlight: 8,
-      pollInterval: { initialMs: 2_000, maxMs: 60_000 },
+      pollInterval: { initialMs: 2_000, maxMs: 60_000, ageFraction: 0.2 },
       cleanupRemote: true,
       maxJobAttempts: 3,
       minSplitRequests: 1,
@@ -26,7 +26,7 @@ describe('batchSubmitter options', () => {
       cancelOnAbort: false,
     });
     // A partial pollInterval keeps the other default.
-    expect(parseOptions(submitterOptionsSchema, { model: 'm', pollInterval: { maxMs: 5_000 } }, 'x').pollInterval).toEqual({ initialMs: 2_000, maxMs: 5_000 });
+    expect(parseOptions(submitterOptionsSchema, { model: 'm', pollInterval: { maxMs: 5_000 } }, 'x').pollInterval).toEqual({ initialMs: 2_000, maxMs: 5_000, ageFraction: 0.2 });
   });
 
   it('refuses what would hang or loop, synchronously', () => {

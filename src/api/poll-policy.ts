@@ -4,6 +4,7 @@
  * within that fraction of its age, so uploads, jobs and demux overlap).
  * Pure functions, tested without a service.
  */
+import { DEFAULT_POLL_INTERVAL } from '../options/poll.js';
 import type { BatchOperation, WaitOptions } from './types.js';
 
 /** Resolved poll policy of waitForBatch. */
@@ -14,8 +15,9 @@ export interface PollPolicy {
 }
 
 export function pollPolicy(p: WaitOptions['pollInterval'] = {}): PollPolicy {
-  const maxMs = p.maxMs ?? 60_000;
-  return { maxMs, initialMs: Math.min(p.initialMs ?? 5_000, maxMs), ageFraction: p.ageFraction ?? 0.2 };
+  const d = DEFAULT_POLL_INTERVAL;
+  const maxMs = p.maxMs ?? d.maxMs;
+  return { maxMs, initialMs: Math.min(p.initialMs ?? d.initialMs, maxMs), ageFraction: p.ageFraction ?? d.ageFraction };
 }
 
 /**

@@ -2,9 +2,15 @@
 import { z } from 'zod/v3';
 import { survivalOptionsSchema } from './survival.js';
 import { fields, positiveInt } from './fields.js';
+import { DEFAULT_POLL_INTERVAL } from './poll.js';
 
 const pollIntervalSchema = z
-  .object({ initialMs: positiveInt.default(2_000), maxMs: positiveInt.default(60_000) })
+  .object({
+    initialMs: positiveInt.default(DEFAULT_POLL_INTERVAL.initialMs),
+    maxMs: positiveInt.default(DEFAULT_POLL_INTERVAL.maxMs),
+    /** A pause between polls is at most this fraction of the job's age. */
+    ageFraction: z.number().positive().max(1).default(DEFAULT_POLL_INTERVAL.ageFraction),
+  })
   .strict()
   .default({})
   .refine((p) => p.maxMs >= p.initialMs, { message: 'maxMs must be >= initialMs' });
