@@ -1,5 +1,7 @@
 /** Counters shared by the stages, snapshotted into `progress` events. */
-import type { BatchState, JobEvent, ProgressSnapshot } from './types.js';
+import type { BatchState, JobEvent, ProgressSnapshot, ResultError } from './types.js';
+
+const MAX_STATUSES = 64;
 
 export class ProgressCounters {
   recordsIn = 0;
@@ -9,10 +11,20 @@ export class ProgressCounters {
   bytesUploaded = 0;
   resultsOut = 0;
   errorsOut = 0;
+  /** Error results by status; a service inventing statuses cannot grow it past MAX_STATUSES. */
+  private readonly errorsByStatus = new Map<string, number>();
   tokens = { prompt: 0, candidates: 0, thoughts: 0, cached: 0, total: 0 };
   /** State of each chunk's batch while it is live; finished ones only count (bounded for endless input). */
   private readonly live = new Map<number, BatchState>();
   private readonly byState = new Map<BatchState, number>();
+
+  onResult(error: ResultError | undefined): void {
+    this.resultsOut++;
+    if (!error) return;
+    this.errorsOut++;
+    const status = this.errorsByStatus.has(error.status) || this.errorsByStatus.size < MAX_STATUSES ? error.status : 'OTHER';
+    this.errorsByStatus.set(status, (this.errorsByStatus.get(status) ?? 0) + 1);
+  }
 
   onJob(e: JobEvent): void {
     const s = e.state;
@@ -36,6 +48,7 @@ export class ProgressCounters {
       jobs,
       resultsOut: this.resultsOut,
       errorsOut: this.errorsOut,
+      errorsByStatus: Object.fromEntries(this.errorsByStatus),
       tokens: { ...this.tokens },
     };
   }

@@ -81,11 +81,13 @@ export interface ProgressSnapshot {
   jobs: Partial<Record<BatchState, number>>;
   resultsOut: number;
   errorsOut: number;
-  /** Token counts summed from the usageMetadata of the results, read the same way in objects and jsonl output. */
+  /** Error results by status (INTERNAL, MISSING_RESULT, INVALID_RECORD, ...), the same in objects and jsonl output. */
+  errorsByStatus: Record<string, number>;
   /**
    * Tokens the service reported: thoughts are thinking tokens (billed as
    * output, on top of candidates); cached are prompt tokens served from a
-   * context cache (part of prompt, billed at the cache rate).
+   * context cache (part of prompt, billed at the cache rate). Summed from the
+   * results' usageMetadata, read the same way in objects and jsonl output.
    */
   tokens: { prompt: number; candidates: number; thoughts: number; cached: number; total: number };
 }

@@ -1,4 +1,4 @@
-/** The CLI's small cores, in process: the JSONL and JSON array readers, the result tally, prices, the resume cut. */
+/** The CLI's small cores, in process: the JSONL and JSON array readers, prices, the resume cut. */
 import { createHash } from 'node:crypto';
 import { rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -9,7 +9,6 @@ import { readJsonl } from '../src/cli/jsonl-reader.js';
 import { countCompleteLines } from '../src/cli/output.js';
 import { batchPrice, estimateCost } from '../src/cli/prices.js';
 import { chooseMode } from '../src/cli/reporter.js';
-import { ResultTally } from '../src/cli/tally.js';
 import { InvalidInput, RequestLineMaker, SourceLine, SourceValue } from '../src/stages/to-request-line.js';
 import { tempDir } from './cli.helpers.js';
 
@@ -96,25 +95,6 @@ describe('openInput', () => {
     broken.end('[{"k": 1}, {"k": ');
     const err = await records((await openInput('-', { stdin: broken })).records).catch((e: unknown) => e);
     expect((err as Error).message).toMatch(/^stdin is not a valid JSON array/);
-  });
-});
-
-describe('ResultTally', () => {
-  it('counts ok lines and errors by status from the bytes, keys with escapes included', () => {
-    const t = new ResultTally();
-    const lines = [
-      { key: 'a', response: { error: 'not really' } },
-      { key: 'b"\\,"error":', response: {} },
-      { key: 'c', error: { code: 429, message: 'x', status: 'RESOURCE_EXHAUSTED' } },
-      { key: 'd', error: { code: 500, message: 'x', status: 'MISSING_RESULT' } },
-      { key: 'e', error: { code: 429, message: 'x', status: 'RESOURCE_EXHAUSTED' } },
-      { key: 'f', embedding: [1, 2] },
-    ];
-    for (const l of lines) t.add(Buffer.from(`${JSON.stringify(l)}\n`));
-    expect(t.written).toBe(6);
-    expect(t.ok).toBe(3);
-    expect(Object.fromEntries(t.errors)).toEqual({ RESOURCE_EXHAUSTED: 2, MISSING_RESULT: 1 });
-    expect(t.errorCount).toBe(3);
   });
 });
 

@@ -26,7 +26,6 @@ import { inputIdentity, judgeState, runSettings, writeSettings, type CliCompleti
 import { refuseOutputOverInput } from './same-file.js';
 import { defaultStateDir } from './state-dir.js';
 import { buildSummary } from './summary.js';
-import { ResultTally } from './tally.js';
 
 export interface RunFlags {
   model: string;
@@ -215,20 +214,19 @@ export async function runBatch(inputPath: string, flags: RunFlags): Promise<numb
       throw asFlagError(err);
     }
     output = openOutput(flags.output, resume);
-    const tally = new ResultTally();
     const digest = new OutputDigest(resume);
     const view = reporter.view;
     view.resumed = resume?.lines ?? 0;
     let last: ProgressSnapshot | undefined;
     gb.on('progress', (p: ProgressSnapshot) => {
       last = p;
-      view.onWritten(tally.written);
+      view.onWritten(p.resultsOut);
       reporter.progress(p);
     });
     gb.on('job', (e: JobEvent) => reporter.job(e));
     void input.done.then(() => (view.inputDone = true));
 
-    await pipeline(input.records, gb, tally.stage(), digest.stage(), output.stream);
+    await pipeline(input.records, gb, digest.stage(), output.stream);
     await output.finish();
     const progress = last ?? emptyProgress();
     if ((resume?.lines ?? 0) > progress.recordsIn) {
@@ -253,7 +251,6 @@ export async function runBatch(inputPath: string, flags: RunFlags): Promise<numb
       buildSummary({
         model: flags.model,
         progress,
-        tally,
         resumed: resume?.lines ?? 0,
         batches: view.batches,
         wallMs: Date.now() - startedAt,
@@ -262,7 +259,7 @@ export async function runBatch(inputPath: string, flags: RunFlags): Promise<numb
       }),
     );
     // Every record came back as an error: nothing usable was produced, and a script should know.
-    if (tally.written > 0 && tally.ok === 0 && (resume?.lines ?? 0) === 0) return EXIT_ALL_FAILED;
+    if (progress.resultsOut > 0 && progress.errorsOut === progress.resultsOut && (resume?.lines ?? 0) === 0) return EXIT_ALL_FAILED;
     return EXIT_OK;
   } catch (err) {
     input?.records.destroy();
@@ -324,5 +321,5 @@ async function redoWhatTheServiceLost(
 }
 
 function emptyProgress(): ProgressSnapshot {
-  return { recordsIn: 0, invalidRecords: 0, chunksSpooled: 0, bytesSpooled: 0, bytesUploaded: 0, jobs: {}, resultsOut: 0, errorsOut: 0, tokens: { prompt: 0, candidates: 0, thoughts: 0, cached: 0, total: 0 } };
+  return { recordsIn: 0, invalidRecords: 0, chunksSpooled: 0, bytesSpooled: 0, bytesUploaded: 0, jobs: {}, resultsOut: 0, errorsOut: 0, errorsByStatus: {}, tokens: { prompt: 0, candidates: 0, thoughts: 0, cached: 0, total: 0 } };
 }

@@ -3,7 +3,6 @@ import type { LostWork } from '../journal/types.js';
 import type { ProgressSnapshot } from '../types.js';
 import { duration, int } from './format.js';
 import { estimateCost, formatUsd, outputTokens, type TokenCounts } from './prices.js';
-import type { ResultTally } from './tally.js';
 
 export interface Summary {
   model: string;
@@ -27,7 +26,6 @@ export interface Summary {
 export function buildSummary(a: {
   model: string;
   progress: ProgressSnapshot;
-  tally: ResultTally;
   resumed: number;
   batches: number;
   wallMs: number;
@@ -39,10 +37,11 @@ export function buildSummary(a: {
   return {
     model: a.model,
     records: a.progress.recordsIn,
-    written: a.tally.written,
+    // The library's own per-result statuses: this run's results, as written to OUT.
+    written: a.progress.resultsOut,
     resumed: a.resumed,
-    ok: a.tally.ok,
-    errors: Object.fromEntries([...a.tally.errors].sort((x, y) => y[1] - x[1])),
+    ok: a.progress.resultsOut - a.progress.errorsOut,
+    errors: Object.fromEntries(Object.entries(a.progress.errorsByStatus).sort((x, y) => y[1] - x[1])),
     batches: a.batches,
     tokens: a.progress.tokens,
     ...(cost !== undefined ? { estimatedCostUsd: cost } : {}),

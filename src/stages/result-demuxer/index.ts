@@ -9,7 +9,7 @@ import { rm } from 'node:fs/promises';
 import { demuxerOptionsSchema, type ResultDemuxerOptions } from '../../options/demuxer.js';
 import { parseOptions } from '../../options/parse.js';
 import type { RunContext } from '../../run/context.js';
-import type { FinishedJob } from '../../types.js';
+import type { FinishedJob, ResultError } from '../../types.js';
 import { JobResults, type DemuxOutput } from './job-results.js';
 import type { TokenUsage } from '../../internal/wire/usage.js';
 
@@ -47,12 +47,7 @@ export function resultDemuxer(ctx: DemuxerContext = {}, options: ResultDemuxerOp
   const window = ctx.jobWindow;
   const journal = ctx.journal;
   const progress = ctx.events?.progress;
-  const onResult = progress
-    ? (isError: boolean) => {
-        progress.resultsOut++;
-        if (isError) progress.errorsOut++;
-      }
-    : undefined;
+  const onResult = progress ? (error: ResultError | undefined) => progress.onResult(error) : undefined;
   const onTokens = progress
     ? (u: TokenUsage) => {
         progress.tokens.prompt += u.prompt;

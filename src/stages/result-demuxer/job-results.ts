@@ -24,8 +24,8 @@ export interface JobResultsOptions {
   skipBelow?: number;
   /** Token usage of each response read (nested usageMetadata, the same in both output modes). */
   onTokens?: (usage: TokenUsage) => void;
-  /** Called once per result handed out, with whether it is an error (works for jsonl output too). */
-  onResult?: (isError: boolean) => void;
+  /** Called once per result handed out, with its error if it is one (jsonl output too: no caller re-reads the bytes). */
+  onResult?: (error: ResultError | undefined) => void;
 }
 
 export class JobResults {
@@ -94,10 +94,9 @@ export class JobResults {
       const inv = invalid[this.invalidAt];
       if (inv && inv.seq === seq) {
         this.invalidAt++;
-        this.opts.onResult?.(true);
+        this.opts.onResult?.(inv.error);
         out.push(this.format({ key: inv.key, error: inv.error }));
       } else if (this.kinds[this.i] !== NONE) {
-        this.opts.onResult?.(this.kinds[this.i] === ERROR);
         out.push(this.fromLine(this.reader!.read(this.offsets[this.i]!, this.lengths[this.i]!)));
       } else {
         this.missing++;
@@ -106,7 +105,7 @@ export class JobResults {
           status: 'MISSING_RESULT',
           message: 'the service returned no result for this request',
         };
-        this.opts.onResult?.(true);
+        this.opts.onResult?.(error);
         out.push(this.format({ key: this.keyFromSpool(seq), error }));
       }
       this.i++;
@@ -141,6 +140,7 @@ export class JobResults {
     // One reading of a line for both output modes: the same result, error naming and tokens.
     const r = this.opts.output === 'jsonl' ? jsonlResult(line, key, task) : objectResult(line, key, task);
     if (r.usage) this.opts.onTokens?.(r.usage);
+    this.opts.onResult?.(r.error);
     return r.value;
   }
 }
