@@ -82,23 +82,30 @@ describe('gemini-batch run: one run per state dir', () => {
   it('a second run of the same command is refused at once naming the first; after the first is killed -9 the rerun takes over and finishes', async () => {
     const out = join(dir, 'twice.jsonl');
     const args = ['run', input, '-o', out, ...flags, '--quiet'];
-    const first = spawnCli(args, emuEnv(emu));
-    const firstDone = collect(first);
-    while (!(existsSync(out) && statSync(out).size > 0) && first.exitCode === null) await sleep(5);
-    const second = await runCli(args, { env: emuEnv(emu) });
-    expect(second.code).toBe(1);
-    expect(second.stderr).toContain(`in use by process ${first.pid} on ${hostname()}`);
-    expectOneSentence(second.stderr);
-    first.kill('SIGKILL');
-    await firstDone;
-    expect(readFileSync(out, 'utf8').split('\n').length).toBeLessThan(N);
+    // Jobs that take a second each: the first run is surely still going when the second starts,
+    // however loaded the machine (a fast first run would finish and make the second a no-op).
+    const slow = await emulator({ runningMs: 1_000 });
+    try {
+      const first = spawnCli(args, emuEnv(slow));
+      const firstDone = collect(first);
+      while (!(existsSync(out) && statSync(out).size > 0) && first.exitCode === null) await sleep(5);
+      const second = await runCli(args, { env: emuEnv(slow) });
+      expect(second.code).toBe(1);
+      expect(second.stderr).toContain(`in use by process ${first.pid} on ${hostname()}`);
+      expectOneSentence(second.stderr);
+      first.kill('SIGKILL');
+      await firstDone;
+      expect(readFileSync(out, 'utf8').split('\n').length).toBeLessThan(N);
 
-    const again = await runCli(args, { env: emuEnv(emu) });
-    expect(again.stderr).toBe('');
-    expect(again.code).toBe(0);
-    const keys = readFileSync(out, 'utf8').trimEnd().split('\n').map((l) => (JSON.parse(l) as { key: string }).key);
-    expect(keys).toEqual(Array.from({ length: N }, (_, i) => `k${i}`));
-    expectNoDuplicateCreates();
+      const again = await runCli([...args, '--adopt-window', '1000'], { env: emuEnv(slow) });
+      expect(again.stderr).toBe('');
+      expect(again.code).toBe(0);
+      const keys = readFileSync(out, 'utf8').trimEnd().split('\n').map((l) => (JSON.parse(l) as { key: string }).key);
+      expect(keys).toEqual(Array.from({ length: N }, (_, i) => `k${i}`));
+      expect(Object.entries(slow.counters().createsByDisplayName).filter(([, n]) => n > 1)).toEqual([]);
+    } finally {
+      await slow.close();
+    }
   });
 });
 
@@ -113,7 +120,8 @@ describe('gemini-batch run: a relative --state-dir survives a change of cwd', ()
     while (!(existsSync(join(a, 'out.jsonl')) && statSync(join(a, 'out.jsonl')).size > 20_000) && first.exitCode === null) await sleep(5);
     first.kill('SIGKILL');
     await done;
-    const r = await runCli(['run', input, '-o', '../cwd-a/out.jsonl', '--state-dir', '../cwd-a/st', ...flags, '--quiet'], { env: emuEnv(emu), cwd: b });
+    // A kill -9 may land between a create's intent and its answer: a short adoption window keeps the test quick.
+    const r = await runCli(['run', input, '-o', '../cwd-a/out.jsonl', '--state-dir', '../cwd-a/st', ...flags, '--quiet', '--adopt-window', '1000'], { env: emuEnv(emu), cwd: b });
     expect(r.stderr).toBe('');
     expect(r.code).toBe(0);
     const lines = readFileSync(join(a, 'out.jsonl'), 'utf8').trimEnd().split('\n');
