@@ -9,6 +9,7 @@
  * never ask (api/names.ts canGetOrDeleteFile; files.delete skips them); those files expire on their own after 48 h and are not counted
  * here (we cannot free them, so waiting on them could only hang).
  */
+import { ChangeSignal } from '../internal/concurrency/change-signal.js';
 import { DEFAULT_STORAGE_BUDGET_BYTES } from '../options/survival.js';
 
 /**
@@ -20,7 +21,7 @@ import { DEFAULT_STORAGE_BUDGET_BYTES } from '../options/survival.js';
 export class StorageBudget {
   private used = 0;
   private readonly held = new Map<string, number>();
-  private waiters: Array<() => void> = [];
+  private readonly changes = new ChangeSignal();
 
   constructor(private budget: number = DEFAULT_STORAGE_BUDGET_BYTES) {}
 
@@ -31,7 +32,7 @@ export class StorageBudget {
   /** Set once the run's options are known (the registry that owns it is made before them). */
   setBudget(bytes: number): void {
     this.budget = bytes;
-    this.wakeAll();
+    this.changes.notify();
   }
 
   /** Bytes held now. */
@@ -42,7 +43,7 @@ export class StorageBudget {
   /** Wait until `bytes` more fit under the budget, then hold them under `key` (a second acquire of a held key is a no-op). */
   async acquire(key: string, bytes: number, signal?: AbortSignal): Promise<void> {
     if (this.held.has(key)) return;
-    while (this.used > 0 && this.used + bytes > this.budget) await this.changed(signal);
+    while (this.used > 0 && this.used + bytes > this.budget) await this.changes.wait(signal);
     this.used += bytes;
     this.held.set(key, bytes);
   }
@@ -53,13 +54,7 @@ export class StorageBudget {
     if (bytes === undefined) return;
     this.held.delete(key);
     this.used -= bytes;
-    this.wakeAll();
-  }
-
-  private wakeAll(): void {
-    const w = this.waiters;
-    this.waiters = [];
-    for (const wake of w) wake();
+    this.changes.notify();
   }
 
   /** Move a hold to a new key (e.g. from the spool path to the uploaded file's name). */
@@ -68,22 +63,6 @@ export class StorageBudget {
     if (bytes === undefined || from === to) return;
     this.held.delete(from);
     this.held.set(to, (this.held.get(to) ?? 0) + bytes);
-  }
-
-  private changed(signal?: AbortSignal): Promise<void> {
-    return new Promise((resolve, reject) => {
-      if (signal?.aborted) return reject(signal.reason);
-      const onAbort = () => {
-        this.waiters = this.waiters.filter((w) => w !== wake);
-        reject(signal!.reason);
-      };
-      const wake = () => {
-        signal?.removeEventListener('abort', onAbort);
-        resolve();
-      };
-      signal?.addEventListener('abort', onAbort, { once: true });
-      this.waiters.push(wake);
-    });
   }
 }
 

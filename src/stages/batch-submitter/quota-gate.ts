@@ -15,6 +15,7 @@
  * that still comes, handled by waiting for our own jobs or, with none in
  * flight, by a bounded wait that ends in one clear sentence.
  */
+import { ChangeSignal } from '../../internal/concurrency/change-signal.js';
 import { GeminiBatchError } from '../../errors.js';
 import { DEFAULT_QUOTA_WAIT_MS } from '../../options/survival.js';
 
@@ -184,7 +185,7 @@ export class QuotaGate {
   private reserved = 0;
   private reservations = 0;
   private running = 0;
-  private waiters: Array<() => void> = [];
+  private readonly changes = new ChangeSignal();
   private starvedSince: number | undefined;
   private streak = 0;
 
@@ -257,7 +258,7 @@ export class QuotaGate {
         state = 'released';
         this.reserved -= tokens;
         this.reservations--;
-        this.notify();
+        this.changes.notify();
       },
     };
     if (created) r.created();
@@ -293,24 +294,6 @@ export class QuotaGate {
 
   /** Resolves at the next release (one of our batches ended or a create gave its tokens back). */
   changed(signal?: AbortSignal): Promise<void> {
-    return new Promise((resolve, reject) => {
-      if (signal?.aborted) return reject(signal.reason);
-      const onAbort = () => {
-        this.waiters = this.waiters.filter((w) => w !== wake);
-        reject(signal!.reason);
-      };
-      const wake = () => {
-        signal?.removeEventListener('abort', onAbort);
-        resolve();
-      };
-      signal?.addEventListener('abort', onAbort, { once: true });
-      this.waiters.push(wake);
-    });
-  }
-
-  private notify(): void {
-    const w = this.waiters;
-    this.waiters = [];
-    for (const wake of w) wake();
+    return this.changes.wait(signal);
   }
 }
