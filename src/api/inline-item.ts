@@ -4,9 +4,9 @@
  * parsed; only its small `metadata` is, for the key. Whole-buffer helpers:
  * the item is in memory (one at a time, see inline-results.ts).
  */
+import { isJsonSpace, skipString, valueEnd } from '../internal/wire/json-bytes.js';
 
 const QUOTE = 0x22;
-const BACKSLASH = 0x5c;
 const COMMA = 0x2c;
 const COLON = 0x3a;
 const LBRACE = 0x7b;
@@ -17,42 +17,13 @@ const LF = 0x0a;
 const CR = 0x0d;
 const SPACE = 0x20;
 
-export function isSpace(c: number | undefined): boolean {
-  return c === SPACE || c === LF || c === CR || c === 0x09;
-}
-
-/** Index just past the string whose opening quote is at `open`, or -1 (whole-buffer form). */
-function skipString(buf: Buffer, open: number): number {
-  let q = buf.indexOf(QUOTE, open + 1);
-  while (q !== -1) {
-    let run = 0;
-    while (buf[q - 1 - run] === BACKSLASH) run++;
-    if (run % 2 === 0) return q + 1;
-    q = buf.indexOf(QUOTE, q + 1);
-  }
-  return -1;
-}
-
 /** Index just past the JSON value starting at `i` (whole buffer, valid JSON assumed). */
 function skipValue(buf: Buffer, i: number): number {
   const c = buf[i];
   if (c === QUOTE) return skipString(buf, i);
-  if (c === LBRACE || c === LBRACKET) {
-    let depth = 0;
-    for (let j = i; j < buf.length; j++) {
-      const d = buf[j];
-      if (d === QUOTE) {
-        j = skipString(buf, j) - 1;
-        if (j < 0) return -1;
-      } else if (d === LBRACE || d === LBRACKET) depth++;
-      else if (d === RBRACE || d === RBRACKET) {
-        if (--depth === 0) return j + 1;
-      }
-    }
-    return -1;
-  }
+  if (c === LBRACE || c === LBRACKET) return valueEnd(buf, i);
   let j = i;
-  while (j < buf.length && buf[j] !== COMMA && buf[j] !== RBRACE && buf[j] !== RBRACKET && !isSpace(buf[j])) j++;
+  while (j < buf.length && buf[j] !== COMMA && buf[j] !== RBRACE && buf[j] !== RBRACKET && !isJsonSpace(buf[j])) j++;
   return j;
 }
 
@@ -60,20 +31,20 @@ function skipValue(buf: Buffer, i: number): number {
 function members(item: Buffer): Map<string, [number, number]> {
   const out = new Map<string, [number, number]>();
   let i = 0;
-  while (i < item.length && isSpace(item[i])) i++;
+  while (i < item.length && isJsonSpace(item[i])) i++;
   if (item[i] !== LBRACE) return out;
   i++;
   for (;;) {
-    while (i < item.length && (isSpace(item[i]) || item[i] === COMMA)) i++;
+    while (i < item.length && (isJsonSpace(item[i]) || item[i] === COMMA)) i++;
     if (i >= item.length || item[i] !== QUOTE) return out;
     const nameEnd = skipString(item, i);
     if (nameEnd < 0) return out;
     const name = JSON.parse(item.toString('utf8', i, nameEnd)) as string;
     i = nameEnd;
-    while (i < item.length && isSpace(item[i])) i++;
+    while (i < item.length && isJsonSpace(item[i])) i++;
     if (item[i] !== COLON) return out;
     i++;
-    while (i < item.length && isSpace(item[i])) i++;
+    while (i < item.length && isJsonSpace(item[i])) i++;
     const end = skipValue(item, i);
     if (end < 0) return out;
     out.set(name, [i, end]);

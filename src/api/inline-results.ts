@@ -22,7 +22,8 @@ import { createWriteStream, type WriteStream } from 'node:fs';
 import { rename, rm } from 'node:fs/promises';
 import { Writable, type Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
-import { inlineItemBytesToLine, isSpace } from './inline-item.js';
+import { inlineItemBytesToLine } from './inline-item.js';
+import { isJsonSpace } from '../internal/wire/json-bytes.js';
 
 const QUOTE = 0x22;
 const BACKSLASH = 0x5c;
@@ -205,7 +206,7 @@ class OperationSplitter extends Writable {
         continue;
       }
       const c = chunk[i]!;
-      if (isSpace(c)) {
+      if (isJsonSpace(c)) {
         i++;
         continue;
       }

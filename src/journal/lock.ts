@@ -5,6 +5,7 @@
  * never seen half-written) naming its owner; a lock whose owner process is
  * gone (same host, pid not alive) is stale and taken over.
  */
+import { isProcessAlive } from '../internal/io/process-alive.js';
 import { randomBytes } from 'node:crypto';
 import { linkSync, readdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { hostname } from 'node:os';
@@ -57,20 +58,10 @@ function readOwner(path: string): LockOwner | undefined {
   return undefined;
 }
 
-function isAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (err) {
-    // EPERM: the process exists but belongs to someone else.
-    return (err as NodeJS.ErrnoException).code === 'EPERM';
-  }
-}
-
 /** A lock is stale when its owner is a process of this host that no longer runs. */
 function isStale(owner: LockOwner | undefined): boolean {
   if (!owner) return true; // unreadable: never written by us (we link whole files)
-  return owner.host === hostname() && owner.pid !== process.pid && !isAlive(owner.pid);
+  return owner.host === hostname() && owner.pid !== process.pid && !isProcessAlive(owner.pid);
 }
 
 export function describeOwner(o: LockOwner): string {
@@ -150,7 +141,7 @@ function removeLeftovers(dir: string): void {
   }
   for (const name of names) {
     const m = /^lock\.(?:stale-)?(\d+)-[0-9a-f]+$/.exec(name);
-    if (m && Number(m[1]) !== process.pid && !isAlive(Number(m[1]))) rmSync(join(dir, name), { force: true });
+    if (m && Number(m[1]) !== process.pid && !isProcessAlive(Number(m[1]))) rmSync(join(dir, name), { force: true });
   }
 }
 

@@ -8,6 +8,7 @@
  * old spool is of no use). A dir of its own per run, even under one state
  * dir: an earlier run of this process may still be unwinding its files.
  */
+import { isProcessAlive } from '../internal/io/process-alive.js';
 import { mkdtempSync, readFileSync, readdirSync, rmSync, rmdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { atStageBoundary } from '../errors.js';
@@ -61,16 +62,6 @@ function removeOrphans(tmpDir: string): void {
     } catch {
       continue;
     }
-    if (Number.isInteger(pid) && pid > 0 && !alive(pid)) rmSync(dir, { recursive: true, force: true });
-  }
-}
-
-function alive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (err) {
-    // EPERM: it exists, it is someone else's.
-    return (err as NodeJS.ErrnoException).code === 'EPERM';
+    if (Number.isInteger(pid) && pid > 0 && !isProcessAlive(pid)) rmSync(dir, { recursive: true, force: true });
   }
 }
