@@ -20,8 +20,10 @@ let dir: string;
 let emu: RunningEmulator | undefined;
 let client: GeminiClient | undefined;
 
+// The service serves downloads of generated files only; these tests check the transport (streaming,
+// ranges, retries) on the bytes they uploaded, so they let the emulator serve uploaded files too.
 async function setup(emuOpts: EmulatorOptions = {}, clientOpts: GeminiClientOptions = {}): Promise<{ emu: RunningEmulator; client: GeminiClient }> {
-  emu = await startEmulator({ port: 0, apiKey: KEY, pendingMs: 20, runningMs: 40, ...emuOpts });
+  emu = await startEmulator({ port: 0, apiKey: KEY, pendingMs: 20, runningMs: 40, downloadUploadedFiles: true, ...emuOpts });
   client = createGeminiClient({ baseUrl: emu.url, apiKey: KEY, retry: { initialDelayMs: 2, maxDelayMs: 20, maxAttempts: 20 }, ...clientOpts });
   return { emu, client };
 }

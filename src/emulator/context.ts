@@ -19,6 +19,7 @@ export interface Settings {
   maxEnqueuedRequests: number | undefined;
   enqueuedTokenLimit: EnqueuedTokenLimits | undefined;
   omitInlineMetadata: boolean;
+  downloadUploadedFiles: boolean;
   succeededWithoutOutputPolls: number;
   listLagMs: number;
   storageLimitBytes: number;

@@ -48,6 +48,7 @@ function settingsOf(o: EmulatorOptions): Settings {
     maxEnqueuedRequests: o.maxEnqueuedRequests,
     enqueuedTokenLimit: o.enqueuedTokenLimit,
     omitInlineMetadata: o.omitInlineMetadata ?? false,
+    downloadUploadedFiles: o.downloadUploadedFiles ?? false,
     succeededWithoutOutputPolls: o.succeededWithoutOutputPolls ?? 0,
     listLagMs: o.listLagMs ?? 0,
     storageLimitBytes: o.storageLimitBytes ?? DEFAULT_STORAGE_LIMIT_BYTES,

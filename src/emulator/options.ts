@@ -41,6 +41,7 @@ const schema = z
     enqueuedTokenLimit: z.union([count, z.literal('tier1'), z.record(z.string(), count)]),
     quotaRetryDelaySeconds: z.number().nonnegative().finite(),
     omitInlineMetadata: z.boolean(),
+    downloadUploadedFiles: z.boolean(),
     succeededWithoutOutputPolls: count,
     listLagMs: count,
     partialOutputOnFailure: z.boolean(),

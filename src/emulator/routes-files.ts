@@ -46,6 +46,10 @@ export function deleteFile(ctx: Context, res: ServerResponse, id: string): void 
 /** Streams the bytes; honours a single `Range: bytes=a-b` so a client can resume a download. */
 export async function downloadFile(ctx: Context, req: IncomingMessage, res: ServerResponse, id: string): Promise<void> {
   const f = ctx.files.get(id);
+  if (f.source === 'UPLOADED' && !ctx.settings.downloadUploadedFiles) {
+    // PROTOCOL.md: uploaded files cannot be downloaded at all; only generated ones (a batch's output).
+    throw new HttpError(400, `Only generated files can be downloaded. File files/${id} was uploaded.`, { status: 'INVALID_ARGUMENT' });
+  }
   let start = 0;
   let end = f.sizeBytes - 1;
   let status = 200;

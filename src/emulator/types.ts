@@ -111,6 +111,11 @@ export interface EmulatorOptions {
   quotaRetryDelaySeconds?: number;
   /** Inline responses come back without `metadata` (js-genai #1191, python-genai #2008). */
   omitInlineMetadata?: boolean;
+  /**
+   * Serve downloads of uploaded files too. The service does not (only generated
+   * files can be downloaded); tests of a client's download transport use it.
+   */
+  downloadUploadedFiles?: boolean;
   /** A finished job answers SUCCEEDED without output for this many GETs first (ellmer PR #926). Default 0. */
   succeededWithoutOutputPolls?: number;
   /**
