@@ -8,26 +8,14 @@ import { GeminiBatchError } from './errors.js';
 import type { BatchRecord } from './types.js';
 import { chunkerOptionsSchema } from './options/chunker.js';
 import { demuxerOptionsSchema } from './options/demuxer.js';
-import { positiveInt } from './options/fields.js';
 import { parseOptions } from './options/parse.js';
+import { recordOptionsSchema } from './options/record.js';
 import { retryOptionsSchema } from './options/retry.js';
 import { submitterOptionsSchema } from './options/submitter.js';
 import { uploaderOptionsSchema } from './options/uploader.js';
 import { webhookOptionsSchema } from './webhook/options.js';
 
 export { DEFAULT_MAX_FILE_BYTES, DEFAULT_MAX_INLINE_BYTES } from './options/fields.js';
-
-/** Options of the record stage (toRequestLine). */
-export const recordOptionsSchema = z
-  .object({
-    /** Map any record to {key, request}; default: the record already is one. */
-    toRequest: z.custom<(record: never, seq: number) => BatchRecord>((v) => typeof v === 'function', 'must be a function').optional(),
-    /** 'error' fails the stream on a bad record; 'emit' turns it into that record's {key, error}. */
-    onInvalid: z.enum(['error', 'emit']).default('error'),
-    /** Longest serialised request line accepted (default: the service's limit). */
-    maxLineBytes: positiveInt.optional(),
-  })
-  .strict();
 
 /** Options of the run itself: where it talks to, where it keeps things, how it ends. */
 export const runOptionsSchema = z

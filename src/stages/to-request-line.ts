@@ -5,6 +5,8 @@
  * writes the exact JSONL bytes that will be uploaded, and estimates the
  * request's tokens for the chunker's maxBatchTokens.
  */
+import { parseOptions } from '../options/parse.js';
+import { toRequestLineOptionsSchema } from '../options/record.js';
 import { isUtf8 } from 'node:buffer';
 import { Transform, type TransformCallback } from 'node:stream';
 import { InvalidRecordError } from '../errors.js';
@@ -268,7 +270,9 @@ function spliceRawLine(raw: Buffer, seq: number, rec: { key?: unknown; request?:
 }
 
 /** record (object mode) → RequestLine (object mode). */
-export function toRequestLine<R = BatchRecord>(opts: ToRequestLineOptions<R> = {}): Transform {
+export function toRequestLine<R = BatchRecord>(options: ToRequestLineOptions<R> = {}): Transform {
+  // Validated once, up front, like every stage (a bad option throws ERR_INVALID_OPTIONS here, not per record).
+  const opts = parseOptions(toRequestLineOptionsSchema, options, 'toRequestLine') as ToRequestLineOptions<R>;
   const maker = new RequestLineMaker<R>(opts);
   let seq = opts.firstSeq ?? 0;
   const onLine = opts.onLine;
