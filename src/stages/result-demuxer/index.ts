@@ -40,6 +40,14 @@ class TakingDuplex extends Duplex {
 
 /** Results handed out per step: big enough to amortise, small enough to stay responsive. */
 const BATCH = 512;
+/** Result bytes read back per step. */
+const BATCH_BYTES = 1 << 20;
+/**
+ * Result bytes pushed and not yet taken downstream. The readable side's
+ * high-water mark counts objects (64), which is 64 MB of image answers; this
+ * keeps large answers to a few at a time while small ones still flow 64 deep.
+ */
+const MAX_QUEUED_BYTES = 4 << 20;
 
 export function resultDemuxer(ctx: DemuxerContext = {}, options: ResultDemuxerOptions = {}): Duplex {
   const opts = parseOptions(demuxerOptionsSchema, options, 'resultDemuxer');
@@ -69,9 +77,14 @@ export function resultDemuxer(ctx: DemuxerContext = {}, options: ResultDemuxerOp
   // The job window frees a job's slot once its last result is taken from our
   // buffer, not when it is pushed into it: a stalled reader must hold the window.
   let pushed = 0;
+  let taken = 0;
   const releaseAt: number[] = [];
+  // Sizes of the results pushed and not yet taken (FIFO), and their sum.
+  const queuedSizes: number[] = [];
+  let queuedBytes = 0;
   const releaseTaken = () => {
-    const taken = pushed - stream.readableLength;
+    const nowTaken = pushed - stream.readableLength;
+    for (; taken < nowTaken; taken++) queuedBytes -= queuedSizes.shift() ?? 0;
     while (releaseAt.length > 0 && releaseAt[0]! <= taken) {
       releaseAt.shift();
       window?.release();
@@ -107,7 +120,7 @@ export function resultDemuxer(ctx: DemuxerContext = {}, options: ResultDemuxerOp
     if (pumping) return;
     pumping = true;
     try {
-      while (wantMore) {
+      while (wantMore && queuedBytes < MAX_QUEUED_BYTES) {
         if (!current) {
           const job = take();
           if (!job) {
@@ -133,10 +146,13 @@ export function resultDemuxer(ctx: DemuxerContext = {}, options: ResultDemuxerOp
             return;
           }
         }
-        const batch: DemuxOutput[] = current.next(BATCH);
-        for (const r of batch) {
+        const sizes: number[] = [];
+        const batch: DemuxOutput[] = current.next(BATCH, BATCH_BYTES, sizes);
+        for (let k = 0; k < batch.length; k++) {
           pushed++;
-          if (!stream.push(r)) wantMore = false;
+          queuedSizes.push(sizes[k]!);
+          queuedBytes += sizes[k]!;
+          if (!stream.push(batch[k])) wantMore = false;
         }
         if (current.done) await finishJob(currentJob!);
       }
@@ -147,7 +163,13 @@ export function resultDemuxer(ctx: DemuxerContext = {}, options: ResultDemuxerOp
     }
   };
 
-  const stream: Duplex = new TakingDuplex(() => releaseTaken(), {
+  // A take may bring the queued bytes back under their cap while the buffer is
+  // still above its low-water mark (no _read call follows): resume from here.
+  const onTaken = () => {
+    releaseTaken();
+    if (wantMore && queuedBytes < MAX_QUEUED_BYTES) void pump();
+  };
+  const stream: Duplex = new TakingDuplex(onTaken, {
     writableObjectMode: true,
     readableObjectMode: true,
     writableHighWaterMark: 1,

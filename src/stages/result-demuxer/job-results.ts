@@ -12,6 +12,8 @@ import { isSuccessLine, readLineKey, type TokenUsage } from '../../internal/wire
 import { jsonlResult, objectResult } from '../../internal/wire/result-output.js';
 
 const NONE = 0;
+/** What an error result made here (invalid record, missing line) weighs, roughly. */
+const SMALL_RESULT_BYTES = 200;
 const ERROR = 1;
 const SUCCESS = 2;
 
@@ -85,11 +87,20 @@ export class JobResults {
     return this.i >= this.chunk.count;
   }
 
-  /** Up to `max` next results in seq order; an empty array once done. */
-  next(max: number): DemuxOutput[] {
+  /**
+   * Up to `max` next results in seq order, fewer once their result lines
+   * reach `maxBytes` (at least one); an empty array once done. `sizes`, when
+   * given, receives each result's line size (answers with images are
+   * megabytes: the caller bounds what it holds by bytes, not by count).
+   */
+  next(max: number, maxBytes = Infinity, sizes?: number[]): DemuxOutput[] {
     const out: DemuxOutput[] = [];
     const { firstSeq, count, invalid } = this.chunk;
-    while (out.length < max && this.i < count) {
+    let bytes = 0;
+    while (out.length < max && bytes < maxBytes && this.i < count) {
+      const size = this.kinds[this.i] !== NONE ? this.lengths[this.i]! : SMALL_RESULT_BYTES;
+      bytes += size;
+      sizes?.push(size);
       const seq = firstSeq + this.i;
       const inv = invalid[this.invalidAt];
       if (inv && inv.seq === seq) {
