@@ -78,6 +78,60 @@ describe('gemini-batch run with the service quirks on', () => {
     expect(summary).not.toMatch(/redone|lost|warn|quota|expire/i);
   }, 90_000);
 
+  // Keyless inline responses can be matched only by position, so for inline batches the quirks that
+  // reorder or duplicate lines are tested apart (a file batch's lines carry their keys).
+  it.each([
+    ['auto (inline batches)', [], { omitInlineMetadata: true }],
+    ['file', ['--mode', 'file'], { omitInlineMetadata: true, shuffleResults: true, duplicateResults: 2 }],
+  ] as const)('several quirks at once, mode %s: SUCCEEDED before output, lost create answers with a lagging list, gRPC per-request errors with --retry-failed 2', async (_mode, flags, knobs) => {
+    const { emu, dir } = await setup({ ...knobs, succeededWithoutOutputPolls: 2, listLagMs: 300, ambiguousCreateRate: 0.3, requestErrorRate: 0.4 });
+    const n = 300;
+    const input = writeInput(dir, 'mix.jsonl', (i) => `prompt ${i} naïve café 東京`, n);
+    const out = join(dir, 'mix.results.jsonl');
+    const r = await runCli(['run', input, '-m', MODEL, '-o', out, ...flags, '--max-requests', '50', '--retry-failed', '2', '--poll-interval', '20', '--adopt-window', '5000'], {
+      env: emuEnv(emu),
+    });
+    noStack(r.stderr);
+    expect(r.code).toBe(0);
+    const lines = readLines(out) as Line[];
+    expectOneLineEach(lines, n);
+    expect(createdOnce(emu)).toBe(true);
+    // 300 requests at 40% errors: the retries ran (more batches than the 6 chunks) and left a few errors (~19: 300 x 0.4^3).
+    expect(emu.counters().batchesCreated).toBeGreaterThan(6);
+    const errors = lines.filter((l) => l.error);
+    expect(errors.length).toBeGreaterThan(0);
+    expect(errors.length).toBeLessThan(60);
+    // Errors carry their gRPC names, never UNKNOWN, and the summary counts what OUT holds.
+    const byStatus: Record<string, number> = {};
+    for (const l of errors) {
+      expect(l.error!.status).toMatch(/^(INTERNAL|UNAVAILABLE|RESOURCE_EXHAUSTED|DEADLINE_EXCEEDED)$/);
+      byStatus[l.error!.status!] = (byStatus[l.error!.status!] ?? 0) + 1;
+    }
+    const m = /results\s+(\d+) ok, (\d+) errors?(?: \((.*)\))?\n/.exec(r.stderr);
+    expect(m).not.toBeNull();
+    expect(Number(m![1])).toBe(n - errors.length);
+    expect(Number(m![2])).toBe(errors.length);
+    const summaryByStatus = Object.fromEntries((m![3] ?? '').split(', ').filter(Boolean).map((x) => x.split(' ').reverse()).map(([s, c]) => [s, Number(c)]));
+    expect(summaryByStatus).toEqual(byStatus);
+    expect(r.stderr).not.toContain('UNKNOWN');
+  }, 30_000);
+
+  it('keyless inline responses whose number differs from the requests: never guessed, each record an error naming the cause, exit 3', async () => {
+    const { emu, dir } = await setup({ omitInlineMetadata: true, duplicateResults: 1 });
+    const input = writeInput(dir, 'dup.jsonl', (i) => `prompt ${i}`, 20);
+    const r = await runCli(['run', input, '-m', MODEL, '-o', '-', '--mode', 'inline', '--max-requests', '10', '--poll-interval', '20'], { env: emuEnv(emu) });
+    noStack(r.stderr);
+    expect(r.code).toBe(3);
+    const lines = r.stdout.trimEnd().split('\n').map((l) => JSON.parse(l) as Line);
+    expect(lines.map((l) => l.key)).toEqual(Array.from({ length: 20 }, (_, i) => `k${i}`));
+    for (const l of lines) {
+      expect(l.error?.status).toBe('INLINE_RESPONSE_WITHOUT_KEY');
+      expect(l.error?.message).toMatch(/11 inline responses without keys for 10 requests/);
+    }
+    expect(r.stderr).toMatch(/results\s+0 ok, 20 errors \(20 INLINE_RESPONSE_WITHOUT_KEY\)/);
+    expect(createdOnce(emu)).toBe(true);
+  });
+
   it('no Batch access (a limit of 0) fails at once: exit 1, one sentence naming the quota and the model, no partial output', async () => {
     const { emu, dir } = await setup({ enqueuedTokenLimit: 0, quotaRetryDelaySeconds: 0.2 });
     const input = writeInput(dir, 'none.jsonl', (i) => `prompt ${i} hello`, 20);
