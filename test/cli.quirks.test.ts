@@ -132,6 +132,83 @@ describe('gemini-batch run with the service quirks on', () => {
     expect(createdOnce(emu)).toBe(true);
   });
 
+  describe('requests in the SDK shape ({contents, config}) against the strict emulator', () => {
+    /** The emulator's responder records what the service received for each key. */
+    async function strictSetup(): Promise<{ emu: RunningEmulator; dir: string; seen: Map<string, Record<string, unknown>> }> {
+      const seen = new Map<string, Record<string, unknown>>();
+      const r = await setup({
+        responder: (request, ctx) => {
+          seen.set(ctx.key, request);
+          const first = (request.contents as Array<{ parts: Array<{ text: string }> }>)[0]!.parts[0]!.text;
+          return { response: { candidates: [{ content: { role: 'model', parts: [{ text: `echo: ${first}` }] }, finishReason: 'STOP' }] } };
+        },
+      });
+      return { ...r, seen };
+    }
+    const sdkLine = (i: number, extra: Record<string, unknown> = {}) =>
+      JSON.stringify({ key: `k${i}`, request: { contents: [{ role: 'user', parts: [{ text: `prompt ${i} ` }] }], config: { temperature: 0.2, systemInstruction: 'be brief' }, ...extra } });
+
+    it('the config is translated as @google/genai does: every record completes', async () => {
+      const { emu, dir, seen } = await strictSetup();
+      const input = join(dir, 'sdk.jsonl');
+      writeFileSync(input, Array.from({ length: 30 }, (_, i) => `${sdkLine(i)}\n`).join(''));
+      const r = await runCli(['run', input, '-m', MODEL, '-o', '-', '--max-requests', '10', '--poll-interval', '20'], { env: emuEnv(emu) });
+      noStack(r.stderr);
+      expect(r.code).toBe(0);
+      const lines = r.stdout.trimEnd().split('\n').map((l) => JSON.parse(l) as Line);
+      expectOneLineEach(lines, 30);
+      expect(lines.filter((l) => l.error)).toEqual([]);
+      expect(seen.size).toBe(30);
+      for (const req of seen.values()) {
+        expect(req).not.toHaveProperty('config');
+        expect(req.generationConfig).toEqual({ temperature: 0.2 });
+        expect(JSON.stringify(req.systemInstruction ?? req.system_instruction)).toContain('be brief');
+      }
+      expect(createdOnce(emu)).toBe(true);
+    });
+
+    it('a line with an unknown field stops the run: exit 1, one sentence naming the line, the key and the field, and --on-invalid emit', async () => {
+      const { emu, dir } = await strictSetup();
+      const input = join(dir, 'bogus.jsonl');
+      const lines = Array.from({ length: 12 }, (_, i) => sdkLine(i));
+      lines[7] = JSON.stringify({ key: 'k7', request: { contents: [{ role: 'user', parts: [{ text: 'prompt 7 ' }] }], bogus: 1 } });
+      writeFileSync(input, `${lines.join('\n')}\n`);
+      const out = join(dir, 'bogus.results.jsonl');
+      const r = await runCli(['run', input, '-m', MODEL, '-o', out, '--poll-interval', '20'], { env: emuEnv(emu) });
+      noStack(r.stderr);
+      expect(r.code).toBe(1);
+      const message = r.stderr.trim();
+      expect(message.split('\n')).toHaveLength(1);
+      expect(message).toContain('line 8');
+      expect(message).toContain('"k7"');
+      expect(message).toContain('bogus');
+      expect(message).toContain('--on-invalid emit');
+      // Checked before anything was uploaded or created.
+      expect(emu.counters().batchesCreated).toBe(0);
+      if (existsSync(out)) expect(readFileSync(out, 'utf8')).toBe('');
+    });
+
+    it('with --on-invalid emit that line becomes an error result and the rest complete', async () => {
+      const { emu, dir, seen } = await strictSetup();
+      const input = join(dir, 'bogus.jsonl');
+      const lines = Array.from({ length: 12 }, (_, i) => sdkLine(i));
+      lines[7] = JSON.stringify({ key: 'k7', request: { contents: [{ role: 'user', parts: [{ text: 'prompt 7 ' }] }], bogus: 1 } });
+      writeFileSync(input, `${lines.join('\n')}\n`);
+      const r = await runCli(['run', input, '-m', MODEL, '-o', '-', '--on-invalid', 'emit', '--poll-interval', '20'], { env: emuEnv(emu) });
+      noStack(r.stderr);
+      expect(r.code).toBe(0);
+      const out = r.stdout.trimEnd().split('\n').map((l) => JSON.parse(l) as Line);
+      expectOneLineEach(out, 12);
+      expect(out.filter((l) => l.error).map((l) => l.key)).toEqual(['k7']);
+      expect(out[7]!.error!.status).toBe('INVALID_RECORD');
+      expect(out[7]!.error!.message).toMatch(/line 8.*"k7".*bogus/);
+      expect(out[7]!.error!.message).not.toContain('--on-invalid');
+      expect(seen.has('k7')).toBe(false);
+      expect(seen.size).toBe(11);
+      expect(r.stderr).toMatch(/results\s+11 ok, 1 error \(1 INVALID_RECORD\)/);
+    });
+  });
+
   it('no Batch access (a limit of 0) fails at once: exit 1, one sentence naming the quota and the model, no partial output', async () => {
     const { emu, dir } = await setup({ enqueuedTokenLimit: 0, quotaRetryDelaySeconds: 0.2 });
     const input = writeInput(dir, 'none.jsonl', (i) => `prompt ${i} hello`, 20);
