@@ -8,7 +8,8 @@ import { existsSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import type { EmulatorOptions, RunningEmulator } from '../src/emulator/index.js';
-import { emuEnv, emulator, readLines, runCli, tempDir } from './cli.helpers.js';
+import { createGeminiClient } from '../src/index.js';
+import { emuEnv, emulator, KEY, readLines, runCli, tempDir } from './cli.helpers.js';
 
 const MODEL = 'gemini-2.5-flash';
 let emu: RunningEmulator | undefined;
@@ -131,6 +132,61 @@ describe('gemini-batch run with the service quirks on', () => {
     expect(r.stderr).toMatch(/results\s+0 ok, 20 errors \(20 INLINE_RESPONSE_WITHOUT_KEY\)/);
     expect(createdOnce(emu)).toBe(true);
   });
+
+  it('FAILED and EXPIRED jobs carrying partial output, states named JOB_STATE_*: their results are kept, only the rest goes again', async () => {
+    const { emu, dir } = await setup({ partialOutputOnFailure: true, failJobs: [1], expireJobs: [3], statePrefix: 'JOB_STATE_', shuffleResults: true });
+    const n = 120;
+    const input = writeInput(dir, 'partial.jsonl', (i) => `prompt ${i} naïve`, n);
+    const out = join(dir, 'partial.results.jsonl');
+    const r = await runCli(['run', input, '-m', MODEL, '-o', out, '--mode', 'file', '--max-requests', '40', '--poll-interval', '20'], { env: emuEnv(emu) });
+    noStack(r.stderr);
+    expect(r.code).toBe(0);
+    const lines = readLines(out) as Line[];
+    expectOneLineEach(lines, n);
+    expect(lines.filter((l) => l.error)).toEqual([]);
+    expect(createdOnce(emu)).toBe(true);
+    // 3 chunks, 2 of them resubmitted for their unanswered half only: the service answered each request once.
+    expect(emu.counters().batchesCreated).toBe(5);
+    expect(emu.counters().resultLines).toBe(n);
+    expect(r.stderr.match(/(FAILED|EXPIRED) with partial output: 20 results kept, 20 requests go again/g)).toHaveLength(2);
+    expect(r.stderr).toMatch(/results\s+120 ok, 0 errors\n/);
+  });
+
+  it('a project storage cap: with --storage-budget one upload at a time, the run fits and completes', async () => {
+    // 4 chunks of ~6 kB uploads whose outputs (~20 kB each) the client may not delete (ids over 40 chars).
+    const { emu, dir } = await setup({ storageLimitBytes: 100_000 });
+    const input = writeInput(dir, 'storage.jsonl', (i) => `prompt ${i} ${'x'.repeat(60)}`, 200);
+    const r = await runCli(['run', input, '-m', MODEL, '-o', '-', '--mode', 'file', '--max-requests', '50', '--storage-budget', '8000', '--poll-interval', '20'], { env: emuEnv(emu) });
+    noStack(r.stderr);
+    expect(r.code).toBe(0);
+    const lines = r.stdout.trimEnd().split('\n').map((l) => JSON.parse(l) as Line);
+    expectOneLineEach(lines, 200);
+    expect(lines.filter((l) => l.error)).toEqual([]);
+    expect(createdOnce(emu)).toBe(true);
+    const c = emu.counters();
+    expect([c.uploadsStarted, c.uploadsFinalized, c.batchesCreated]).toEqual([4, 4, 4]);
+  });
+
+  it('with none of its batches queued, 429s end after --quota-wait: exit 1, one sentence naming the quota and the model', async () => {
+    const { emu, dir } = await setup({ enqueuedTokenLimit: 5_000, quotaRetryDelaySeconds: 0, pendingMs: 60_000 });
+    // Another batch of the same project holds the quota for the whole test.
+    const other = createGeminiClient({ baseUrl: emu.url, apiKey: KEY });
+    const big = JSON.stringify([{ request: { contents: [{ parts: [{ text: 'x'.repeat(19_996) }] }] }, metadata: { key: 'other' } }]);
+    await other.batches.create({ model: MODEL, displayName: 'someone-else', inlineRequestsJson: big });
+    await other.close();
+    const input = writeInput(dir, 'held.jsonl', (i) => `prompt ${i}`, 5);
+    const out = join(dir, 'held.results.jsonl');
+    const started = Date.now();
+    const r = await runCli(['run', input, '-m', MODEL, '-o', out, '--quota-wait', '500', '--poll-interval', '20'], { env: emuEnv(emu) });
+    expect(Date.now() - started).toBeLessThan(20_000);
+    noStack(r.stderr);
+    expect(r.code).toBe(1);
+    const message = r.stderr.trim();
+    expect(message.split('\n')).toHaveLength(1);
+    expect(message).toMatch(/enqueued-token quota .*\(5000 tokens\) for gemini-2\.5-flash kept refusing/);
+    expect(emu.counters().batchesCreated).toBe(1); // only the other one
+    if (existsSync(out)) expect(readFileSync(out, 'utf8')).toBe('');
+  }, 30_000);
 
   describe('requests in the SDK shape ({contents, config}) against the strict emulator', () => {
     /** The emulator's responder records what the service received for each key. */
