@@ -2,6 +2,8 @@
 import type { BatchState, JobEvent, ProgressSnapshot, ResultError } from './types.js';
 
 const MAX_STATUSES = 64;
+/** Recently finished batches remembered, so a repeated terminal event is not counted again. */
+const MAX_FINISHED = 1024;
 
 export class ProgressCounters {
   recordsIn = 0;
@@ -17,6 +19,13 @@ export class ProgressCounters {
   /** State of each chunk's batch while it is live; finished ones only count (bounded for endless input). */
   private readonly live = new Map<number, BatchState>();
   private readonly byState = new Map<BatchState, number>();
+  /**
+   * Batches whose terminal state is counted. A batch can send its terminal
+   * state again with a detail (keyless inline responses matched by position,
+   * SUCCEEDED with no output yet): that is not a second batch. Such repeats
+   * come right after the first, so the most recent names suffice (bounded).
+   */
+  private readonly finished = new Set<string>();
 
   onResult(error: ResultError | undefined): void {
     this.resultsOut++;
@@ -29,6 +38,11 @@ export class ProgressCounters {
   onJob(e: JobEvent): void {
     const s = e.state;
     if (s !== 'PENDING' && s !== 'RUNNING' && s !== 'SUCCEEDED' && s !== 'FAILED' && s !== 'CANCELLED' && s !== 'EXPIRED') return;
+    if (s !== 'PENDING' && s !== 'RUNNING' && e.batchName !== undefined) {
+      if (this.finished.has(e.batchName)) return;
+      this.finished.add(e.batchName);
+      if (this.finished.size > MAX_FINISHED) this.finished.delete(this.finished.values().next().value!);
+    }
     const prev = this.live.get(e.chunk);
     if (prev) this.byState.set(prev, (this.byState.get(prev) ?? 1) - 1);
     this.byState.set(s, (this.byState.get(s) ?? 0) + 1);
