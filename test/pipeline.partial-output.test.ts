@@ -11,7 +11,7 @@ import { join } from 'node:path';
 import { startEmulator, type EmulatorOptions, type RunningEmulator } from '../src/emulator/index.js';
 import { geminiBatch } from '../src/index.js';
 import type { GeminiBatchOptions } from '../src/options.js';
-import type { JobEvent } from '../src/types.js';
+import type { JobEvent, ProgressSnapshot } from '../src/types.js';
 import { collect, records, responseText } from './helpers/records.js';
 
 let emu: RunningEmulator | undefined;
@@ -55,6 +55,8 @@ describe('a failed or expired job that carries partial output', () => {
     const jobs: JobEvent[] = [];
     const stage = geminiBatch({ model: 'm', mode, maxRequestsPerBatch: 20, ...base });
     stage.on('job', (e: JobEvent) => jobs.push(e));
+    let progress: ProgressSnapshot | undefined;
+    stage.on('progress', (p: ProgressSnapshot) => (progress = p));
     const out = await collect(input, stage);
 
     // Every record: one result, in input order, its own answer.
@@ -72,6 +74,10 @@ describe('a failed or expired job that carries partial output', () => {
     expect(c.resultLines).toBe(60);
     const kept = jobs.filter((j) => j.state === 'RESUBMITTING').map((j) => j.detail);
     expect(kept).toHaveLength(broken);
+    // The last progress counts each batch once, in its final state.
+    const ended = (knobs.failJobs ?? []) as number[];
+    const expired = (knobs.expireJobs ?? []) as number[];
+    expect(progress?.jobs).toEqual({ SUCCEEDED: 3, ...(ended.length ? { FAILED: ended.length } : {}), ...(expired.length ? { EXPIRED: expired.length } : {}) });
     for (const d of kept) expect(d).toMatch(/(FAILED|EXPIRED) with partial output: 10 results kept, 10 requests go again/);
   });
 });
