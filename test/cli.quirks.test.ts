@@ -149,6 +149,31 @@ describe('gemini-batch run with the service quirks on', () => {
     expect(emu.counters().batchesCreated).toBe(3);
   });
 
+  it('SUCCEEDED without output for longer than --output-wait: exit 1 in one sentence; the same command later fetches the results, creating nothing again', async () => {
+    // Polls back off from 20 ms, so 300 ms of waiting sees only a few of the 15 output-less answers.
+    const { emu, dir } = await setup({ succeededWithoutOutputPolls: 15 });
+    const input = writeInput(dir, 'late.jsonl', (i) => `prompt ${i}`, 40);
+    const out = join(dir, 'late.results.jsonl');
+    const args = ['run', input, '-m', MODEL, '-o', out, '--max-requests', '20', '--poll-interval', '20'];
+    const first = await runCli([...args, '--output-wait', '300'], { env: emuEnv(emu) });
+    noStack(first.stderr);
+    expect(first.code).toBe(1);
+    expect(first.stderr.trim().split('\n')).toHaveLength(1);
+    expect(first.stderr).toMatch(/shows SUCCEEDED but the service attached no output .*run again later to fetch them/);
+    expect(emu.counters().batchesCreated).toBeGreaterThan(0);
+
+    const second = await runCli(args, { env: emuEnv(emu) });
+    noStack(second.stderr);
+    expect(second.code).toBe(0);
+    const lines = readLines(out) as Line[];
+    expectOneLineEach(lines, 40);
+    expect(lines.filter((l) => l.error)).toEqual([]);
+    // Both chunks created once over the two runs; the service answered each request once.
+    expect(createdOnce(emu)).toBe(true);
+    expect(emu.counters().batchesCreated).toBe(2);
+    expect(emu.counters().resultLines).toBe(40);
+  }, 30_000);
+
   it('FAILED and EXPIRED jobs carrying partial output, states named JOB_STATE_*: their results are kept, only the rest goes again', async () => {
     const { emu, dir } = await setup({ partialOutputOnFailure: true, failJobs: [1], expireJobs: [3], statePrefix: 'JOB_STATE_', shuffleResults: true });
     const n = 120;
