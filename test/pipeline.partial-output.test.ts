@@ -46,6 +46,7 @@ const cases: Array<[string, EmulatorOptions, GeminiBatchOptions['mode']]> = [
   ['a FAILED inline job', { failJobs: [1] }, 'inline'],
   ['an EXPIRED inline job', { expireJobs: [1] }, 'inline'],
   ['FAILED and EXPIRED jobs with shuffled output', { failJobs: [1, 3], expireJobs: [2], shuffleResults: true }, 'file'],
+  ['FAILED and EXPIRED jobs, states named JOB_STATE_* (the SDKs\' names)', { failJobs: [2], expireJobs: [3], statePrefix: 'JOB_STATE_' }, 'inline'],
 ];
 
 describe('a failed or expired job that carries partial output', () => {
