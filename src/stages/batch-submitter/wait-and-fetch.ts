@@ -77,10 +77,11 @@ export async function waitAndFetch(s: SubmitterState, part: BatchPart, displayNa
   if (recordedTerminal === undefined) await journal?.batchTerminal(part.chunk.index, displayName, op.state);
   if (op.state === 'SUCCEEDED' && !hasOutput(op)) {
     await rm(inlinePath, { force: true });
-    const mins = Math.max(1, Math.round(s.survival.outputWaitMs / 60_000));
+    const ms = s.survival.outputWaitMs;
+    const waited = ms < 60_000 ? `${Math.max(1, Math.round(ms / 1000))} s` : `${Math.round(ms / 60_000)} min`;
     throw new GeminiBatchError(
       'ERR_BATCH_OUTPUT_MISSING',
-      `batch ${batchName} shows SUCCEEDED but the service attached no output within ${mins} min; its results are paid for: run again${journal ? '' : ' with a stateDir'} later to fetch them`,
+      `batch ${batchName} shows SUCCEEDED but the service attached no output within ${waited}; its results are paid for: run again${journal ? '' : ' with a stateDir'} later to fetch them`,
     );
   }
   if (hasOutput(op)) {
