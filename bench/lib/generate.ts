@@ -80,12 +80,18 @@ export function generateInput(dir: string, bytes: number, lineBytes: number): Ge
  * (generationConfig.responseModalities), so the emulator's default responder
  * answers each with a ~1 MB base64 PNG-like part: result lines of ~1 MB.
  */
-export function generateImageInput(dir: string, count: number): Generated {
+export function generateImageInput(dir: string, count: number, promptBytes = 12_000): Generated {
   const path = join(dir, `requests-images-${count}.jsonl`);
   const lines: string[] = [];
+  const next = rng(0x1a6e);
   for (let i = 0; i < count; i++) {
+    // A ~12 KB prompt (a scene described at length). Also keeps the emulator working: it writes the
+    // answers to one 256 KiB read of requests as one string, and ~1,300 short requests' 1 MB answers
+    // would pass V8's 512 MiB string limit there (its job FAILs with "Invalid string length").
+    let text = `Draw picture ${i}: a café in Zürich at dawn, 東京 style 🎨.`;
+    while (Buffer.byteLength(text) < promptBytes) text += ' ' + WORDS[Math.floor(next() * WORDS.length)];
     const request = {
-      contents: [{ role: 'user', parts: [{ text: `Draw picture ${i}: a café in Zürich at dawn, 東京 style 🎨` }] }],
+      contents: [{ role: 'user', parts: [{ text }] }],
       generationConfig: { responseModalities: ['TEXT', 'IMAGE'] },
     };
     lines.push(JSON.stringify({ key: `r${i}`, request }));
