@@ -2,20 +2,13 @@
 // The published entry point: runs the compiled CLI from dist/ (built by `npm run build`,
 // which `npm ci` runs through the `prepare` script).
 //
-// V8 flags, set before anything else is loaded; each one measured in bench/README.md
-// ("V8 flags"), and only those that paid are here.
-// --liftoff-only: undici parses HTTP with a WebAssembly build of llhttp. V8 compiles it
-//   with Liftoff, then again with TurboFan in the background about 150 ms into the first
-//   request: a ~38 MB RSS spike (120 -> 81 MB peak for 200 requests in isolation) for a
-//   parser speed-up this CLI does not need, since bodies are streamed, not parsed.
-// Only flags that V8 reads after start-up can be set here. The young generation's maximum
-// (--max-semi-space-size) cannot: it would take `#!/usr/bin/env -S node ...`, which
-// BusyBox env (Alpine images) does not understand.
-import { setFlagsFromString } from 'node:v8';
-
-setFlagsFromString('--liftoff-only');
-
-const { main } = await import('../dist/cli/main.js');
+// No V8 flags: the candidates were measured on the CLI (bench/README.md, "V8 flags") and
+// none paid at 200 MB. --liftoff-only (settable here with v8.setFlagsFromString) removes
+// a ~38 MB spike in isolation and helped at 50-100 MB, but raised the 200 MB peak by
+// ~17 MB; --max-semi-space-size=8 helps, but V8 reads it only at start-up, which would
+// take `#!/usr/bin/env -S node ...` (BusyBox env, in Alpine images, rejects -S) or a
+// re-exec (a second process): users who want it can set NODE_OPTIONS.
+import { main } from '../dist/cli/main.js';
 
 main(process.argv).then(
   (code) => { process.exitCode = code; },
