@@ -67,9 +67,10 @@ export class OutputDigest {
   }
 
   stage(): Transform {
+    // Byte mode, so what waits here is bounded in bytes: 256 lines in object mode
+    // were 256 MB when each answer carries a 1 MB image.
     return new Transform({
-      objectMode: true,
-      highWaterMark: 256,
+      highWaterMark: 1 << 20,
       transform: (line: Buffer, _enc: BufferEncoding, cb: TransformCallback) => {
         this.hash.update(line);
         this.bytes += line.length;
