@@ -3,7 +3,6 @@
  * URL from GOOGLE_GEMINI_BASE_URL (an emulator elsewhere), or the embedded
  * emulator started in this process with --emulator.
  */
-import { startEmulator } from '../emulator/index.js';
 import { CliUsageError } from './errors.js';
 
 export interface Connection {
@@ -25,6 +24,8 @@ export const NO_KEY_MESSAGE =
 
 export async function connect(opts: { emulator?: boolean }): Promise<Connection> {
   if (opts.emulator) {
+    // Only --emulator runs load the service (~17 MB): a run against the real one never does.
+    const { startEmulator } = await import('../emulator/index.js');
     const emu = await startEmulator({ port: 0 });
     // A placeholder key, so a real key in the environment is never sent to the emulator.
     return { apiKey: 'emulator', baseUrl: emu.url, target: `the embedded emulator (${emu.url})`, close: () => emu.close() };

@@ -3,7 +3,6 @@
  * option and fault knob a flag. The main CLI calls registerEmulatorCommand.
  */
 import { InvalidArgumentError, type Command } from 'commander';
-import { startEmulator } from './index.js';
 import type { EmulatorOptions, EmulatorRoute, EnqueuedTokenLimits, WebhookFaults } from './types.js';
 
 /** Everything startEmulator takes that can come from a command line. */
@@ -13,6 +12,8 @@ const ROUTES: readonly EmulatorRoute[] = ['upload', 'files', 'create', 'get', 'l
 
 /** Serves until SIGINT/SIGTERM, then closes and exits 0. Prints exactly `listening <url>` once ready. */
 export async function runEmulatorCommand(args: EmulatorCommandArgs): Promise<void> {
+  // Loaded when the command runs: registering it must not load the whole service into every CLI run.
+  const { startEmulator } = await import('./index.js');
   const emu = await startEmulator({ ...args, port: args.port ?? 8787 });
   process.stdout.write(`listening ${emu.url}\n`);
   await new Promise<void>((resolve) => {

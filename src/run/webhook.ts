@@ -15,7 +15,7 @@
 import { sleep } from '../api/retry.js';
 import { GeminiBatchError } from '../errors.js';
 import type { RunJournal } from '../journal/types.js';
-import { openWebhookReceiver, type OpenedWebhook, type WebhookOptions } from '../webhook/index.js';
+import type { OpenedWebhook, WebhookOptions } from '../webhook/index.js';
 import type { ResolvedWebhookOptions } from '../webhook/options.js';
 
 /** What stage 4 uses of the run's webhook. */
@@ -46,8 +46,9 @@ export interface OpenRunWebhookContext {
 
 export function openRunWebhook(options: ResolvedWebhookOptions, ctx: OpenRunWebhookContext): RunWebhook {
   const { runId } = ctx;
-  const open = (o: WebhookOptions) =>
-    openWebhookReceiver(o, {
+  // The receiver (jose, its JWKS cache, a server) is loaded only by runs that use webhooks: ~10 MB less for the rest.
+  const open = async (o: WebhookOptions) =>
+    (await import('../webhook/attach.js')).openWebhookReceiver(o, {
       ...(ctx.baseUrl !== undefined ? { baseUrl: ctx.baseUrl } : {}),
       signal: ctx.signal,
       // Also covers an event that outruns the create's answer (its hint waits for the first poll pause).
