@@ -13,6 +13,8 @@ export class OutputFile {
   size = 0;
   lines = 0;
   private parts: string[] = [];
+  /** Characters queued: answers with images are a megabyte each, and one joined string may not pass V8's 512 MiB. */
+  queuedChars = 0;
   private readonly hash = createHash('sha256');
   private readonly ws: WriteStream;
 
@@ -24,6 +26,7 @@ export class OutputFile {
   /** Queue one line (no newline): cheap, no I/O. */
   add = (line: string): void => {
     this.parts.push(line);
+    this.queuedChars += line.length + 1;
     this.lines++;
   };
 
@@ -32,6 +35,7 @@ export class OutputFile {
     if (this.parts.length === 0) return;
     const buf = Buffer.from(this.parts.join('\n') + '\n', 'utf8');
     this.parts = [];
+    this.queuedChars = 0;
     this.hash.update(buf);
     this.size += buf.length;
     if (!this.ws.write(buf)) await once(this.ws, 'drain');

@@ -18,6 +18,9 @@ import { ResultMixer, type MixPlan } from './result-mixer.js';
 
 const NL = 0x0a;
 
+/** Queued answer characters that trigger a write within one input read (image answers are ~1 MB each). */
+const FLUSH_CHARS = 8 << 20;
+
 export interface FileJobResult {
   /** Requests seen (non-blank lines). */
   requests: number;
@@ -87,6 +90,8 @@ export async function processFileJob(
           handle(chunk.toString('utf8', start, i));
         }
         start = i + 1;
+        // Large answers (images): write before the queue grows past a few MB, not once per read.
+        if (out.queuedChars > FLUSH_CHARS) await out.flush();
       }
       if (start < chunk.length) {
         if (!tooLong) {
