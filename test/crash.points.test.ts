@@ -5,7 +5,7 @@
  * byte-identical to an uninterrupted run, and the emulator's counters show
  * each chunk's batch created once and each upload started once.
  */
-import { readFileSync, writeFileSync } from 'node:fs';
+import { readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { RunningEmulator } from '../src/emulator/index.js';
@@ -42,6 +42,7 @@ beforeAll(async () => {
 }, 120_000);
 afterAll(async () => {
   await emu.close();
+  rmSync(dir, { recursive: true, force: true });
 });
 
 describe.each([
