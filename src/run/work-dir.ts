@@ -33,7 +33,12 @@ export function openWorkDir(opts: { stateDir?: string; tmpDir: string }): string
 
 /** Remove the work dir (spool files, downloaded results); best effort, never throws. */
 export function removeWorkDir(dir: string, stateDir?: string): void {
-  rmSync(dir, { recursive: true, force: true });
+  try {
+    // A stage still unwinding may create a file while the tree goes (ENOTEMPTY): retried, then given up.
+    rmSync(dir, { recursive: true, force: true, maxRetries: 5, retryDelay: 20 });
+  } catch {
+    // Left behind with its owner file: the next run sweeps it once this process is gone.
+  }
   // The state dir keeps no empty spool folder once its last run is gone.
   if (stateDir) rmEmptyDir(join(stateDir, 'spool'));
 }
