@@ -18,7 +18,7 @@ let reference: Buffer;
 
 // ~14 MB in 2 chunks: the first is uploaded in two 8 MiB pieces, so a crash can land mid-upload.
 const N = 18_000;
-const flags = ['-m', 'gemini-2.5-flash', '--mode', 'file', '--max-requests', '12000', '--max-jobs', '2', '--poll-interval', '20', '--quiet'];
+const flags = ['-m', 'gemini-2.5-flash', '--mode', 'file', '--max-requests', '12000', '--max-jobs', '2', '--poll-interval', '20', '--adopt-window', '5000', '--quiet'];
 
 function bigJsonl(n: number): string {
   let s = '';
