@@ -4,18 +4,7 @@
  * parsed; only its small `metadata` is, for the key. Whole-buffer helpers:
  * the item is in memory (one at a time, see inline-results.ts).
  */
-import { isJsonSpace, skipString, valueEnd } from '../internal/wire/json-bytes.js';
-
-const QUOTE = 0x22;
-const COMMA = 0x2c;
-const COLON = 0x3a;
-const LBRACE = 0x7b;
-const RBRACE = 0x7d;
-const LBRACKET = 0x5b;
-const RBRACKET = 0x5d;
-const LF = 0x0a;
-const CR = 0x0d;
-const SPACE = 0x20;
+import { COLON, COMMA, CR, LBRACE, LBRACKET, LF, QUOTE, RBRACE, RBRACKET, SPACE, isJsonSpace, skipString, valueEnd } from '../internal/wire/json-bytes.js';
 
 /** Index just past the JSON value starting at `i` (whole buffer, valid JSON assumed). */
 function skipValue(buf: Buffer, i: number): number {

@@ -23,16 +23,7 @@ import { rename, rm } from 'node:fs/promises';
 import { Writable, type Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { inlineItemBytesToLine } from './inline-item.js';
-import { isJsonSpace } from '../internal/wire/json-bytes.js';
-
-const QUOTE = 0x22;
-const BACKSLASH = 0x5c;
-const COMMA = 0x2c;
-const COLON = 0x3a;
-const LBRACE = 0x7b;
-const RBRACE = 0x7d;
-const LBRACKET = 0x5b;
-const RBRACKET = 0x5d;
+import { BACKSLASH, COLON, COMMA, LBRACE, LBRACKET, QUOTE, RBRACE, RBRACKET, isJsonSpace } from '../internal/wire/json-bytes.js';
 
 /** Arrays whose items are inline responses (written) or inline requests (dropped). */
 const ITEM_ARRAYS: Record<string, 'metadata' | 'response' | 'skip'> = {

@@ -5,8 +5,18 @@
  * offsets stay byte offsets whatever the text inside is.
  */
 
-const QUOTE = 0x22;
-const BACKSLASH = 0x5c;
+/** The ASCII bytes of JSON's frame, named once for every byte-level reader. */
+export const QUOTE = 0x22;
+export const BACKSLASH = 0x5c;
+export const COMMA = 0x2c;
+export const COLON = 0x3a;
+export const LBRACE = 0x7b;
+export const RBRACE = 0x7d;
+export const LBRACKET = 0x5b;
+export const RBRACKET = 0x5d;
+export const LF = 0x0a;
+export const CR = 0x0d;
+export const SPACE = 0x20;
 
 export function isJsonSpace(c: number | undefined): boolean {
   return c === 0x20 || c === 0x0a || c === 0x0d || c === 0x09;
