@@ -41,6 +41,12 @@ export interface GeminiBatchStream extends Duplex {
    * results); a no-op without a stateDir, and idempotent.
    */
   complete(info?: CompletionInfo): Promise<void>;
+  /**
+   * With the `webhook` option: the url the service is told to POST to (the
+   * local server's when `url` was not given; port 0 resolved). Undefined
+   * without webhooks; rejects when the receiver could not start.
+   */
+  webhookUrl(): Promise<string | undefined>;
   on(event: 'progress', listener: (p: ProgressSnapshot) => void): this;
   on(event: 'job', listener: (e: JobEvent) => void): this;
   // Node's own signature, kept so every Duplex event still type-checks.
@@ -124,5 +130,6 @@ function withLifecycle<R>(stream: Duplex, run: Run, o: ResolvedOptions<R>): Gemi
     else signal.addEventListener('abort', onAbort, { once: true });
     stream.once('close', () => signal.removeEventListener('abort', onAbort));
   }
-  return Object.assign(stream, { journal: run.journal, complete: run.complete }) as GeminiBatchStream;
+  const webhookUrl = async () => (run.webhook ? run.webhook.url() : undefined);
+  return Object.assign(stream, { journal: run.journal, complete: run.complete, webhookUrl }) as GeminiBatchStream;
 }

@@ -67,6 +67,12 @@ describe('gemini-batch webhooks', () => {
     expect(r.code).toBe(0);
     expect(readLines(out)).toHaveLength(30);
 
+    // Without --quiet it says where the events must arrive, port 0 resolved (the url to expose).
+    const out2 = join(dir, 'out2.jsonl');
+    const said = await runCli(['run', input, '-o', out2, '-m', 'gemini-2.5-flash', '--webhook-listen', '127.0.0.1:0'], { env: emuEnv(emu) });
+    expect(said.code).toBe(0);
+    expect(said.stderr).toMatch(/receiving webhook events at http:\/\/127\.0\.0\.1:[1-9]\d*\//);
+
     const bad = await runCli(['run', input, '-o', '-', '-m', 'gemini-2.5-flash', '--webhook-url', 'https://x.test/'], { env: emuEnv(emu) });
     expect(bad.code).toBe(2);
     expect(bad.stderr).toContain('--webhook-url needs --webhook-listen');

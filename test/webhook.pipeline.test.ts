@@ -61,7 +61,10 @@ describe('geminiBatch with webhook', { timeout: 30_000 }, () => {
     const e = await emulator({ runningMs: 800 });
     const input = records(30);
     const started = Date.now();
-    const out = await collect(input, geminiBatch(options(e, tempDir(), { pollInterval: TEN_MINUTES, webhook: { listen: { host: '127.0.0.1', port: 0 } } })));
+    const stage = geminiBatch(options(e, tempDir(), { pollInterval: TEN_MINUTES, webhook: { listen: { host: '127.0.0.1', port: 0 } } }));
+    // Port 0 resolved: the url the service is told to POST to.
+    expect(await stage.webhookUrl()).toMatch(/^http:\/\/127\.0\.0\.1:[1-9]\d*\/$/);
+    const out = await collect(input, stage);
     expectEcho(input, out);
     const c = e.counters();
     expect(c.batchesCreated).toBe(3);

@@ -224,6 +224,10 @@ export async function runBatch(inputPath: string, flags: RunFlags): Promise<numb
       reporter.progress(p);
     });
     gb.on('job', (e: JobEvent) => reporter.job(e));
+    // Say where the events must arrive (port 0 resolved): the url to expose through a tunnel.
+    if (flags.webhookListen !== undefined) {
+      gb.webhookUrl().then((url) => url && reporter.notice(`receiving webhook events at ${url}`), () => undefined);
+    }
     void input.done.then(() => (view.inputDone = true));
 
     await pipeline(input.records, gb, digest.stage(), output.stream);
