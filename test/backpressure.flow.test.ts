@@ -15,13 +15,13 @@ import type { AddressInfo } from 'node:net';
 import { mkdtempSync, readdirSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { Readable, Writable, type Duplex } from 'node:stream';
+import { Writable, type Duplex } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { once } from 'node:events';
 import { startEmulator, type RunningEmulator } from '../src/emulator/index.js';
 import { geminiBatch } from '../src/index.js';
 import type { KeyedResult } from '../src/types.js';
-import { textRecord } from './helpers/records.js';
+import { countingSource } from './helpers/records.js';
 
 const U = 2;
 const J = 2;
@@ -113,21 +113,6 @@ class HoldingProxy {
     res.writeHead(answer.statusCode!, headers);
     res.end(text);
   }
-}
-
-/** A source that makes records on demand and counts how many were pulled. */
-function countingSource(total: number) {
-  let read = 0;
-  const stream = new Readable({
-    objectMode: true,
-    highWaterMark: 16,
-    read() {
-      if (read >= total) return this.push(null);
-      this.push(textRecord(`r${read}`, `record ${read}`));
-      read++;
-    },
-  });
-  return { stream, read: () => read };
 }
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));

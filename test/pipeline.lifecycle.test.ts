@@ -3,14 +3,14 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { mkdtempSync, readdirSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { Readable, Writable } from 'node:stream';
+import { Writable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { once } from 'node:events';
 import { startEmulator, type RunningEmulator } from '../src/emulator/index.js';
 import { createGeminiClient, geminiBatch } from '../src/index.js';
 import type { GeminiBatchOptions } from '../src/options.js';
 import type { KeyedResult } from '../src/types.js';
-import { collect, records, textRecord } from './helpers/records.js';
+import { collect, countingSource, records, textRecord } from './helpers/records.js';
 
 let emu: RunningEmulator;
 let slow: RunningEmulator;
@@ -31,21 +31,6 @@ afterAll(async () => {
   await slow.close();
   for (const d of tmpDirs) rmSync(d, { recursive: true, force: true });
 });
-
-/** A source that makes records on demand and counts how many were pulled. */
-function countingSource(total: number) {
-  let read = 0;
-  const stream = new Readable({
-    objectMode: true,
-    highWaterMark: 16,
-    read() {
-      if (read >= total) return this.push(null);
-      this.push(textRecord(`r${read}`, `record ${read}`));
-      read++;
-    },
-  });
-  return { stream, read: () => read };
-}
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 

@@ -35,3 +35,18 @@ export function responseText(r: KeyedResult): string | undefined {
   const c = (r.response as { candidates?: Array<{ content?: { parts?: Array<{ text?: string }> } }> }).candidates;
   return c?.[0]?.content?.parts?.[0]?.text;
 }
+
+/** A source that makes records on demand and counts how many were pulled. */
+export function countingSource(total: number) {
+  let read = 0;
+  const stream = new Readable({
+    objectMode: true,
+    highWaterMark: 16,
+    read() {
+      if (read >= total) return this.push(null);
+      this.push(textRecord(`r${read}`, `record ${read}`));
+      read++;
+    },
+  });
+  return { stream, read: () => read };
+}
