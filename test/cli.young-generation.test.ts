@@ -1,0 +1,59 @@
+/**
+ * The bin's young-generation cap (src/cli/young-generation.ts), checked in a
+ * fresh process that allocates the way the pipeline does (short-lived strings,
+ * a slowly turning set of survivors): with the cap, new_space stops at two
+ * 4 MiB semi-spaces; without it (or when the user set a semi-space flag) V8
+ * grows it past that. The sizes are V8's own accounting, not timings.
+ */
+import { spawnSync } from 'node:child_process';
+import { resolve } from 'node:path';
+import { describe, expect, it } from 'vitest';
+
+const ROOT = resolve(import.meta.dirname, '..');
+const MIB = 1024 * 1024;
+
+const PROBE = `
+import { getHeapSpaceStatistics } from 'node:v8';
+import { capYoungGeneration } from ${JSON.stringify(resolve(ROOT, 'src/cli/young-generation.ts'))};
+const capped = process.env.PROBE_CAP === '1' ? capYoungGeneration() : false;
+const keep = [];
+let n = 0;
+for (let round = 0; round < 400; round++) {
+  for (let i = 0; i < 10_000; i++) {
+    const o = { a: 'x' + i, b: [i, i + 1], c: JSON.stringify({ i, round }) };
+    if (i % 50 === 0) { keep.push(o); if (keep.length > 4000) keep.shift(); }
+    n += o.c.length;
+  }
+  // GC observers report between turns of the event loop, as in the pipeline.
+  await new Promise((r) => setImmediate(r));
+}
+const newSpace = getHeapSpaceStatistics().find((s) => s.space_name === 'new_space').space_size;
+console.log(JSON.stringify({ capped, newSpace, n }));
+`;
+
+function probe(cap: boolean, nodeFlags: string[] = []): { capped: boolean; newSpace: number } {
+  const r = spawnSync(process.execPath, [...nodeFlags, '--import', 'tsx', '--input-type=module', '-e', PROBE], {
+    cwd: ROOT,
+    encoding: 'utf8',
+    env: { ...process.env, PROBE_CAP: cap ? '1' : '0', NODE_OPTIONS: '' },
+  });
+  expect(r.stderr).toBe('');
+  expect(r.status).toBe(0);
+  return JSON.parse(r.stdout) as { capped: boolean; newSpace: number };
+}
+
+describe('capYoungGeneration', () => {
+  it('stops new_space at two 4 MiB semi-spaces, where V8 alone grows it further', () => {
+    const free = probe(false);
+    const capped = probe(true);
+    expect(free.newSpace).toBeGreaterThan(8 * MIB);
+    expect(capped.capped).toBe(true);
+    expect(capped.newSpace).toBeLessThanOrEqual(8 * MIB + MIB);
+  }, 60_000);
+
+  it("leaves the young generation alone when the user chose its size", () => {
+    const r = probe(true, ['--max-semi-space-size=16']);
+    expect(r.capped).toBe(false);
+    expect(r.newSpace).toBeGreaterThan(8 * MIB);
+  }, 60_000);
+});
