@@ -68,7 +68,10 @@ function prepareTree(): { srcRoot: string; buildDir: string; tsconfig: string; l
   const dir = join(outDir, `ref-${sha}`);
   if (!existsSync(join(dir, 'src'))) {
     mkdirSync(dir, { recursive: true });
-    const archive = spawnSync('git', ['archive', '--format=tar', sha, 'src', 'bin', 'package.json', 'tsconfig.json'], { cwd: root, maxBuffer: 1 << 28 });
+    // scripts/ holds the CLI's bundler (scripts/bundle-cli.mjs) in trees that have one.
+    const hasScripts = spawnSync('git', ['cat-file', '-e', `${sha}:scripts`], { cwd: root }).status === 0;
+    const paths = ['src', 'bin', 'package.json', 'tsconfig.json', ...(hasScripts ? ['scripts'] : [])];
+    const archive = spawnSync('git', ['archive', '--format=tar', sha, ...paths], { cwd: root, maxBuffer: 1 << 28 });
     if (archive.status !== 0) throw new Error(`git archive ${sha} failed: ${archive.stderr.toString()}`);
     const tar = spawnSync('tar', ['-x', '-C', dir], { input: archive.stdout });
     if (tar.status !== 0) throw new Error(`tar failed: ${tar.stderr.toString()}`);
@@ -113,6 +116,12 @@ function compile(): void {
   if (!existsSync(join(buildDir, 'src/cli/main.js'))) throw new Error(`tsc produced no ${buildDir}/src/cli/main.js`);
   copyFileSync(join(tree.srcRoot, 'package.json'), join(buildDir, 'package.json'));
   if (!existsSync(join(buildDir, 'dist'))) symlinkSync('src', join(buildDir, 'dist'));
+  // Trees whose bin runs a bundled CLI build it as `npm run build` does.
+  const bundler = join(tree.srcRoot, 'scripts', 'bundle-cli.mjs');
+  if (existsSync(bundler)) {
+    const b = spawnSync(process.execPath, [bundler, join(buildDir, 'dist')], { cwd: tree.srcRoot, encoding: 'utf8' });
+    if (b.status !== 0) throw new Error(`bundling the CLI failed:\n${b.stdout}${b.stderr}`);
+  }
   mkdirSync(join(buildDir, 'bin'), { recursive: true });
   copyFileSync(join(tree.srcRoot, 'bin', 'gemini-batch.js'), bin);
   chmodSync(bin, 0o755);

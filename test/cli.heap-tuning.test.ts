@@ -1,5 +1,5 @@
 /**
- * The bin's young-generation cap (src/cli/young-generation.ts), checked in a
+ * The bin's heap tuning (src/cli/heap-tuning.ts), checked in a
  * fresh process that allocates the way the pipeline does (short-lived strings,
  * a slowly turning set of survivors): with the cap, new_space stops at two
  * 4 MiB semi-spaces; without it (or when the user set a semi-space flag) V8
@@ -14,8 +14,8 @@ const MIB = 1024 * 1024;
 
 const PROBE = `
 import { getHeapSpaceStatistics } from 'node:v8';
-import { capYoungGeneration } from ${JSON.stringify(resolve(ROOT, 'src/cli/young-generation.ts'))};
-const capped = process.env.PROBE_CAP === '1' ? capYoungGeneration() : false;
+import { tuneHeap } from ${JSON.stringify(resolve(ROOT, 'src/cli/heap-tuning.ts'))};
+const tuning = process.env.PROBE_CAP === '1' ? tuneHeap() : undefined;
 const keep = [];
 let n = 0;
 for (let round = 0; round < 400; round++) {
@@ -28,10 +28,15 @@ for (let round = 0; round < 400; round++) {
   await new Promise((r) => setImmediate(r));
 }
 const newSpace = getHeapSpaceStatistics().find((s) => s.space_name === 'new_space').space_size;
-console.log(JSON.stringify({ capped, newSpace, n }));
+console.log(JSON.stringify({ tuning, newSpace, n }));
 `;
 
-function probe(cap: boolean, nodeFlags: string[] = []): { capped: boolean; newSpace: number } {
+interface Probe {
+  tuning?: { semiSpaceMiB: number | false; heapGrowingPercent: number | false };
+  newSpace: number;
+}
+
+function probe(cap: boolean, nodeFlags: string[] = []): Probe {
   const r = spawnSync(process.execPath, [...nodeFlags, '--import', 'tsx', '--input-type=module', '-e', PROBE], {
     cwd: ROOT,
     encoding: 'utf8',
@@ -39,21 +44,21 @@ function probe(cap: boolean, nodeFlags: string[] = []): { capped: boolean; newSp
   });
   expect(r.stderr).toBe('');
   expect(r.status).toBe(0);
-  return JSON.parse(r.stdout) as { capped: boolean; newSpace: number };
+  return JSON.parse(r.stdout) as Probe;
 }
 
-describe('capYoungGeneration', () => {
+describe('tuneHeap', () => {
   it('stops new_space at two 4 MiB semi-spaces, where V8 alone grows it further', () => {
     const free = probe(false);
     const capped = probe(true);
     expect(free.newSpace).toBeGreaterThan(8 * MIB);
-    expect(capped.capped).toBe(true);
+    expect(capped.tuning).toEqual({ semiSpaceMiB: 4, heapGrowingPercent: 100 });
     expect(capped.newSpace).toBeLessThanOrEqual(8 * MIB + MIB);
   }, 60_000);
 
-  it("leaves the young generation alone when the user chose its size", () => {
-    const r = probe(true, ['--max-semi-space-size=16']);
-    expect(r.capped).toBe(false);
+  it('leaves each setting alone when the user chose it', () => {
+    const r = probe(true, ['--max-semi-space-size=16', '--heap-growing-percent=30']);
+    expect(r.tuning).toEqual({ semiSpaceMiB: false, heapGrowingPercent: false });
     expect(r.newSpace).toBeGreaterThan(8 * MIB);
   }, 60_000);
 });
