@@ -44,3 +44,28 @@ describe('estimateRequestTokens', () => {
     expect(t).toBeLessThan(258);
   });
 });
+
+/** The estimator's rule for text, one byte at a time (what the word-at-a-time loop must equal). */
+function perByte(line: Buffer): number {
+  let ascii = 0;
+  let nonAscii = 0;
+  for (const c of line) {
+    if (c < 0x80) ascii++;
+    else if (c >= 0xc0) nonAscii++;
+  }
+  return 16 + Math.ceil(ascii / 3) + nonAscii;
+}
+
+describe('estimateRequestTokens, word at a time', () => {
+  it('equals the per-byte count on any text (every script, emoji, escapes), at every alignment', () => {
+    fc.assert(
+      fc.property(fc.string({ unit: 'grapheme', maxLength: 300 }), fc.integer({ min: 0, max: 7 }), (text, pad) => {
+        // Text without a "data" member: the whole line is counted as text.
+        const l = line([{ text: ' '.repeat(pad) + text }]);
+        const shifted = Buffer.concat([Buffer.alloc(pad), l]).subarray(pad); // not 4-byte aligned in its ArrayBuffer
+        expect(estimateRequestTokens(l)).toBe(perByte(l));
+        expect(estimateRequestTokens(shifted)).toBe(perByte(l));
+      }),
+    );
+  });
+});

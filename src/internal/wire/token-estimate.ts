@@ -62,18 +62,15 @@ export function estimateRequestTokens(line: Buffer): number {
   return PER_REQUEST + Math.ceil(ascii / 3) + nonAscii + blobTokens;
 
   function countText(to: number): void {
-    // Four bytes at a time while they are all ASCII (the common case), one by one otherwise.
+    // Four bytes a step, without a branch: ASCII bytes have bit 7 clear, UTF-8 lead bytes of
+    // non-ASCII characters have bits 7 and 6 set (continuation bytes: 10xxxxxx, not counted).
+    // Mixed-script lines cost half of what a per-byte loop did (bench/README, "CPU").
     let i = from;
     for (; i + 4 <= to; i += 4) {
-      if ((view.getUint32(i) & 0x80808080) === 0) {
-        ascii += 4;
-        continue;
-      }
-      for (let k = i; k < i + 4; k++) {
-        const c = line[k]!;
-        if (c < 0x80) ascii++;
-        else if (c >= 0xc0) nonAscii++;
-      }
+      const w = view.getUint32(i);
+      const high = w & 0x80808080;
+      ascii += 4 - flagsSet(high);
+      nonAscii += flagsSet(high & (w << 1));
     }
     for (; i < to; i++) {
       const c = line[i]!;
@@ -82,4 +79,9 @@ export function estimateRequestTokens(line: Buffer): number {
     }
     from = to;
   }
+}
+
+/** How many of bits 7, 15, 23 and 31 are set (the only bits `x` may have). */
+function flagsSet(x: number): number {
+  return Math.imul(x >>> 7, 0x01010101) >>> 24;
 }
