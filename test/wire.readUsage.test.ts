@@ -1,7 +1,8 @@
 /** wire.readUsage / usageFromResponse: the same token counts from bytes (jsonl mode) as from objects. */
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { outputTokens, readUsage, usageFromResponse } from '../src/internal/wire/usage.js';
+import { valueEnd } from '../src/internal/wire/json-bytes.js';
+import { outputTokens, readUsage, scanResultLine, usageFromResponse } from '../src/internal/wire/usage.js';
 import { dumps, response, usage } from './helpers/wire-lines.js';
 
 describe('readUsage', () => {
@@ -36,5 +37,19 @@ describe('readUsage', () => {
     const strings = Buffer.from('{"response": {"usageMetadata": {"promptTokenCount": "7", "totalTokenCount": "9"}}, "key": "1:a"}');
     expect(readUsage(strings)).toMatchObject({ prompt: 7, total: 9, candidates: 0 });
     expect(readUsage(Buffer.from('{"error": {"code": 13}, "key": "1:a"}'))).toBeUndefined();
+  });
+});
+
+describe('scanResultLine', () => {
+  it('ends where valueEnd ends the line, whole or cut anywhere (the balance check rekeying relies on)', () => {
+    fc.assert(
+      fc.property(response, fc.boolean(), fc.nat(), (r, spaced, cutAt) => {
+        const whole = Buffer.from(dumps({ response: r, key: '1:k' }, spaced));
+        for (const line of [whole, whole.subarray(0, cutAt % whole.length)]) {
+          expect(scanResultLine(line, 0).end).toBe(valueEnd(line, 0));
+        }
+      }),
+      { numRuns: 300 },
+    );
   });
 });

@@ -180,12 +180,13 @@ const NEWLINE = 0x0a;
  * order). Undefined when the key was not found by the byte scan, or the
  * line's brackets do not balance (the caller parses then).
  */
-export function rekeyResultLine(line: Buffer, key: ParsedWireKey): Buffer | undefined {
+export function rekeyResultLine(line: Buffer, key: ParsedWireKey, objectEnd?: number): Buffer | undefined {
   if (key.at === 'parsed') return undefined;
   // A cut line (a download that ended mid-line) must not reach the output as
   // broken JSON: its brackets must balance (strings jumped over natively).
+  // `objectEnd`: where the line's object ends, when the caller already walked it.
   const open = skipSpace(line, 0);
-  if (valueEnd(line, open) !== skipSpaceBack(line, line.length - 1) + 1) return undefined;
+  if ((objectEnd ?? valueEnd(line, open)) !== skipSpaceBack(line, line.length - 1) + 1) return undefined;
   const head = Buffer.from(`{"key":${JSON.stringify(key.userKey)}`);
   if (key.at === 'first') {
     const end = skipSpaceBack(line, line.length - 1) + 1;

@@ -7,7 +7,8 @@
 import type { BatchTask, KeyedResult, ResultError } from '../../types.js';
 import { isSuccessLine, rekeyResultLine, type ParsedWireKey } from './result-line.js';
 import { toResultError } from './result-error.js';
-import { readUsage, usageFromResponse, type TokenUsage } from './usage.js';
+import { skipSpace } from './json-bytes.js';
+import { scanResultLine, usageAt, usageFromResponse, type TokenUsage } from './usage.js';
 
 interface RawResultLine {
   response?: Record<string, unknown> & { embedding?: { values?: unknown } };
@@ -55,10 +56,12 @@ export function objectResult(line: Buffer, key: ParsedWireKey, task: BatchTask):
 /** Jsonl mode: the output line of a result line; a generate success line by slicing alone. */
 export function jsonlResult(line: Buffer, key: ParsedWireKey, task: BatchTask): ResultOutput<Buffer> {
   if (task !== 'embed' && key.at !== 'parsed' && isSuccessLine(line, key)) {
-    const bytes = rekeyResultLine(line, key);
+    // One walk says both whether the line balances and where its usage is.
+    const shape = scanResultLine(line, skipSpace(line, 0));
+    const bytes = rekeyResultLine(line, key, shape.end);
     if (bytes) {
       const out: ResultOutput<Buffer> = { value: bytes };
-      const u = readUsage(line);
+      const u = usageAt(line, shape);
       if (u) out.usage = u;
       return out;
     }

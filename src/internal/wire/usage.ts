@@ -58,45 +58,77 @@ export function usageFromResponse(response: unknown): TokenUsage | undefined {
 }
 
 const RESPONSE = Buffer.from('"response"');
-const USAGE_NAMES = [Buffer.from('"usageMetadata"'), Buffer.from('"usage_metadata"')];
+const USAGE = Buffer.from('"usageMetadata"');
+const USAGE_SNAKE = Buffer.from('"usage_metadata"');
+
+/** What one walk over a result line's structure finds (see scanResultLine). */
+export interface ResultLineShape {
+  /** Index just past the bracket that closes the line's top-level object, -1 when it does not close. */
+  end: number;
+  /** [usageOpen, usageClose): the `usageMetadata` object of the top-level `response`, or -1, -1. */
+  usageOpen: number;
+  usageClose: number;
+}
 
 /**
- * Token usage of a result line, from its bytes: a walk over the line's
- * structure (strings jumped over natively, so a megabyte of base64 costs
- * nothing) finds the `usageMetadata` member of the top-level `response`
- * object, whatever the order of members; that object alone is parsed.
- * A member of that name nested deeper (in a candidate, a function call) is
- * not it. Undefined when the line has none.
+ * One walk over a result line's structure (strings jumped over natively, so
+ * a megabyte of base64 costs nothing), starting at its opening brace `open`:
+ * where the top-level object ends (does the line balance?) and where the
+ * `usageMetadata` member of the top-level `response` object is, whatever the
+ * order of members. A member of that name nested deeper (in a candidate, a
+ * function call) is not it. The demuxer asks both of every success line, so
+ * they are answered by one walk, not two.
  */
-export function readUsage(line: Buffer): TokenUsage | undefined {
+export function scanResultLine(line: Buffer, open: number): ResultLineShape {
   let depth = 0;
   let inResponse = false;
-  for (let i = 0; i < line.length; i++) {
+  let usageOpen = -1;
+  let usageClose = -1;
+  for (let i = open; i < line.length; i++) {
     const c = line[i];
     if (c === 0x22) {
       const end = skipString(line, i);
-      if (end === -1) return undefined;
-      const colon = skipSpace(line, end);
-      if (line[colon] === 0x3a) {
-        // A member name: note the top-level one, look for usageMetadata directly in response.
-        if (depth === 1) inResponse = end - i === RESPONSE.length && bytesAt(line, i, RESPONSE);
-        else if (depth === 2 && inResponse && USAGE_NAMES.some((n) => end - i === n.length && bytesAt(line, i, n))) {
-          const open = skipSpace(line, colon + 1);
-          if (line[open] !== 0x7b) return undefined;
-          const close = valueEnd(line, open);
-          if (close === -1) return undefined;
-          try {
-            return normaliseUsage(JSON.parse(line.toString('utf8', open, close)));
-          } catch {
-            return undefined;
+      if (end === -1) break;
+      // A member name at depth 1 or 2 (the only depths we care about): note the top-level
+      // one, look for usageMetadata directly in response.
+      if (depth <= 2 && line[skipSpace(line, end)] === 0x3a) {
+        const n = end - i;
+        if (depth === 1) inResponse = n === RESPONSE.length && bytesAt(line, i, RESPONSE);
+        else if (inResponse && usageOpen === -1 && (n === USAGE.length ? bytesAt(line, i, USAGE) : n === USAGE_SNAKE.length && bytesAt(line, i, USAGE_SNAKE))) {
+          const o = skipSpace(line, end + 1);
+          if (line[o] === 0x7b) {
+            const close = valueEnd(line, o);
+            if (close === -1) break;
+            usageOpen = o;
+            usageClose = close;
+            i = close - 1;
+            continue;
           }
         }
       }
       i = end - 1;
     } else if (c === 0x7b || c === 0x5b) depth++;
-    else if (c === 0x7d || c === 0x5d) depth--;
+    else if (c === 0x7d || c === 0x5d) {
+      depth--;
+      if (depth === 0) return { end: i + 1, usageOpen, usageClose };
+    }
   }
-  return undefined;
+  return { end: -1, usageOpen, usageClose };
+}
+
+/** The token usage at a shape's usageMetadata (undefined when there is none or it does not parse). */
+export function usageAt(line: Buffer, shape: ResultLineShape): TokenUsage | undefined {
+  if (shape.usageOpen === -1) return undefined;
+  try {
+    return normaliseUsage(JSON.parse(line.toString('utf8', shape.usageOpen, shape.usageClose)));
+  } catch {
+    return undefined;
+  }
+}
+
+/** Token usage of a result line, from its bytes (scanResultLine); undefined when the line has none. */
+export function readUsage(line: Buffer): TokenUsage | undefined {
+  return usageAt(line, scanResultLine(line, skipSpace(line, 0)));
 }
 
 /** Tokens billed as output: visible candidates plus thinking. */
