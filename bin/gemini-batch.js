@@ -3,13 +3,14 @@
 // `npm run build`, which `npm ci` runs through the `prepare` script; scripts/bundle-cli.mjs
 // says why it is bundled).
 //
-// The heap is tuned for a small live set and a fast stream of garbage: 4 MiB semi-spaces and
-// an old generation collected at twice its live size (src/cli/heap-tuning.ts says why and
-// how; bench/README.md "V8 flags" has the figures). A user's own flags (NODE_OPTIONS) win.
-import { tuneHeap } from '../dist/cli-bundle/heap-tuning.js';
+// V8 is tuned for a small live set, a fast stream of garbage and an HTTP parser that needs
+// no optimising compiler: 4 MiB semi-spaces, an old generation collected at twice its live
+// size, --liftoff-only (src/cli/v8-tuning.ts says why and how; bench/README.md "V8 flags"
+// has the figures). A user's own flags (NODE_OPTIONS) win.
+import { tuneV8 } from '../dist/cli-bundle/v8-tuning.js';
 import { main } from '../dist/cli-bundle/main.js';
 
-tuneHeap();
+tuneV8();
 main(process.argv).then(
   (code) => { process.exitCode = code; },
   (err) => { console.error(err instanceof Error ? err.message : String(err)); process.exitCode = 1; },

@@ -1,5 +1,5 @@
 /**
- * The bin's heap tuning (src/cli/heap-tuning.ts), checked in a
+ * The bin's V8 tuning (src/cli/v8-tuning.ts), checked in a
  * fresh process that allocates the way the pipeline does (short-lived strings,
  * a slowly turning set of survivors): with the cap, new_space stops at two
  * 4 MiB semi-spaces; without it (or when the user set a semi-space flag) V8
@@ -14,8 +14,8 @@ const MIB = 1024 * 1024;
 
 const PROBE = `
 import { getHeapSpaceStatistics } from 'node:v8';
-import { tuneHeap } from ${JSON.stringify(resolve(ROOT, 'src/cli/heap-tuning.ts'))};
-const tuning = process.env.PROBE_CAP === '1' ? tuneHeap() : undefined;
+import { tuneV8 } from ${JSON.stringify(resolve(ROOT, 'src/cli/v8-tuning.ts'))};
+const tuning = process.env.PROBE_CAP === '1' ? tuneV8() : undefined;
 const keep = [];
 let n = 0;
 for (let round = 0; round < 400; round++) {
@@ -32,7 +32,7 @@ console.log(JSON.stringify({ tuning, newSpace, n }));
 `;
 
 interface Probe {
-  tuning?: { semiSpaceMiB: number | false; heapGrowingPercent: number | false };
+  tuning?: { semiSpaceMiB: number | false; heapGrowingPercent: number | false; liftoffOnly: boolean };
   newSpace: number;
 }
 
@@ -47,18 +47,18 @@ function probe(cap: boolean, nodeFlags: string[] = []): Probe {
   return JSON.parse(r.stdout) as Probe;
 }
 
-describe('tuneHeap', () => {
+describe('tuneV8', () => {
   it('stops new_space at two 4 MiB semi-spaces, where V8 alone grows it further', () => {
     const free = probe(false);
     const capped = probe(true);
     expect(free.newSpace).toBeGreaterThan(8 * MIB);
-    expect(capped.tuning).toEqual({ semiSpaceMiB: 4, heapGrowingPercent: 100 });
+    expect(capped.tuning).toEqual({ semiSpaceMiB: 4, heapGrowingPercent: 100, liftoffOnly: true });
     expect(capped.newSpace).toBeLessThanOrEqual(8 * MIB + MIB);
   }, 60_000);
 
   it('leaves each setting alone when the user chose it', () => {
-    const r = probe(true, ['--max-semi-space-size=16', '--heap-growing-percent=30']);
-    expect(r.tuning).toEqual({ semiSpaceMiB: false, heapGrowingPercent: false });
+    const r = probe(true, ['--max-semi-space-size=16', '--heap-growing-percent=30', '--no-liftoff-only']);
+    expect(r.tuning).toEqual({ semiSpaceMiB: false, heapGrowingPercent: false, liftoffOnly: false });
     expect(r.newSpace).toBeGreaterThan(8 * MIB);
   }, 60_000);
 });

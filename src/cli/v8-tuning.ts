@@ -1,6 +1,7 @@
 /**
- * V8 heap settings for the CLI process: a small young generation and an old
- * generation collected at twice its live size.
+ * V8 settings for the CLI process: a small young generation, an old
+ * generation collected at twice its live size, and WebAssembly left to its
+ * baseline compiler.
  *
  * Why: the pipeline's live heap is small (~10-12 MB at 1 GB of input, measured
  * with a forced GC every 2 s), but it allocates a steady stream of short-lived
@@ -11,13 +12,22 @@
  * larger heap. Measured in bench/ (README "V8 flags"): 4 MiB semi-spaces lower
  * the CLI's peak RSS by ~20 MB at no cost in CPU (smaller ones cost CPU); an
  * old-generation growing factor of 2 (`--heap-growing-percent=100`) lowers it
- * by another 14-16 MB for 1-8% more CPU.
+ * by another 8-16 MB for 0-8% more CPU.
+ *
+ * undici parses HTTP with llhttp compiled to WebAssembly. V8 compiles it with
+ * Liftoff, then recompiles the hot functions with TurboFan in the background
+ * about 150 ms into the first upload: a transient of ~20 MB that set the run's
+ * peak. The parser's work here is headers and skipping bodies, so TurboFan
+ * buys nothing measurable: `--liftoff-only` lowered the peak by 9-17 MB at
+ * 100-200 MB of input, same CPU and wall (bench/README, "V8 flags").
  *
  * `--max-semi-space-size` is read only when the heap is set up, so a bin cannot
  * set it (short of `env -S` in the shebang, which BusyBox refuses, or a second
  * process). `--semi-space-growth-factor` and `--heap-growing-percent` are read
  * at each decision: we let the young generation grow as usual and, at the
  * first GC that finds it at the cap, set its growth factor to 1.
+ * `--liftoff-only` is read when a module is compiled: undici (and its wasm)
+ * loads at the first request, long after the bin has set it.
  */
 import { PerformanceObserver } from 'node:perf_hooks';
 import { getHeapSpaceStatistics, setFlagsFromString } from 'node:v8';
@@ -28,12 +38,15 @@ export const DEFAULT_HEAP_GROWING_PERCENT = 100;
 /** Flags by which a user already sized the young generation: theirs win. */
 const USER_YOUNG = /--(max-semi-space-size|min-semi-space-size|semi-space-growth-factor)\b/;
 const USER_OLD = /--heap-growing-percent\b/;
+const USER_WASM = /--(no-)?(liftoff|liftoff-only|wasm-tier-up|wasm-dynamic-tiering)\b/;
 
-export interface HeapTuning {
+export interface V8Tuning {
   /** The young generation stops growing at this many MiB per semi-space (false: the user chose). */
   semiSpaceMiB: number | false;
   /** The old generation's growing percent (false: the user chose). */
   heapGrowingPercent: number | false;
+  /** WebAssembly compiled by Liftoff alone (false: the user chose a wasm tiering flag). */
+  liftoffOnly: boolean;
 }
 
 function youngGenerationBytes(): number {
@@ -51,15 +64,17 @@ function capYoungGeneration(semiSpaceMiB: number): void {
   observer.observe({ entryTypes: ['gc'] });
 }
 
-/** Apply both settings, each unless the user set its flag (in execArgv or NODE_OPTIONS). */
-export function tuneHeap(
+/** Apply the settings, each unless the user set a flag of its kind (in execArgv or NODE_OPTIONS). */
+export function tuneV8(
   semiSpaceMiB: number = DEFAULT_SEMI_SPACE_MIB,
   heapGrowingPercent: number = DEFAULT_HEAP_GROWING_PERCENT,
-): HeapTuning {
+): V8Tuning {
   const userFlags = `${process.execArgv.join(' ')} ${process.env['NODE_OPTIONS'] ?? ''}`;
   const young = USER_YOUNG.test(userFlags) ? false : semiSpaceMiB;
   const old = USER_OLD.test(userFlags) ? false : heapGrowingPercent;
   if (young !== false) capYoungGeneration(young);
+  const liftoffOnly = !USER_WASM.test(userFlags);
   if (old !== false) setFlagsFromString(`--heap-growing-percent=${old}`);
-  return { semiSpaceMiB: young, heapGrowingPercent: old };
+  if (liftoffOnly) setFlagsFromString('--liftoff-only');
+  return { semiSpaceMiB: young, heapGrowingPercent: old, liftoffOnly };
 }
