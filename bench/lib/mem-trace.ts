@@ -12,7 +12,7 @@
  * AT the peak, by allocating function (bench/profile-top.ts reads it). This
  * one costs CPU and some memory: use it for the breakdown, not the figures.
  */
-import { writeFileSync } from 'node:fs';
+import { readFileSync, writeFileSync } from 'node:fs';
 import { Session } from 'node:inspector';
 import { getHeapSpaceStatistics } from 'node:v8';
 
@@ -22,6 +22,8 @@ const t0 = performance.now();
 type Sample = Record<string, number>;
 let peak: Sample = { rss: 0 };
 const max: Sample = {};
+/** When each part reached its largest value (s). */
+const maxAt: Sample = {};
 const timeline: number[] = [];
 
 const heapOut = process.env.BENCH_TRACE_HEAP_OUT;
@@ -43,8 +45,16 @@ function sample(): void {
     arrayBuffers: mb(m.arrayBuffers),
   };
   for (const sp of getHeapSpaceStatistics()) s[`space.${sp.space_name}`] = mb(sp.space_size);
-  for (const [k, v] of Object.entries(s)) if (k !== 'atS' && v > (max[k] ?? 0)) max[k] = v;
-  if (s.rss! > peak.rss!) peak = s;
+  for (const [k, v] of Object.entries(s)) {
+    if (k === 'atS' || v <= (max[k] ?? 0)) continue;
+    max[k] = v;
+    maxAt[k] = s.atS!;
+  }
+  if (s.rss! > peak.rss!) {
+    // Which kind of page the peak is made of: anonymous (heap, malloc) or file-backed (the node binary's code).
+    for (const m of readFileSync('/proc/self/status', 'utf8').matchAll(/^(RssAnon|RssFile|RssShmem):\s+(\d+) kB/gm)) s[m[1]!] = Math.round(Number(m[2]) / 102.4) / 10;
+    peak = s;
+  }
   if (session && s.rss! > profiledAt + 4) {
     profiledAt = s.rss!;
     session.post('HeapProfiler.getSamplingProfile', (err, r) => {
@@ -59,6 +69,6 @@ if (out) {
   process.once('exit', () => {
     sample();
     const step = Math.max(1, Math.ceil(timeline.length / 40));
-    writeFileSync(out, JSON.stringify({ atPeak: peak, maxOfEach: max, rssTimelineMB: timeline.filter((_, i) => i % step === 0) }));
+    writeFileSync(out, JSON.stringify({ atPeak: peak, maxOfEach: max, maxAtS: maxAt, rssTimelineMB: timeline.filter((_, i) => i % step === 0) }));
   });
 }
