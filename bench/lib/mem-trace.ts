@@ -25,6 +25,7 @@ const max: Sample = {};
 /** When each part reached its largest value (s). */
 const maxAt: Sample = {};
 const timeline: number[] = [];
+const abTimeline: number[] = [];
 
 const heapOut = process.env.BENCH_TRACE_HEAP_OUT;
 const session = heapOut ? new Session() : undefined;
@@ -33,6 +34,8 @@ if (session) {
   session.post('HeapProfiler.startSampling', { samplingInterval: 32768 });
 }
 let profiledAt = 0;
+/** The part whose peak the heap profile is taken at (BENCH_TRACE_PEAK_OF: rss, arrayBuffers, heapUsed...). */
+const profileOn = process.env.BENCH_TRACE_PEAK_OF ?? 'rss';
 
 function sample(): void {
   const m = process.memoryUsage();
@@ -55,13 +58,14 @@ function sample(): void {
     for (const m of readFileSync('/proc/self/status', 'utf8').matchAll(/^(RssAnon|RssFile|RssShmem):\s+(\d+) kB/gm)) s[m[1]!] = Math.round(Number(m[2]) / 102.4) / 10;
     peak = s;
   }
-  if (session && s.rss! > profiledAt + 4) {
-    profiledAt = s.rss!;
+  if (session && s[profileOn]! > profiledAt + 4) {
+    profiledAt = s[profileOn]!;
     session.post('HeapProfiler.getSamplingProfile', (err, r) => {
       if (!err) writeFileSync(heapOut!, JSON.stringify({ ...r.profile, atS: s.atS, rssMB: s.rss }));
     });
   }
   timeline.push(s.rss!);
+  abTimeline.push(s.arrayBuffers!);
 }
 
 if (out) {
@@ -69,6 +73,6 @@ if (out) {
   process.once('exit', () => {
     sample();
     const step = Math.max(1, Math.ceil(timeline.length / 40));
-    writeFileSync(out, JSON.stringify({ atPeak: peak, maxOfEach: max, maxAtS: maxAt, rssTimelineMB: timeline.filter((_, i) => i % step === 0) }));
+    writeFileSync(out, JSON.stringify({ atPeak: peak, maxOfEach: max, maxAtS: maxAt, rssTimelineMB: timeline.filter((_, i) => i % step === 0), arrayBuffersTimelineMB: abTimeline.filter((_, i) => i % step === 0), timelineStepS: (step * 20) / 1000 }));
   });
 }
