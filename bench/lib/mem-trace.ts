@@ -21,6 +21,31 @@ const mb = (b: number) => Math.round(b / 104857.6) / 10;
 const t0 = performance.now();
 type Sample = Record<string, number>;
 let peak: Sample = { rss: 0 };
+let smapsAt = 0;
+let peakMaps: string[] = [];
+
+/** BENCH_TRACE_SMAPS=1: the mappings holding the most resident memory at the peak (glibc's [heap], thread arenas, V8 pages...). */
+function largestMappings(): string[] {
+  const maps: { name: string; sizeKb: number; rssKb: number }[] = [];
+  let cur: { name: string; sizeKb: number; rssKb: number } | undefined;
+  for (const line of readFileSync('/proc/self/smaps', 'utf8').split('\n')) {
+    const head = /^([0-9a-f]+)-([0-9a-f]+) \S+ \S+ \S+ \S+\s*(.*)$/.exec(line);
+    if (head) {
+      cur = { name: head[3] || 'anon', sizeKb: (parseInt(head[2]!, 16) - parseInt(head[1]!, 16)) / 1024, rssKb: 0 };
+      maps.push(cur);
+    } else if (cur && line.startsWith('Rss:')) cur.rssKb = Number(/\d+/.exec(line)![0]);
+  }
+  const byName = new Map<string, number>();
+  for (const m of maps) {
+    const key = m.name.startsWith('/') ? 'files' : m.name === 'anon' ? `anon ${m.sizeKb >= 60 * 1024 ? '>=60MB' : m.sizeKb >= 1024 ? '1-60MB' : '<1MB'}` : m.name;
+    byName.set(key, (byName.get(key) ?? 0) + m.rssKb);
+  }
+  const top = maps.filter((m) => m.name === 'anon' || m.name === '[heap]').sort((a, b) => b.rssKb - a.rssKb).slice(0, 8);
+  return [
+    ...[...byName].sort((a, b) => b[1] - a[1]).map(([k, v]) => `${k}: ${(v / 1024).toFixed(1)} MB`),
+    ...top.map((m) => `top ${m.name} size ${(m.sizeKb / 1024).toFixed(1)} MB rss ${(m.rssKb / 1024).toFixed(1)} MB`),
+  ];
+}
 const max: Sample = {};
 /** When each part reached its largest value (s). */
 const maxAt: Sample = {};
@@ -56,6 +81,10 @@ function sample(): void {
   if (s.rss! > peak.rss!) {
     // Which kind of page the peak is made of: anonymous (heap, malloc) or file-backed (the node binary's code).
     for (const m of readFileSync('/proc/self/status', 'utf8').matchAll(/^(RssAnon|RssFile|RssShmem):\s+(\d+) kB/gm)) s[m[1]!] = Math.round(Number(m[2]) / 102.4) / 10;
+    if (process.env.BENCH_TRACE_SMAPS && s.rss! > smapsAt + 2) {
+      smapsAt = s.rss!;
+      peakMaps = largestMappings();
+    }
     peak = s;
   }
   if (session && s[profileOn]! > profiledAt + 4) {
@@ -73,6 +102,6 @@ if (out) {
   process.once('exit', () => {
     sample();
     const step = Math.max(1, Math.ceil(timeline.length / 40));
-    writeFileSync(out, JSON.stringify({ atPeak: peak, maxOfEach: max, maxAtS: maxAt, rssTimelineMB: timeline.filter((_, i) => i % step === 0), arrayBuffersTimelineMB: abTimeline.filter((_, i) => i % step === 0), timelineStepS: (step * 20) / 1000 }));
+    writeFileSync(out, JSON.stringify({ atPeak: peak, mappingsAtPeak: peakMaps, maxOfEach: max, maxAtS: maxAt, rssTimelineMB: timeline.filter((_, i) => i % step === 0), arrayBuffersTimelineMB: abTimeline.filter((_, i) => i % step === 0), timelineStepS: (step * 20) / 1000 }));
   });
 }
