@@ -61,4 +61,9 @@ describe('tuneV8', () => {
     expect(r.tuning).toEqual({ semiSpaceMiB: false, heapGrowingPercent: false, liftoffOnly: false });
     expect(r.newSpace).toBeGreaterThan(8 * MIB);
   }, 60_000);
+
+  it('leaves V8 alone on a V8 it was not measured on', async () => {
+    const { tuneV8 } = await import('../src/cli/v8-tuning.js');
+    expect(tuneV8(4, 100, '12.4.254.21-node.33')).toEqual({ semiSpaceMiB: false, heapGrowingPercent: false, liftoffOnly: false });
+  });
 });

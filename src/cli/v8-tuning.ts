@@ -64,11 +64,22 @@ function capYoungGeneration(semiSpaceMiB: number): void {
   observer.observe({ entryTypes: ['gc'] });
 }
 
+/**
+ * The V8 these settings were measured on (Node 20's 11.3). A flag a later V8
+ * renames would be refused with an "unrecognized flag" line on stderr at every
+ * run, so on another V8 the bin leaves V8 as it is until it is measured there.
+ */
+const MEASURED_ON_V8 = /^11\.3\./;
+
+const UNTUNED: V8Tuning = { semiSpaceMiB: false, heapGrowingPercent: false, liftoffOnly: false };
+
 /** Apply the settings, each unless the user set a flag of its kind (in execArgv or NODE_OPTIONS). */
 export function tuneV8(
   semiSpaceMiB: number = DEFAULT_SEMI_SPACE_MIB,
   heapGrowingPercent: number = DEFAULT_HEAP_GROWING_PERCENT,
+  v8Version: string = process.versions.v8,
 ): V8Tuning {
+  if (!MEASURED_ON_V8.test(v8Version)) return UNTUNED;
   const userFlags = `${process.execArgv.join(' ')} ${process.env['NODE_OPTIONS'] ?? ''}`;
   const young = USER_YOUNG.test(userFlags) ? false : semiSpaceMiB;
   const old = USER_OLD.test(userFlags) ? false : heapGrowingPercent;
