@@ -1,7 +1,7 @@
 /**
  * V8 settings for the CLI process: a small young generation, an old
- * generation collected at twice its live size, and WebAssembly left to its
- * baseline compiler.
+ * generation collected at twice its live size, WebAssembly left to its
+ * baseline compiler, and a young GC every 8 MiB of HTTP body.
  *
  * Why: the pipeline's live heap is small (~10-12 MB at 1 GB of input, measured
  * with a forced GC every 2 s), but it allocates a steady stream of short-lived
@@ -28,12 +28,21 @@
  * first GC that finds it at the cap, set its growth factor to 1.
  * `--liftoff-only` is read when a module is compiled: undici (and its wasm)
  * loads at the first request, long after the bin has set it.
+ *
+ * Dead I/O buffers (collectIoBuffers below): a young GC every 8 MiB of HTTP
+ * body took the peak from 103 to 92 MB at 100 MB of input, 115 to 99 MB at
+ * 1 GB and 127-132 to 110 MB at 5 GB, CPU within noise (16 MiB: 100 MB at
+ * 1 GB; 32 and 64 MiB: no gain).
  */
+import { subscribe } from 'node:diagnostics_channel';
 import { PerformanceObserver } from 'node:perf_hooks';
 import { getHeapSpaceStatistics, setFlagsFromString } from 'node:v8';
+import { runInNewContext } from 'node:vm';
 
 export const DEFAULT_SEMI_SPACE_MIB = 4;
 export const DEFAULT_HEAP_GROWING_PERCENT = 100;
+/** HTTP body bytes (sent or received) between two young GCs asked for by the CLI. */
+export const DEFAULT_COLLECT_EVERY_BYTES = 8 << 20;
 
 /** Flags by which a user already sized the young generation: theirs win. */
 const USER_YOUNG = /--(max-semi-space-size|min-semi-space-size|semi-space-growth-factor)\b/;
@@ -47,6 +56,8 @@ export interface V8Tuning {
   heapGrowingPercent: number | false;
   /** WebAssembly compiled by Liftoff alone (false: the user chose a wasm tiering flag). */
   liftoffOnly: boolean;
+  /** A young GC every this many HTTP body bytes (false: the user set --expose-gc, gc is theirs). */
+  collectEveryBytes: number | false;
 }
 
 function youngGenerationBytes(): number {
@@ -71,13 +82,43 @@ function capYoungGeneration(semiSpaceMiB: number): void {
  */
 const MEASURED_ON_V8 = /^11\.3\./;
 
-const UNTUNED: V8Tuning = { semiSpaceMiB: false, heapGrowingPercent: false, liftoffOnly: false };
+const UNTUNED: V8Tuning = { semiSpaceMiB: false, heapGrowingPercent: false, liftoffOnly: false, collectEveryBytes: false };
+
+type GcFunction = (options?: { type?: 'minor' | 'major' }) => void;
+interface BodyChunkMessage {
+  chunk?: { length: number };
+}
+
+/**
+ * Socket and file reads are 64 KiB Buffers whose bytes live outside the JS
+ * heap. An upload or a download over a fast link turns hundreds of them into
+ * garbage per young GC, because the JS that moves them allocates little:
+ * 30-40 MB of dead buffers at once, and glibc's heap, grown for them, is not
+ * given back. undici reports every body chunk on diagnostics_channel; every
+ * `everyBytes` of them the CLI asks for a young GC (~1 ms with this small
+ * live heap). gc comes from `--expose-gc`, set at run time, in a context of
+ * its own, so the CLI's globals do not change.
+ */
+function collectIoBuffers(everyBytes: number): void {
+  setFlagsFromString('--expose-gc');
+  const gc = runInNewContext('gc') as GcFunction;
+  let bytes = 0;
+  const count = (message: unknown): void => {
+    bytes += (message as BodyChunkMessage).chunk?.length ?? 0;
+    if (bytes < everyBytes) return;
+    bytes = 0;
+    gc({ type: 'minor' });
+  };
+  subscribe('undici:request:bodyChunkSent', count);
+  subscribe('undici:request:bodyChunkReceived', count);
+}
 
 /** Apply the settings, each unless the user set a flag of its kind (in execArgv or NODE_OPTIONS). */
 export function tuneV8(
   semiSpaceMiB: number = DEFAULT_SEMI_SPACE_MIB,
   heapGrowingPercent: number = DEFAULT_HEAP_GROWING_PERCENT,
   v8Version: string = process.versions.v8,
+  collectEveryBytes: number = DEFAULT_COLLECT_EVERY_BYTES,
 ): V8Tuning {
   if (!MEASURED_ON_V8.test(v8Version)) return UNTUNED;
   const userFlags = `${process.execArgv.join(' ')} ${process.env['NODE_OPTIONS'] ?? ''}`;
@@ -87,5 +128,7 @@ export function tuneV8(
   const liftoffOnly = !USER_WASM.test(userFlags);
   if (old !== false) setFlagsFromString(`--heap-growing-percent=${old}`);
   if (liftoffOnly) setFlagsFromString('--liftoff-only');
-  return { semiSpaceMiB: young, heapGrowingPercent: old, liftoffOnly };
+  const collect = /--expose[-_]gc\b/.test(userFlags) ? false : collectEveryBytes;
+  if (collect !== false) collectIoBuffers(collect);
+  return { semiSpaceMiB: young, heapGrowingPercent: old, liftoffOnly, collectEveryBytes: collect };
 }
