@@ -94,7 +94,7 @@ describe('tuneV8', () => {
 
   it('leaves V8 alone on a V8 it was not measured on', async () => {
     const { tuneV8 } = await import('../src/cli/v8-tuning.js');
-    expect(tuneV8(4, 100, '12.4.254.21-node.33')).toEqual({ semiSpaceMiB: false, heapGrowingPercent: false, liftoffOnly: false, collectEveryBytes: false });
+    expect(tuneV8({ v8Version: '12.4.254.21-node.33' })).toEqual({ semiSpaceMiB: false, heapGrowingPercent: false, liftoffOnly: false, collectEveryBytes: false });
   });
 
   it('collects the read buffers of a fast download every 8 MiB, where V8 alone hardly runs a young GC', () => {

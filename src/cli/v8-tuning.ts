@@ -30,9 +30,9 @@
  * loads at the first request, long after the bin has set it.
  *
  * Dead I/O buffers (collectIoBuffers below): a young GC every 8 MiB of HTTP
- * body took the peak from 103 to 92 MB at 100 MB of input, 115 to 99 MB at
- * 1 GB and 127-132 to 110 MB at 5 GB, CPU within noise (16 MiB: 100 MB at
- * 1 GB; 32 and 64 MiB: no gain).
+ * body took the peak from 103 to 92 MB at 100 MB of input, 115 to 99-101 MB
+ * at 1 GB and 127-132 to 106-111 MB at 5 GB, CPU within noise (16 MiB: 100 MB
+ * at 1 GB; 32 and 64 MiB: no gain).
  */
 import { subscribe } from 'node:diagnostics_channel';
 import { PerformanceObserver } from 'node:perf_hooks';
@@ -48,6 +48,7 @@ export const DEFAULT_COLLECT_EVERY_BYTES = 8 << 20;
 const USER_YOUNG = /--(max-semi-space-size|min-semi-space-size|semi-space-growth-factor)\b/;
 const USER_OLD = /--heap-growing-percent\b/;
 const USER_WASM = /--(no-)?(liftoff|liftoff-only|wasm-tier-up|wasm-dynamic-tiering)\b/;
+const USER_GC = /--expose[-_]gc\b/;
 
 export interface V8Tuning {
   /** The young generation stops growing at this many MiB per semi-space (false: the user chose). */
@@ -58,6 +59,20 @@ export interface V8Tuning {
   liftoffOnly: boolean;
   /** A young GC every this many HTTP body bytes (false: the user set --expose-gc, gc is theirs). */
   collectEveryBytes: number | false;
+}
+
+/**
+ * The V8 these settings were measured on (Node 20's 11.3). A flag a later V8
+ * renames would be refused with an "unrecognized flag" line on stderr at every
+ * run, so on another V8 the bin leaves V8 as it is until it is measured there.
+ */
+const MEASURED_ON_V8 = /^11\.3\./;
+
+const UNTUNED: V8Tuning = { semiSpaceMiB: false, heapGrowingPercent: false, liftoffOnly: false, collectEveryBytes: false };
+
+type GcFunction = (options?: { type?: 'minor' | 'major' }) => void;
+interface BodyChunkMessage {
+  chunk?: { length: number };
 }
 
 function youngGenerationBytes(): number {
@@ -73,20 +88,6 @@ function capYoungGeneration(semiSpaceMiB: number): void {
     observer.disconnect();
   });
   observer.observe({ entryTypes: ['gc'] });
-}
-
-/**
- * The V8 these settings were measured on (Node 20's 11.3). A flag a later V8
- * renames would be refused with an "unrecognized flag" line on stderr at every
- * run, so on another V8 the bin leaves V8 as it is until it is measured there.
- */
-const MEASURED_ON_V8 = /^11\.3\./;
-
-const UNTUNED: V8Tuning = { semiSpaceMiB: false, heapGrowingPercent: false, liftoffOnly: false, collectEveryBytes: false };
-
-type GcFunction = (options?: { type?: 'minor' | 'major' }) => void;
-interface BodyChunkMessage {
-  chunk?: { length: number };
 }
 
 /**
@@ -113,22 +114,25 @@ function collectIoBuffers(everyBytes: number): void {
   subscribe('undici:request:bodyChunkReceived', count);
 }
 
+export interface V8TuningOptions {
+  semiSpaceMiB?: number;
+  heapGrowingPercent?: number;
+  collectEveryBytes?: number;
+  /** The running V8's version (tests pass another). */
+  v8Version?: string;
+}
+
 /** Apply the settings, each unless the user set a flag of its kind (in execArgv or NODE_OPTIONS). */
-export function tuneV8(
-  semiSpaceMiB: number = DEFAULT_SEMI_SPACE_MIB,
-  heapGrowingPercent: number = DEFAULT_HEAP_GROWING_PERCENT,
-  v8Version: string = process.versions.v8,
-  collectEveryBytes: number = DEFAULT_COLLECT_EVERY_BYTES,
-): V8Tuning {
-  if (!MEASURED_ON_V8.test(v8Version)) return UNTUNED;
+export function tuneV8(o: V8TuningOptions = {}): V8Tuning {
+  if (!MEASURED_ON_V8.test(o.v8Version ?? process.versions.v8)) return UNTUNED;
   const userFlags = `${process.execArgv.join(' ')} ${process.env['NODE_OPTIONS'] ?? ''}`;
-  const young = USER_YOUNG.test(userFlags) ? false : semiSpaceMiB;
-  const old = USER_OLD.test(userFlags) ? false : heapGrowingPercent;
-  if (young !== false) capYoungGeneration(young);
+  const young = USER_YOUNG.test(userFlags) ? false : (o.semiSpaceMiB ?? DEFAULT_SEMI_SPACE_MIB);
+  const old = USER_OLD.test(userFlags) ? false : (o.heapGrowingPercent ?? DEFAULT_HEAP_GROWING_PERCENT);
   const liftoffOnly = !USER_WASM.test(userFlags);
+  const collect = USER_GC.test(userFlags) ? false : (o.collectEveryBytes ?? DEFAULT_COLLECT_EVERY_BYTES);
+  if (young !== false) capYoungGeneration(young);
   if (old !== false) setFlagsFromString(`--heap-growing-percent=${old}`);
   if (liftoffOnly) setFlagsFromString('--liftoff-only');
-  const collect = /--expose[-_]gc\b/.test(userFlags) ? false : collectEveryBytes;
   if (collect !== false) collectIoBuffers(collect);
   return { semiSpaceMiB: young, heapGrowingPercent: old, liftoffOnly, collectEveryBytes: collect };
 }
