@@ -16,7 +16,7 @@
  *
  * undici parses HTTP with llhttp compiled to WebAssembly. V8 compiles it with
  * Liftoff, then recompiles the hot functions with TurboFan in the background
- * about 150 ms into the first upload: a transient of ~20 MB that set the run's
+ * about 150 ms into the first upload: a transient (9-17 MB) that set the run's
  * peak. The parser's work here is headers and skipping bodies, so TurboFan
  * buys nothing measurable: `--liftoff-only` lowered the peak by 9-17 MB at
  * 100-200 MB of input, same CPU and wall (bench/README, "V8 flags").
