@@ -363,7 +363,7 @@ const cliEnv = (url: string, extra: NodeJS.ProcessEnv = {}): NodeJS.ProcessEnv =
   ...extra,
 });
 
-/** The CLI: the bin run directly (its shebang and its own V8 settings), or `node <flags> bin` for a flag set. */
+/** The CLI: the bin run directly (its shebang and its own settings), or `node <flags> bin` for a flag set. */
 function cliLaunch(input: Generated, cliArgs: string[], nodeFlags: string[] | undefined) {
   return (url: string, output: string) => {
     const args = ['run', input.path, '-m', 'gemini-2.5-flash', '-o', output, '--poll-interval', String(k.pollMs), k.cliEvents ? '--json' : '--quiet', ...cliArgs];
@@ -375,7 +375,10 @@ function cliLaunch(input: Generated, cliArgs: string[], nodeFlags: string[] | un
     });
     // A flag set is compared on the bin without its own V8 flags (bin/gemini-batch.noflags.js), so "no flags" means none.
     if (nodeFlags !== undefined) return { cmd: process.execPath, args: [...flags, noFlagsBin, ...args], env };
-    return flags.length === 0 ? { cmd: bin, args, env } : { cmd: process.execPath, args: [...flags, bin, ...args], env };
+    // Flags go in NODE_OPTIONS so the bin still starts as a program: through sh, which sets
+    // its glibc setting before it execs node (bin/gemini-batch.js).
+    const nodeOptions = [env['NODE_OPTIONS'] ?? '', ...flags].filter((f) => f !== '').join(' ');
+    return { cmd: bin, args, env: flags.length === 0 ? env : { ...env, NODE_OPTIONS: nodeOptions } };
   };
 }
 

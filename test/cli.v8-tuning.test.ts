@@ -47,8 +47,12 @@ const server = createServer((_req, res) => {
 await new Promise((r) => server.listen(0, '127.0.0.1', r));
 const { body } = await request('http://127.0.0.1:' + server.address().port + '/');
 let youngGcs = 0;
+let fullGcs = 0;
 const observer = new PerformanceObserver((list) => {
-  for (const e of list.getEntries()) if (e.detail.kind === constants.NODE_PERFORMANCE_GC_MINOR) youngGcs++;
+  for (const e of list.getEntries()) {
+    if (e.detail.kind === constants.NODE_PERFORMANCE_GC_MINOR) youngGcs++;
+    if (e.detail.kind === constants.NODE_PERFORMANCE_GC_MAJOR) fullGcs++;
+  }
 });
 observer.observe({ entryTypes: ['gc'] });
 let bytes = 0;
@@ -56,14 +60,41 @@ for await (const chunk of body) bytes += chunk.length;
 await new Promise((r) => setTimeout(r, 50)); // GC entries are reported asynchronously
 observer.disconnect();
 server.close();
-console.log(JSON.stringify({ tuning, bytes, youngGcs }));
+console.log(JSON.stringify({ tuning, bytes, youngGcs, fullGcs }));
+`;
+
+/** 128 MiB of INPUT reported through io-bytes.ts in 64 KiB reads, with almost no JS allocated. */
+const IO_PROBE = `
+import { constants, PerformanceObserver } from 'node:perf_hooks';
+import { tuneV8 } from ${JSON.stringify(resolve(ROOT, 'src/cli/v8-tuning.ts'))};
+import { reportIoBytes } from ${JSON.stringify(resolve(ROOT, 'src/cli/io-bytes.ts'))};
+const tuning = process.env.PROBE_CAP === '1' ? tuneV8() : undefined;
+let youngGcs = 0;
+let fullGcs = 0;
+const observer = new PerformanceObserver((list) => {
+  for (const e of list.getEntries()) {
+    if (e.detail.kind === constants.NODE_PERFORMANCE_GC_MINOR) youngGcs++;
+    if (e.detail.kind === constants.NODE_PERFORMANCE_GC_MAJOR) fullGcs++;
+  }
+});
+observer.observe({ entryTypes: ['gc'] });
+let bytes = 0;
+for (let i = 0; i < 2048; i++) {
+  reportIoBytes(64 * 1024);
+  bytes += 64 * 1024;
+  if (i % 64 === 63) await new Promise((r) => setImmediate(r));
+}
+await new Promise((r) => setTimeout(r, 50)); // GC entries are reported asynchronously
+observer.disconnect();
+console.log(JSON.stringify({ tuning, bytes, youngGcs, fullGcs }));
 `;
 
 interface Probe {
-  tuning?: { semiSpaceMiB: number | false; heapGrowingPercent: number | false; liftoffOnly: boolean; collectEveryBytes: number | false };
+  tuning?: { semiSpaceMiB: number | false; heapGrowingPercent: number | false; liftoffOnly: boolean; collectEveryBytes: number | false; fullCollectEveryBytes: number | false };
   newSpace: number;
   bytes: number;
   youngGcs: number;
+  fullGcs: number;
 }
 
 function probe(cap: boolean, nodeFlags: string[] = [], script = PROBE): Probe {
@@ -82,29 +113,38 @@ describe('tuneV8', () => {
     const free = probe(false);
     const capped = probe(true);
     expect(free.newSpace).toBeGreaterThan(8 * MIB);
-    expect(capped.tuning).toEqual({ semiSpaceMiB: 4, heapGrowingPercent: 100, liftoffOnly: true, collectEveryBytes: 8 * MIB });
+    expect(capped.tuning).toEqual({ semiSpaceMiB: 4, heapGrowingPercent: 100, liftoffOnly: true, collectEveryBytes: 8 * MIB, fullCollectEveryBytes: 64 * MIB });
     expect(capped.newSpace).toBeLessThanOrEqual(8 * MIB + MIB);
   }, 60_000);
 
   it('leaves each setting alone when the user chose it', () => {
     const r = probe(true, ['--max-semi-space-size=16', '--heap-growing-percent=30', '--no-liftoff-only', '--expose-gc']);
-    expect(r.tuning).toEqual({ semiSpaceMiB: false, heapGrowingPercent: false, liftoffOnly: false, collectEveryBytes: false });
+    expect(r.tuning).toEqual({ semiSpaceMiB: false, heapGrowingPercent: false, liftoffOnly: false, collectEveryBytes: false, fullCollectEveryBytes: false });
     expect(r.newSpace).toBeGreaterThan(8 * MIB);
   }, 60_000);
 
   it('leaves V8 alone on a V8 it was not measured on', async () => {
     const { tuneV8 } = await import('../src/cli/v8-tuning.js');
-    expect(tuneV8({ v8Version: '12.4.254.21-node.33' })).toEqual({ semiSpaceMiB: false, heapGrowingPercent: false, liftoffOnly: false, collectEveryBytes: false });
+    expect(tuneV8({ v8Version: '12.4.254.21-node.33' })).toEqual({ semiSpaceMiB: false, heapGrowingPercent: false, liftoffOnly: false, collectEveryBytes: false, fullCollectEveryBytes: false });
   });
 
-  it('collects the read buffers of a fast download every 8 MiB, where V8 alone hardly runs a young GC', () => {
+  it('collects the read buffers of a fast download every 8 MiB, where V8 alone hardly runs a GC', () => {
     const free = probe(false, [], DOWNLOAD_PROBE);
     const tuned = probe(true, [], DOWNLOAD_PROBE);
     expect(free.bytes).toBe(64 * MIB);
     expect(tuned.bytes).toBe(64 * MIB);
-    // 64 MiB of body: at least 7 young GCs asked for (the last 8 MiB may end the body first).
-    // Measured here: 8-9 tuned, 3 without (V8 frees 64 MiB of buffers in 3 goes of ~20 MiB).
-    expect(tuned.youngGcs).toBeGreaterThanOrEqual(7);
-    expect(free.youngGcs).toBeLessThan(7);
+    // 64 MiB of body: 8 GCs asked for (the last, a full one, may come after the body ends).
+    // Without: 3 young GCs (V8 frees 64 MiB of buffers in 3 goes of ~20 MiB).
+    expect(tuned.youngGcs + tuned.fullGcs).toBeGreaterThanOrEqual(7);
+    expect(free.youngGcs + free.fullGcs).toBeLessThan(7);
+  }, 60_000);
+
+  it('counts the INPUT and OUT bytes the CLI reports like HTTP body bytes, with a full GC every 64 MiB', () => {
+    const free = probe(false, [], IO_PROBE);
+    const tuned = probe(true, [], IO_PROBE);
+    // 128 MiB reported in 64 KiB reads that allocate almost no JS: 16 GCs asked for, the 8th and 16th full.
+    expect(tuned.fullGcs).toBeGreaterThanOrEqual(2);
+    expect(tuned.youngGcs + tuned.fullGcs).toBeGreaterThanOrEqual(16);
+    expect(free.youngGcs + free.fullGcs).toBeLessThan(8);
   }, 60_000);
 });

@@ -9,6 +9,7 @@ import { dirname } from 'node:path';
 import { Transform, type TransformCallback, type Writable } from 'node:stream';
 import { makeDirs } from '../internal/io/make-dirs.js';
 import { CliUsageError } from './errors.js';
+import { reportIoBytes } from './io-bytes.js';
 
 export interface CompleteLines {
   /** Lines ending in '\n'. */
@@ -68,12 +69,16 @@ export class OutputDigest {
 
   stage(): Transform {
     // Byte mode, so what waits here is bounded in bytes: 256 lines in object mode
-    // were 256 MB when each answer carries a 1 MB image.
+    // were 256 MB when each answer carries a 1 MB image. 64 KiB, not more: a line
+    // queued across two young GCs is promoted, and dead in old space it waits for
+    // a full GC; with 1 MiB here and on the file, 6-10 MB of such lines piled up
+    // while results were written (bench/README, "Memory").
     return new Transform({
-      highWaterMark: 1 << 20,
+      highWaterMark: 64 << 10,
       transform: (line: Buffer, _enc: BufferEncoding, cb: TransformCallback) => {
         this.hash.update(line);
         this.bytes += line.length;
+        reportIoBytes(line.length);
         cb(null, line);
       },
     });
@@ -112,7 +117,8 @@ export function openOutput(path: string, resume?: CompleteLines): OutputTarget {
     throw new CliUsageError(`cannot write OUT ${path}: ${(err as Error).message}`);
   }
   // O_APPEND writes land at the end, which after the cut is just past the last full line.
-  const stream = createWriteStream(path, { flags: 'a', highWaterMark: 1 << 20 });
+  // 64 KiB of lines waiting, as in the digest stage above.
+  const stream = createWriteStream(path, { flags: 'a', highWaterMark: 64 << 10 });
   let syncError: Error | undefined;
   // 'finish' runs before the stream's automatic close: the fd is still ours to fsync.
   stream.once('finish', () => {

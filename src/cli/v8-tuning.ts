@@ -1,7 +1,8 @@
 /**
  * V8 settings for the CLI process: a small young generation, an old
  * generation collected at twice its live size, WebAssembly left to its
- * baseline compiler, and a young GC every 8 MiB of HTTP body.
+ * baseline compiler, and a young GC every 8 MiB of bytes moved (a full one
+ * every 64 MiB).
  *
  * Why: the pipeline's live heap is small (~10-12 MB at 1 GB of input, measured
  * with a forced GC every 2 s), but it allocates a steady stream of short-lived
@@ -32,17 +33,21 @@
  * Dead I/O buffers (collectIoBuffers below): a young GC every 8 MiB of HTTP
  * body took the peak from 103 to 92 MB at 100 MB of input, 115 to 99-101 MB
  * at 1 GB and 127-132 to 106-111 MB at 5 GB, CPU within noise (16 MiB: 100 MB
- * at 1 GB; 32 and 64 MiB: no gain).
+ * at 1 GB; 32 and 64 MiB: no gain). Counting INPUT and OUT bytes too and
+ * making every 4th GC a full one: FULL_GC_FIGURES.
  */
 import { subscribe } from 'node:diagnostics_channel';
 import { PerformanceObserver } from 'node:perf_hooks';
 import { getHeapSpaceStatistics, setFlagsFromString } from 'node:v8';
 import { runInNewContext } from 'node:vm';
+import { IO_BYTES_CHANNEL } from './io-bytes.js';
 
 export const DEFAULT_SEMI_SPACE_MIB = 4;
 export const DEFAULT_HEAP_GROWING_PERCENT = 100;
-/** HTTP body bytes (sent or received) between two young GCs asked for by the CLI. */
+/** Bytes moved (HTTP bodies sent or received, INPUT read, OUT written) between two GCs asked for by the CLI. */
 export const DEFAULT_COLLECT_EVERY_BYTES = 8 << 20;
+/** Of those bytes, how many between two full GCs (every 8th GC asked for). */
+export const DEFAULT_FULL_COLLECT_EVERY_BYTES = 64 << 20;
 
 /** Flags by which a user already sized the young generation: theirs win. */
 const USER_YOUNG = /--(max-semi-space-size|min-semi-space-size|semi-space-growth-factor)\b/;
@@ -57,8 +62,10 @@ export interface V8Tuning {
   heapGrowingPercent: number | false;
   /** WebAssembly compiled by Liftoff alone (false: the user chose a wasm tiering flag). */
   liftoffOnly: boolean;
-  /** A young GC every this many HTTP body bytes (false: the user set --expose-gc, gc is theirs). */
+  /** A young GC every this many bytes moved (false: the user set --expose-gc, gc is theirs). */
   collectEveryBytes: number | false;
+  /** ... and a full one instead every this many (false with collectEveryBytes). */
+  fullCollectEveryBytes: number | false;
 }
 
 /**
@@ -68,7 +75,7 @@ export interface V8Tuning {
  */
 const MEASURED_ON_V8 = /^11\.3\./;
 
-const UNTUNED: V8Tuning = { semiSpaceMiB: false, heapGrowingPercent: false, liftoffOnly: false, collectEveryBytes: false };
+const UNTUNED: V8Tuning = { semiSpaceMiB: false, heapGrowingPercent: false, liftoffOnly: false, collectEveryBytes: false, fullCollectEveryBytes: false };
 
 type GcFunction = (options?: { type?: 'minor' | 'major' }) => void;
 interface BodyChunkMessage {
@@ -95,29 +102,46 @@ function capYoungGeneration(semiSpaceMiB: number): void {
  * heap. An upload or a download over a fast link turns hundreds of them into
  * garbage per young GC, because the JS that moves them allocates little:
  * 30-40 MB of dead buffers at once, and glibc's heap, grown for them, is not
- * given back. undici reports every body chunk on diagnostics_channel; every
- * `everyBytes` of them the CLI asks for a young GC (~1 ms with this small
- * live heap). gc comes from `--expose-gc`, set at run time, in a context of
- * its own, so the CLI's globals do not change.
+ * given back. undici reports every body chunk on diagnostics_channel, the CLI
+ * every INPUT read and OUT line (io-bytes.ts); every `youngEvery` bytes of
+ * them it asks for a young GC (~1 ms with this small live heap).
+ *
+ * A buffer still queued at two young GCs in a row (an upload piece waiting for
+ * the socket, a line waiting for OUT) is promoted, and dead in old space it
+ * waits for a full GC: 6-12 MB of them sat there between V8's own full GCs
+ * (bench/README, "Memory"). Every `fullEvery` bytes the GC asked for is a full
+ * one instead (~1-4 ms here).
+ *
+ * gc comes from `--expose-gc`, set at run time, in a context of its own, so
+ * the CLI's globals do not change.
  */
-function collectIoBuffers(everyBytes: number): void {
+function collectIoBuffers(youngEvery: number, fullEvery: number): void {
   setFlagsFromString('--expose-gc');
   const gc = runInNewContext('gc') as GcFunction;
-  let bytes = 0;
-  const count = (message: unknown): void => {
-    bytes += (message as BodyChunkMessage).chunk?.length ?? 0;
-    if (bytes < everyBytes) return;
-    bytes = 0;
-    gc({ type: 'minor' });
+  let sinceYoung = 0;
+  let sinceFull = 0;
+  const count = (bytes: number): void => {
+    sinceYoung += bytes;
+    if (sinceYoung < youngEvery) return;
+    sinceFull += sinceYoung;
+    sinceYoung = 0;
+    const full = sinceFull >= fullEvery;
+    if (full) sinceFull = 0;
+    // gc() with no options is the full GC: V8 11.3 runs a young one for { type: 'major' }.
+    if (full) gc();
+    else gc({ type: 'minor' });
   };
-  subscribe('undici:request:bodyChunkSent', count);
-  subscribe('undici:request:bodyChunkReceived', count);
+  const countBody = (message: unknown): void => count((message as BodyChunkMessage).chunk?.length ?? 0);
+  subscribe('undici:request:bodyChunkSent', countBody);
+  subscribe('undici:request:bodyChunkReceived', countBody);
+  subscribe(IO_BYTES_CHANNEL, (bytes) => count(bytes as number));
 }
 
 export interface V8TuningOptions {
   semiSpaceMiB?: number;
   heapGrowingPercent?: number;
   collectEveryBytes?: number;
+  fullCollectEveryBytes?: number;
   /** The running V8's version (tests pass another). */
   v8Version?: string;
 }
@@ -129,10 +153,12 @@ export function tuneV8(o: V8TuningOptions = {}): V8Tuning {
   const young = USER_YOUNG.test(userFlags) ? false : (o.semiSpaceMiB ?? DEFAULT_SEMI_SPACE_MIB);
   const old = USER_OLD.test(userFlags) ? false : (o.heapGrowingPercent ?? DEFAULT_HEAP_GROWING_PERCENT);
   const liftoffOnly = !USER_WASM.test(userFlags);
-  const collect = USER_GC.test(userFlags) ? false : (o.collectEveryBytes ?? DEFAULT_COLLECT_EVERY_BYTES);
+  const userGc = USER_GC.test(userFlags);
+  const collect = userGc ? false : (o.collectEveryBytes ?? DEFAULT_COLLECT_EVERY_BYTES);
+  const fullCollect = userGc ? false : (o.fullCollectEveryBytes ?? DEFAULT_FULL_COLLECT_EVERY_BYTES);
   if (young !== false) capYoungGeneration(young);
   if (old !== false) setFlagsFromString(`--heap-growing-percent=${old}`);
   if (liftoffOnly) setFlagsFromString('--liftoff-only');
-  if (collect !== false) collectIoBuffers(collect);
-  return { semiSpaceMiB: young, heapGrowingPercent: old, liftoffOnly, collectEveryBytes: collect };
+  if (collect !== false && fullCollect !== false) collectIoBuffers(collect, fullCollect);
+  return { semiSpaceMiB: young, heapGrowingPercent: old, liftoffOnly, collectEveryBytes: collect, fullCollectEveryBytes: fullCollect };
 }
