@@ -16,14 +16,15 @@ const dir = mkdtempSync(join(tmpdir(), 'gb-large-'));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
 const N = 40;
-const IMAGE = 'A'.repeat(1 << 20);
+/** Each answer's image is its own letter, so an answer read over another's bytes would show. */
+const image = (i: number) => String.fromCharCode(65 + (i % 26)).repeat(1 << 20);
 
 function job(): FinishedJob {
   const spoolPath = join(dir, 'spool.jsonl');
   const resultsPath = join(dir, 'results.jsonl');
   writeFileSync(spoolPath, Buffer.concat(Array.from({ length: N }, (_, i) => serializeRequestLine(i, `k${i}`, { contents: [] }))));
   const line = (i: number) =>
-    JSON.stringify({ response: { candidates: [{ content: { parts: [{ inlineData: { mimeType: 'image/png', data: IMAGE } }] } }] }, key: wireKey(i, `k${i}`) });
+    JSON.stringify({ response: { candidates: [{ content: { parts: [{ inlineData: { mimeType: 'image/png', data: image(i) } }] } }] }, key: wireKey(i, `k${i}`) });
   writeFileSync(resultsPath, Array.from({ length: N }, (_, i) => line(i)).join('\n') + '\n');
   const chunk: Chunk = { index: 0, spoolPath, firstSeq: 0, count: N, lineCount: N, bytes: 0, inlineBytes: 0, sha256: '', mode: 'file', invalid: [] };
   return { chunk, resultsPath, state: 'SUCCEEDED' };
@@ -41,11 +42,14 @@ describe('large answers', () => {
     expect(demux.readableLength).toBeLessThanOrEqual(5);
 
     // Reading one at a time, slowly, the buffer stays that small and every answer comes, in order.
+    type Answer = { key: string; response: { candidates: [{ content: { parts: [{ inlineData: { data: string } }] } }] } };
     const keys: string[] = [];
     let most = 0;
     for await (const r of demux) {
       most = Math.max(most, demux.readableLength);
-      keys.push(Buffer.isBuffer(r) ? (JSON.parse(r.toString()) as { key: string }).key : (r as { key: string }).key);
+      const answer = (Buffer.isBuffer(r) ? JSON.parse(r.toString()) : r) as Answer;
+      expect(answer.response.candidates[0].content.parts[0].inlineData.data === image(keys.length)).toBe(true);
+      keys.push(answer.key);
       if (keys.length % 8 === 0) await sleep(5);
     }
     expect(keys).toEqual(Array.from({ length: N }, (_, i) => `k${i}`));

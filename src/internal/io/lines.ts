@@ -67,10 +67,15 @@ function* walkLines(path: string, visit: (line: Buffer, offset: number) => void)
   }
 }
 
-/** Random access to lines by (offset, length), with a block cache for runs of nearby reads. */
+/**
+ * Random access to lines by (offset, length), with a block cache for runs of
+ * nearby reads. A line it returns is valid until the next read.
+ */
 export class LineReader {
   private readonly fd: number;
   private block = Buffer.allocUnsafe(BLOCK);
+  /** The longest line read so far that did not fit the block, freed with the reader. */
+  private large: Buffer | undefined;
   private blockStart = 0;
   private blockEnd = 0;
   readonly size: number;
@@ -85,9 +90,11 @@ export class LineReader {
       return this.block.subarray(offset - this.blockStart, offset - this.blockStart + length);
     }
     if (length > this.block.length) {
-      const out = Buffer.allocUnsafe(length);
-      readSync(this.fd, out, 0, length, offset);
-      return out;
+      // A line longer than the block (a 1 MB image answer) reads into one buffer kept for
+      // the next such line: a fresh one per line was a fresh mmap and its page faults.
+      if (!this.large || this.large.length < length) this.large = Buffer.allocUnsafe(length);
+      readSync(this.fd, this.large, 0, length, offset);
+      return this.large.subarray(0, length);
     }
     // Results in order (the common case) stream through the block; a shuffled
     // file costs one small read per line instead of a block per line.
@@ -100,6 +107,7 @@ export class LineReader {
   }
 
   close(): void {
+    this.large = undefined;
     closeSync(this.fd);
   }
 }
