@@ -10,8 +10,8 @@
 // a run from its heap, which it hands back to the OS only from the top; over a
 // long run that heap's resident size crept up 7-10 MB. Served by mmap, each read
 // buffer goes back to the OS when freed: a 5 GB run peaked at 95 MB instead of
-// 103-106 MB for the same CPU (bench/README, "Memory"). A user's own value wins;
-// other C libraries (musl, macOS) ignore the variable.
+// 103-106 MB for the same CPU (bench/README, "V8 flags, glibc and start-up",
+// setting 8). A user's own value wins; other C libraries (musl, macOS) ignore it.
 //
 // The published entry point runs the CLI bundled into dist/cli-bundle/ (built by
 // `npm run build`, which `npm ci` runs through the `prepare` script; scripts/bundle-cli.mjs

@@ -72,7 +72,7 @@ export class OutputDigest {
     // were 256 MB when each answer carries a 1 MB image. 64 KiB, not more: a line
     // queued across two young GCs is promoted, and dead in old space it waits for
     // a full GC; with 1 MiB here and on the file, 6-10 MB of such lines piled up
-    // while results were written (bench/README, "Memory").
+    // while results were written (bench/README, "V8 flags, glibc and start-up", setting 7).
     return new Transform({
       highWaterMark: 64 << 10,
       transform: (line: Buffer, _enc: BufferEncoding, cb: TransformCallback) => {

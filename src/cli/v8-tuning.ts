@@ -34,7 +34,10 @@
  * body took the peak from 103 to 92 MB at 100 MB of input, 115 to 99-101 MB
  * at 1 GB and 127-132 to 106-111 MB at 5 GB, CPU within noise (16 MiB: 100 MB
  * at 1 GB; 32 and 64 MiB: no gain). Counting INPUT and OUT bytes too and
- * making every 4th GC a full one: FULL_GC_FIGURES.
+ * making every 8th GC a full one (with the bin's glibc setting and 64 KiB OUT
+ * queues): 90.2-90.5 MB at 5 GB against 95.3 without the full GCs (p50 83-84
+ * against 88), for 5-8% more CPU there (bench/README, "V8 flags, glibc and
+ * start-up", settings 6-8).
  */
 import { subscribe } from 'node:diagnostics_channel';
 import { PerformanceObserver } from 'node:perf_hooks';
@@ -109,7 +112,7 @@ function capYoungGeneration(semiSpaceMiB: number): void {
  * A buffer still queued at two young GCs in a row (an upload piece waiting for
  * the socket, a line waiting for OUT) is promoted, and dead in old space it
  * waits for a full GC: 6-12 MB of them sat there between V8's own full GCs
- * (bench/README, "Memory"). Every `fullEvery` bytes the GC asked for is a full
+ * (bench/README, "V8 flags, glibc and start-up"). Every `fullEvery` bytes the GC asked for is a full
  * one instead (~1-4 ms here).
  *
  * gc comes from `--expose-gc`, set at run time, in a context of its own, so
