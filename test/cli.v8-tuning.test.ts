@@ -31,10 +31,22 @@ const newSpace = getHeapSpaceStatistics().find((s) => s.space_name === 'new_spac
 console.log(JSON.stringify({ tuning, newSpace, n }));
 `;
 
+/** Counts the young and full GCs of a probe from here on (youngGcs, fullGcs; observer). */
+const GC_COUNTER = `
+import { constants, PerformanceObserver } from 'node:perf_hooks';
+let youngGcs = 0;
+let fullGcs = 0;
+const observer = new PerformanceObserver((list) => {
+  for (const e of list.getEntries()) {
+    if (e.detail.kind === constants.NODE_PERFORMANCE_GC_MINOR) youngGcs++;
+    if (e.detail.kind === constants.NODE_PERFORMANCE_GC_MAJOR) fullGcs++;
+  }
+});
+observer.observe({ entryTypes: ['gc'] });`;
+
 /** A 64 MiB download through undici that allocates little JS: how many young GCs free its dead read buffers. */
 const DOWNLOAD_PROBE = `
 import { createServer } from 'node:http';
-import { constants, PerformanceObserver } from 'node:perf_hooks';
 import { request } from 'undici';
 import { tuneV8 } from ${JSON.stringify(resolve(ROOT, 'src/cli/v8-tuning.ts'))};
 const tuning = process.env.PROBE_CAP === '1' ? tuneV8() : undefined;
@@ -46,15 +58,7 @@ const server = createServer((_req, res) => {
 });
 await new Promise((r) => server.listen(0, '127.0.0.1', r));
 const { body } = await request('http://127.0.0.1:' + server.address().port + '/');
-let youngGcs = 0;
-let fullGcs = 0;
-const observer = new PerformanceObserver((list) => {
-  for (const e of list.getEntries()) {
-    if (e.detail.kind === constants.NODE_PERFORMANCE_GC_MINOR) youngGcs++;
-    if (e.detail.kind === constants.NODE_PERFORMANCE_GC_MAJOR) fullGcs++;
-  }
-});
-observer.observe({ entryTypes: ['gc'] });
+${GC_COUNTER}
 let bytes = 0;
 for await (const chunk of body) bytes += chunk.length;
 await new Promise((r) => setTimeout(r, 50)); // GC entries are reported asynchronously
@@ -65,19 +69,10 @@ console.log(JSON.stringify({ tuning, bytes, youngGcs, fullGcs }));
 
 /** 128 MiB of INPUT reported through io-bytes.ts in 64 KiB reads, with almost no JS allocated. */
 const IO_PROBE = `
-import { constants, PerformanceObserver } from 'node:perf_hooks';
 import { tuneV8 } from ${JSON.stringify(resolve(ROOT, 'src/cli/v8-tuning.ts'))};
 import { reportIoBytes } from ${JSON.stringify(resolve(ROOT, 'src/cli/io-bytes.ts'))};
 const tuning = process.env.PROBE_CAP === '1' ? tuneV8() : undefined;
-let youngGcs = 0;
-let fullGcs = 0;
-const observer = new PerformanceObserver((list) => {
-  for (const e of list.getEntries()) {
-    if (e.detail.kind === constants.NODE_PERFORMANCE_GC_MINOR) youngGcs++;
-    if (e.detail.kind === constants.NODE_PERFORMANCE_GC_MAJOR) fullGcs++;
-  }
-});
-observer.observe({ entryTypes: ['gc'] });
+${GC_COUNTER}
 let bytes = 0;
 for (let i = 0; i < 2048; i++) {
   reportIoBytes(64 * 1024);
