@@ -80,7 +80,8 @@ const MEASURED_ON_V8 = /^11\.3\./;
 
 const UNTUNED: V8Tuning = { semiSpaceMiB: false, heapGrowingPercent: false, liftoffOnly: false, collectEveryBytes: false, fullCollectEveryBytes: false };
 
-type GcFunction = (options?: { type?: 'minor' | 'major' }) => void;
+/** gc() is a full GC, gc({ type: 'minor' }) a young one. */
+type GcFunction = (options?: { type: 'minor' }) => void;
 interface BodyChunkMessage {
   chunk?: { length: number };
 }
@@ -111,9 +112,9 @@ function capYoungGeneration(semiSpaceMiB: number): void {
  *
  * A buffer still queued at two young GCs in a row (an upload piece waiting for
  * the socket, a line waiting for OUT) is promoted, and dead in old space it
- * waits for a full GC: 6-12 MB of them sat there between V8's own full GCs
- * (bench/README, "V8 flags, glibc and start-up"). Every `fullEvery` bytes the GC asked for is a full
- * one instead (~1-4 ms here).
+ * waits for a full GC: 6-10 MB of them sat there between V8's own full GCs
+ * (bench/README, "V8 flags, glibc and start-up", setting 6). Every
+ * `fullEvery` bytes the GC asked for is a full one instead (1-5 ms here).
  *
  * gc comes from `--expose-gc`, set at run time, in a context of its own, so
  * the CLI's globals do not change.
