@@ -17,7 +17,7 @@ const root = resolve(dirname(fileURLToPath(import.meta.url)), '..');
 const dist = resolve(process.argv[2] ?? join(root, 'dist'));
 
 await build({
-  entryPoints: [join(dist, 'cli/main.js'), join(dist, 'cli/v8-tuning.js')],
+  entryPoints: [join(dist, 'cli/main.js')],
   outdir: join(dist, 'cli-bundle'),
   bundle: true,
   splitting: true,

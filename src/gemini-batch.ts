@@ -7,7 +7,7 @@
  */
 import * as nodeStream from 'node:stream';
 import type { Duplex } from 'node:stream';
-import type { GeminiClient } from './api/types.js';
+import type { GeminiClient } from './backends/gemini/types.js';
 import { abortError } from './errors.js';
 import type { CompletionInfo, RunJournal } from './journal/types.js';
 import { chunkerOptionsSchema } from './options/chunker.js';

@@ -10,12 +10,12 @@ export type { RunContext } from './run/context.js';
 export { RunEvents } from './run/events.js';
 export { InFlight } from './run/in-flight.js';
 export { JobResults } from './stages/result-demuxer/job-results.js';
-export { createGeminiClient } from './api/client.js';
-export { GeminiApiError } from './api/errors.js';
+export { createGeminiClient } from './backends/gemini/client.js';
+export { GeminiApiError } from './backends/gemini/errors.js';
 export { GeminiBatchError, InvalidRecordError } from './errors.js';
 export { openJournal } from './journal/journal.js';
 export type * from './types.js';
-export type * from './api/types.js';
+export type * from './backends/gemini/types.js';
 // Webhooks (issue 13): the `webhook` option's receiver, and verifying/forwarding deliveries
 // from a server of your own. Named here, so webhook/'s WebhookEvent (a verified delivery)
 // wins over api/types' WebhookEvent (an event name, also WebhookEventType below).

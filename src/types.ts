@@ -1,5 +1,5 @@
 /** Public data types that flow between the stages (see DESIGN.md, "Data flow"). */
-import type { BatchState, BatchTask } from './api/types.js';
+import type { BatchState, BatchTask } from './backends/gemini/types.js';
 
 /** The default record shape: one line of a Gemini batch JSONL file. */
 export interface BatchRecord {

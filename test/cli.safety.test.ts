@@ -9,7 +9,7 @@ import { hostname } from 'node:os';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createGeminiClient } from '../src/api/client.js';
+import { createGeminiClient } from '../src/backends/gemini/client.js';
 import type { RunningEmulator } from '../src/emulator/index.js';
 import { batchJsonl, collect, emuEnv, emulator, KEY, runCli, spawnCli, tempDir } from './cli.helpers.js';
 

@@ -1,6 +1,6 @@
 /** The one retry schema: createGeminiClient() and geminiBatch() accept and refuse the same. */
 import { describe, expect, it } from 'vitest';
-import { createGeminiClient } from '../src/api/client.js';
+import { createGeminiClient } from '../src/backends/gemini/client.js';
 import { GeminiBatchError } from '../src/errors.js';
 import { geminiBatch } from '../src/gemini-batch.js';
 import { retryOptionsSchema } from '../src/options/retry.js';

@@ -1,6 +1,6 @@
 /** batchSubmitter() options: the job window, polling, the failure policies. */
 import { describe, expect, it } from 'vitest';
-import type { GeminiClient } from '../src/api/types.js';
+import type { GeminiClient } from '../src/backends/gemini/types.js';
 import { parseOptions } from '../src/options/parse.js';
 import { submitterOptionsSchema } from '../src/options/submitter.js';
 import { batchSubmitter } from '../src/stages/batch-submitter/index.js';

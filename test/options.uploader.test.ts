@@ -1,6 +1,6 @@
 /** uploader() options: uploadConcurrency and skipResults. */
 import { describe, expect, it } from 'vitest';
-import type { GeminiClient } from '../src/api/types.js';
+import type { GeminiClient } from '../src/backends/gemini/types.js';
 import { uploaderOptionsSchema } from '../src/options/uploader.js';
 import { parseOptions } from '../src/options/parse.js';
 import { uploader } from '../src/stages/uploader.js';

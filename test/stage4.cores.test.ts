@@ -2,7 +2,7 @@ import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import type { BatchOperation } from '../src/api/types.js';
+import type { BatchOperation } from '../src/backends/gemini/types.js';
 import { UNMATCHED_INLINE_STATUS, keyInlineResults } from '../src/stages/batch-submitter/inline-keys.js';
 import { cutUnanswered, hasOutput, unansweredRequests, waitForOutput } from '../src/stages/batch-submitter/output-wait.js';
 import { MAX_EXPIRED_SPLIT_DEPTH, cutByTokens, shouldSplitExpired, spoolTokens } from '../src/stages/batch-submitter/split-policy.js';

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { GeminiApiError } from '../src/api/errors.js';
+import { GeminiApiError } from '../src/backends/gemini/errors.js';
 import { createWithinQuota } from '../src/stages/batch-submitter/quota-create.js';
 import { QuotaGate } from '../src/stages/batch-submitter/quota-gate.js';
 

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { GeminiApiError } from '../src/api/errors.js';
+import { GeminiApiError } from '../src/backends/gemini/errors.js';
 import { QuotaGate, decideOnQuota429, quotaOf, splitTarget } from '../src/stages/batch-submitter/quota-gate.js';
 import { DEFAULT_QUOTA_WAIT_MS } from '../src/options/survival.js';
 

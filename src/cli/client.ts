@@ -1,6 +1,6 @@
 /** A client for the jobs/files commands, from the same environment the run command reads. */
-import { createGeminiClient } from '../api/client.js';
-import type { GeminiClient } from '../api/types.js';
+import { createGeminiClient } from '../backends/gemini/client.js';
+import type { GeminiClient } from '../backends/gemini/types.js';
 import { connect } from './connection.js';
 
 /** Calls fn with a client and always closes it. */

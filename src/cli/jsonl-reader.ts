@@ -9,7 +9,6 @@
  * bounded by the limit).
  */
 import { Transform, type Readable, type TransformCallback } from 'node:stream';
-import { reportIoBytes } from './io-bytes.js';
 import { InvalidInput, SourceLine, type LineOrigin } from '../stages/to-request-line.js';
 
 /** Bytes in one line before we give up on it (a line is buffered whole). */
@@ -120,7 +119,6 @@ export function readJsonl(source: Readable, opts: ReadJsonlOptions): JsonlRecord
     readableObjectMode: true,
     readableHighWaterMark: 64,
     transform(chunk: Buffer, _enc: BufferEncoding, cb: TransformCallback) {
-      reportIoBytes(chunk.length);
       let start = 0;
       for (let nl = chunk.indexOf(NL, start); nl !== -1; nl = chunk.indexOf(NL, start)) {
         const piece = chunk.subarray(start, nl);

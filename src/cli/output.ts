@@ -9,7 +9,6 @@ import { dirname } from 'node:path';
 import { Transform, type TransformCallback, type Writable } from 'node:stream';
 import { makeDirs } from '../internal/io/make-dirs.js';
 import { CliUsageError } from './errors.js';
-import { reportIoBytes } from './io-bytes.js';
 
 export interface CompleteLines {
   /** Lines ending in '\n'. */
@@ -78,7 +77,6 @@ export class OutputDigest {
       transform: (line: Buffer, _enc: BufferEncoding, cb: TransformCallback) => {
         this.hash.update(line);
         this.bytes += line.length;
-        reportIoBytes(line.length);
         cb(null, line);
       },
     });

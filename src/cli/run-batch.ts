@@ -8,7 +8,7 @@ import { existsSync, statSync } from 'node:fs';
 import { pipeline } from 'node:stream/promises';
 import { GeminiBatchError } from '../errors.js';
 import { geminiBatch, type GeminiBatchStream } from '../gemini-batch.js';
-import { createGeminiClient } from '../api/client.js';
+import { createGeminiClient } from '../backends/gemini/client.js';
 import { archiveJournal, openJournal, spentAnything, type JournalState } from '../journal/journal.js';
 import { reconcileWithService } from '../journal/reconcile.js';
 import { acquireStateLock, type StateLock } from '../journal/lock.js';

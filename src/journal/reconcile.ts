@@ -8,7 +8,7 @@
  * Only chunks without local results are looked at (a handful: bounded by the
  * jobs in flight when the earlier run stopped); one GET each.
  */
-import type { BatchOperation, GeminiClient } from '../api/types.js';
+import type { BatchOperation, GeminiClient } from '../backends/gemini/types.js';
 import type { ChunkRecord, RunJournal } from './types.js';
 
 export interface ReconcileReport {

@@ -5,7 +5,7 @@
  * whatever is still listed. It stays bounded: a name leaves once its chunk
  * is done (files kept with cleanupRemote off are the user's then).
  */
-import type { GeminiClient } from '../api/types.js';
+import type { GeminiClient } from '../backends/gemini/types.js';
 import type { RunJournal } from '../journal/types.js';
 import { StorageBudget } from './storage-budget.js';
 

@@ -3,7 +3,7 @@
  * the upload core that stage 3 and stage 4's recovery both use, so no stage
  * imports a sibling stage.
  */
-import type { GeminiClient } from '../api/types.js';
+import type { GeminiClient } from '../backends/gemini/types.js';
 import { crashPoint } from '../failpoints.js';
 
 export interface UploadFileOptions {

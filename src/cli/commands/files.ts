@@ -1,6 +1,6 @@
 /** `gemini-batch files list|delete`: uploaded inputs and result files on the service (48 h, 20 GB quota). */
 import type { Command } from 'commander';
-import type { GeminiFile } from '../../api/types.js';
+import type { GeminiFile } from '../../backends/gemini/types.js';
 import { withClient } from '../client.js';
 import { mb } from '../format.js';
 import { positiveInt } from '../parse.js';

@@ -1,6 +1,6 @@
 /** `gemini-batch jobs list|get|cancel|delete`: look after batches on the service. */
 import type { Command } from 'commander';
-import type { BatchOperation } from '../../api/types.js';
+import type { BatchOperation } from '../../backends/gemini/types.js';
 import { withClient } from '../client.js';
 import { positiveInt } from '../parse.js';
 import { table } from '../table.js';

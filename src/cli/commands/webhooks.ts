@@ -4,7 +4,7 @@
  * when it is made: the service never shows it again.
  */
 import { Option, type Command } from 'commander';
-import type { Webhook } from '../../api/types.js';
+import type { Webhook } from '../../backends/gemini/types.js';
 import { withClient } from '../client.js';
 import { httpUrl, positiveInt } from '../parse.js';
 import { table } from '../table.js';

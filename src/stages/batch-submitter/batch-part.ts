@@ -1,5 +1,5 @@
 /** The unit stage 4 works on: a set of request lines of one chunk that goes to the service as one batch. */
-import type { BatchOperation, BatchState } from '../../api/types.js';
+import type { BatchOperation, BatchState } from '../../backends/gemini/types.js';
 import type { ResultError, UploadedChunk } from '../../types.js';
 
 export interface BatchPart {

@@ -8,7 +8,7 @@
  */
 import { rm, stat } from 'node:fs/promises';
 import { join } from 'node:path';
-import type { BatchState } from '../../api/types.js';
+import type { BatchState } from '../../backends/gemini/types.js';
 import { crashPoint } from '../../failpoints.js';
 import type { InFlight } from '../../run/in-flight.js';
 import type { FinishedJob, UploadedChunk } from '../../types.js';

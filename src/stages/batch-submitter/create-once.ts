@@ -9,9 +9,9 @@
  * off within quotaWaitMs, splits the part (QuotaSplitNeeded) or fails in one
  * sentence. A create refused because its input file is gone is a ChunkGone.
  */
-import { GeminiApiError } from '../../api/errors.js';
-import { sleep } from '../../api/retry.js';
-import type { CreateBatchOptions } from '../../api/types.js';
+import { GeminiApiError } from '../../backends/gemini/errors.js';
+import { sleep } from '../../backends/gemini/retry.js';
+import type { CreateBatchOptions } from '../../backends/gemini/types.js';
 import { abortError } from '../../errors.js';
 import { crashPoint } from '../../failpoints.js';
 import { inlineRequestsStream } from '../../internal/wire/inline-body.js';

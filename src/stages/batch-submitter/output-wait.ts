@@ -5,8 +5,8 @@
  * be deleted. A FAILED, EXPIRED or CANCELLED batch may carry (partial)
  * output too: whoever ends up here uses it when present.
  */
-import { sleep } from '../../api/retry.js';
-import type { BatchOperation } from '../../api/types.js';
+import { sleep } from '../../backends/gemini/retry.js';
+import type { BatchOperation } from '../../backends/gemini/types.js';
 import { forEachLineAsync } from '../../internal/io/lines.js';
 import { readLineKey } from '../../internal/wire/wire-line.js';
 import { copyFlaggedRequests } from './spool-parts.js';

@@ -5,7 +5,7 @@
  * sentence). The create itself (journal intent, adopt after an ambiguous
  * answer) is the caller's function; this only decides when to call it.
  */
-import { sleep } from '../../api/retry.js';
+import { sleep } from '../../backends/gemini/retry.js';
 import { quotaOf, splitTarget, type QuotaGate, type QuotaReservation } from './quota-gate.js';
 
 export type QuotaCreateResult =

@@ -5,8 +5,8 @@
  * dead end: the chunk is redone, uploaded and created again under the next
  * attempt's displayNames (journal chunkLost), never under the old ones.
  */
-import { GeminiApiError } from '../../api/errors.js';
-import type { GeminiClient } from '../../api/types.js';
+import { GeminiApiError } from '../../backends/gemini/errors.js';
+import type { GeminiClient } from '../../backends/gemini/types.js';
 
 /** How often one chunk is redone in one run before its error is let through (a service that loses everything). */
 export const MAX_REDOS_PER_RUN = 3;

@@ -1,7 +1,7 @@
 /** What the modules of stage 4 share for one submitter: its options and the run's bookkeeping. */
-import { GeminiApiError } from '../../api/errors.js';
+import { GeminiApiError } from '../../backends/gemini/errors.js';
 import type { z } from 'zod/v3';
-import type { BatchTask, GeminiClient } from '../../api/types.js';
+import type { BatchTask, GeminiClient } from '../../backends/gemini/types.js';
 import type { submitterOptionsSchema } from '../../options/submitter.js';
 import type { RunJournal } from '../../journal/types.js';
 import type { JobEvent } from '../../types.js';

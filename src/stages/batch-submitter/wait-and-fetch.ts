@@ -12,7 +12,7 @@
 import { createWriteStream } from 'node:fs';
 import { rm } from 'node:fs/promises';
 import { pipeline } from 'node:stream/promises';
-import type { BatchOperation, BatchState } from '../../api/types.js';
+import type { BatchOperation, BatchState } from '../../backends/gemini/types.js';
 import { GeminiBatchError } from '../../errors.js';
 import { crashPoint } from '../../failpoints.js';
 import type { Attempt, BatchPart } from './batch-part.js';

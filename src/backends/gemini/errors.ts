@@ -6,7 +6,7 @@
  * `ambiguous` and, for quota refusals, `quota`. Callers switch on those,
  * never on message text.
  */
-import { GeminiBatchError } from '../errors.js';
+import { GeminiBatchError } from '../../errors.js';
 import type { QuotaViolation } from './types.js';
 
 export type { QuotaViolation };

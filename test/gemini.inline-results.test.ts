@@ -10,11 +10,11 @@ import { join } from 'node:path';
 import { Readable } from 'node:stream';
 import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createGeminiClient } from '../src/api/client.js';
-import { inlineItemToLine } from '../src/api/inline-item.js';
-import { splitOperation } from '../src/api/inline-results.js';
-import type { GeminiClient } from '../src/api/types.js';
-import { sendJson, startServer } from './api.helpers.js';
+import { createGeminiClient } from '../src/backends/gemini/client.js';
+import { inlineItemToLine } from '../src/backends/gemini/inline-item.js';
+import { splitOperation } from '../src/backends/gemini/inline-results.js';
+import type { GeminiClient } from '../src/backends/gemini/types.js';
+import { sendJson, startServer } from './gemini.helpers.js';
 
 let dir: string;
 beforeAll(async () => {

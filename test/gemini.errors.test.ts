@@ -1,11 +1,11 @@
 import { createServer } from 'node:net';
 import type { AddressInfo } from 'node:net';
 import { afterEach, describe, expect, it } from 'vitest';
-import { createGeminiClient } from '../src/api/client.js';
-import { GeminiApiError } from '../src/api/errors.js';
-import type { GeminiClient } from '../src/api/types.js';
+import { createGeminiClient } from '../src/backends/gemini/client.js';
+import { GeminiApiError } from '../src/backends/gemini/errors.js';
+import type { GeminiClient } from '../src/backends/gemini/types.js';
 import { GeminiBatchError } from '../src/errors.js';
-import { sendJson, startServer, type TestServer } from './api.helpers.js';
+import { sendJson, startServer, type TestServer } from './gemini.helpers.js';
 
 const KEY = 'SECRET-KEY-123';
 

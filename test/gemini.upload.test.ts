@@ -9,9 +9,9 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { createGeminiClient } from '../src/api/client.js';
-import type { GeminiClient, UploadProgress } from '../src/api/types.js';
-import { sendJson, startServer, type TestServer } from './api.helpers.js';
+import { createGeminiClient } from '../src/backends/gemini/client.js';
+import type { GeminiClient, UploadProgress } from '../src/backends/gemini/types.js';
+import { sendJson, startServer, type TestServer } from './gemini.helpers.js';
 
 const KiB = 1024;
 const MiB = 1024 * KiB;

@@ -8,7 +8,7 @@
  * creation), which must not be repeated when the first try may have landed.
  */
 import { setTimeout as delay } from 'node:timers/promises';
-import { abortError } from '../errors.js';
+import { abortError } from '../../errors.js';
 import { GeminiApiError } from './errors.js';
 import type { RetryOptions } from './types.js';
 

@@ -17,7 +17,7 @@
  * `err.retryAfterMs`, for the caller's quota policy.
  */
 import { Readable } from 'node:stream';
-import { abortError } from '../errors.js';
+import { abortError } from '../../errors.js';
 import { GeminiApiError } from './errors.js';
 import { routeOf, type HttpTransport } from './http.js';
 import { findBatchByDisplayName } from './find-batch.js';
@@ -27,7 +27,7 @@ import { modelPath, pageQuery, resourcePath } from './names.js';
 import { listOperationsSchema, normalizeState, operationSchema, type WireOperation } from './schemas.js';
 import { jobAgeMs, nextPollDelay, pollPolicy } from './poll-policy.js';
 import { sleep } from './retry.js';
-import { GeminiBatchError } from '../errors.js';
+import { GeminiBatchError } from '../../errors.js';
 import { TERMINAL_STATES, type BatchOperation, type GetToFileOptions, type InlineKeying, type BatchesApi, type BatchStats, type CreateBatchOptions } from './types.js';
 
 /** Wire Operation → BatchOperation. */

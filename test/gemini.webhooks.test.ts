@@ -4,10 +4,10 @@
  * create carrying a dynamic webhookConfig.
  */
 import { afterEach, describe, expect, it } from 'vitest';
-import { createGeminiClient } from '../src/api/client.js';
-import type { GeminiClient } from '../src/api/types.js';
+import { createGeminiClient } from '../src/backends/gemini/client.js';
+import type { GeminiClient } from '../src/backends/gemini/types.js';
 import { startEmulator, type RunningEmulator } from '../src/emulator/index.js';
-import { apiError, readBody, sendJson, startServer, type Handler, type TestServer } from './api.helpers.js';
+import { apiError, readBody, sendJson, startServer, type Handler, type TestServer } from './gemini.helpers.js';
 
 describe('webhooks against the emulator', () => {
   let emu: RunningEmulator | undefined;

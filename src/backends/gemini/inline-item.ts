@@ -4,7 +4,7 @@
  * parsed; only its small `metadata` is, for the key. Whole-buffer helpers:
  * the item is in memory (one at a time, see inline-results.ts).
  */
-import { COLON, COMMA, CR, LBRACE, LBRACKET, LF, QUOTE, RBRACE, RBRACKET, SPACE, isJsonSpace, skipString, valueEnd } from '../internal/wire/json-bytes.js';
+import { COLON, COMMA, CR, LBRACE, LBRACKET, LF, QUOTE, RBRACE, RBRACKET, SPACE, isJsonSpace, skipString, valueEnd } from '../../internal/wire/json-bytes.js';
 
 /** Index just past the JSON value starting at `i` (whole buffer, valid JSON assumed). */
 function skipValue(buf: Buffer, i: number): number {

@@ -15,7 +15,7 @@ const ROOT = resolve(import.meta.dirname, '..');
 const PROBE = `
 import { createRequire } from 'node:module';
 import { createServer } from 'node:http';
-import { createGeminiClient } from ${JSON.stringify(join(ROOT, 'src/api/client.ts'))};
+import { createGeminiClient } from ${JSON.stringify(join(ROOT, 'src/backends/gemini/client.ts'))};
 const cache = createRequire(import.meta.url).cache;
 const loaded = () => Object.keys(cache).filter((k) => k.includes('/node_modules/undici/')).map((k) => k.split('/node_modules/undici/')[1]);
 const server = createServer((_q, r) => r.end('{"name":"files/a"}'));

@@ -4,9 +4,9 @@
  */
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { jobAgeMs, nextPollDelay, pollPolicy } from '../src/api/poll-policy.js';
-import { createGeminiClient } from '../src/api/client.js';
-import { sendJson, startServer } from './api.helpers.js';
+import { jobAgeMs, nextPollDelay, pollPolicy } from '../src/backends/gemini/poll-policy.js';
+import { createGeminiClient } from '../src/backends/gemini/client.js';
+import { sendJson, startServer } from './gemini.helpers.js';
 
 /** Poll times (ms since the job began) of a job polled from age 0 until `until`. */
 function schedule(policy: ReturnType<typeof pollPolicy>, until: number): number[] {

@@ -4,13 +4,13 @@
  * transport.
  */
 import { z } from 'zod/v3';
-import { GeminiBatchError } from '../errors.js';
+import { GeminiBatchError } from '../../errors.js';
 import { createBatchesApi } from './batches.js';
 import { createFilesApi } from './files.js';
 import { HttpTransport } from './http.js';
 import { createWebhooksApi } from './webhooks.js';
 import { DEFAULT_RETRY } from './retry.js';
-import { retryOptionsSchema } from '../options/retry.js';
+import { retryOptionsSchema } from '../../options/retry.js';
 import type { GeminiClient, GeminiClientOptions } from './types.js';
 
 export const DEFAULT_BASE_URL = 'https://generativelanguage.googleapis.com';

@@ -4,9 +4,9 @@
  * never taken for "not there"; paging is bounded.
  */
 import { afterEach, describe, expect, it } from 'vitest';
-import { createGeminiClient } from '../src/api/client.js';
-import type { GeminiClient } from '../src/api/types.js';
-import { apiError, sendJson, startServer, type Handler, type TestServer } from './api.helpers.js';
+import { createGeminiClient } from '../src/backends/gemini/client.js';
+import type { GeminiClient } from '../src/backends/gemini/types.js';
+import { apiError, sendJson, startServer, type Handler, type TestServer } from './gemini.helpers.js';
 
 const op = (name: string, displayName: string, state = 'BATCH_STATE_RUNNING') => ({ name, metadata: { name, displayName, state } });
 

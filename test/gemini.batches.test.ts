@@ -9,9 +9,9 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { once } from 'node:events';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { createGeminiClient } from '../src/api/client.js';
-import type { BatchOperation, GeminiClient } from '../src/api/types.js';
-import { apiError, readBody, sendJson, startServer, type Handler, type TestServer } from './api.helpers.js';
+import { createGeminiClient } from '../src/backends/gemini/client.js';
+import type { BatchOperation, GeminiClient } from '../src/backends/gemini/types.js';
+import { apiError, readBody, sendJson, startServer, type Handler, type TestServer } from './gemini.helpers.js';
 
 const op = (state: string, extra: Record<string, unknown> = {}) => ({
   name: 'batches/b1',

@@ -1,6 +1,6 @@
 /**
- * The contract of the Gemini Files + Batch HTTP client (src/api/). The
- * pipeline stages code against these interfaces; src/api/client.ts implements
+ * The contract of the Gemini Files + Batch HTTP client (src/backends/gemini/). The
+ * pipeline stages code against these interfaces; src/backends/gemini/client.ts implements
  * them over undici.
  */
 import type { Readable } from 'node:stream';

@@ -4,7 +4,7 @@
  * within that fraction of its age, so uploads, jobs and demux overlap).
  * Pure functions, tested without a service.
  */
-import { DEFAULT_POLL_INTERVAL } from '../options/poll.js';
+import { DEFAULT_POLL_INTERVAL } from '../../options/poll.js';
 import type { BatchOperation, WaitOptions } from './types.js';
 
 /** Resolved poll policy of waitForBatch. */

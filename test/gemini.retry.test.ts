@@ -1,9 +1,9 @@
 import { afterEach, describe, expect, it } from 'vitest';
-import { createGeminiClient } from '../src/api/client.js';
-import { GeminiApiError } from '../src/api/errors.js';
-import { backoffDelay, parseRetryAfter, sleep, withRetry } from '../src/api/retry.js';
-import type { GeminiClient } from '../src/api/types.js';
-import { apiError, sendJson, startServer, type TestServer } from './api.helpers.js';
+import { createGeminiClient } from '../src/backends/gemini/client.js';
+import { GeminiApiError } from '../src/backends/gemini/errors.js';
+import { backoffDelay, parseRetryAfter, sleep, withRetry } from '../src/backends/gemini/retry.js';
+import type { GeminiClient } from '../src/backends/gemini/types.js';
+import { apiError, sendJson, startServer, type TestServer } from './gemini.helpers.js';
 
 const retryable = (status = 503) =>
   new GeminiApiError({ httpStatus: status, status: 'UNAVAILABLE', detail: 'x', route: 'GET /x', retryable: true });

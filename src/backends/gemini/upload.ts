@@ -10,7 +10,7 @@ import { createReadStream } from 'node:fs';
 import { stat } from 'node:fs/promises';
 import { basename } from 'node:path';
 import type { Readable } from 'node:stream';
-import { GeminiBatchError } from '../errors.js';
+import { GeminiBatchError } from '../../errors.js';
 import { header, routeOf, type HttpTransport } from './http.js';
 import { fileEnvelopeSchema, type WireFile } from './schemas.js';
 import type { GeminiFile, UploadFileOptions } from './types.js';

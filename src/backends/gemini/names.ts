@@ -3,7 +3,7 @@
  * URL path we build, so it is percent-encoded: a name can never smuggle in a
  * query string or another path segment.
  */
-import { GeminiBatchError } from '../errors.js';
+import { GeminiBatchError } from '../../errors.js';
 
 export function resourcePath(collection: 'files' | 'batches' | 'webhooks', name: string): string {
   const prefix = `${collection}/`;

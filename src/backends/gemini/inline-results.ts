@@ -23,7 +23,7 @@ import { rename, rm } from 'node:fs/promises';
 import { Writable, type Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { inlineItemBytesToLine } from './inline-item.js';
-import { BACKSLASH, COLON, COMMA, LBRACE, LBRACKET, QUOTE, RBRACE, RBRACKET, isJsonSpace } from '../internal/wire/json-bytes.js';
+import { BACKSLASH, COLON, COMMA, LBRACE, LBRACKET, QUOTE, RBRACE, RBRACKET, isJsonSpace } from '../../internal/wire/json-bytes.js';
 
 /** Arrays whose items are inline responses (written) or inline requests (dropped). */
 const ITEM_ARRAYS: Record<string, 'metadata' | 'response' | 'skip'> = {

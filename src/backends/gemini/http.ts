@@ -8,7 +8,7 @@ import type { IncomingHttpHeaders } from 'node:http';
 import type { Readable } from 'node:stream';
 import type { Agent } from 'undici';
 import type { z } from 'zod/v3';
-import { abortError } from '../errors.js';
+import { abortError } from '../../errors.js';
 import { GeminiApiError, errorCode, redact, sanitizedCause } from './errors.js';
 import { readErrorDetails, type ErrorDetails } from './error-details.js';
 import { isRetryable, parseRetryAfter, withRetry, retryUnlessAmbiguous, type RetryEvent } from './retry.js';

@@ -8,9 +8,9 @@ import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { createGeminiClient } from '../src/api/client.js';
-import { GeminiApiError } from '../src/api/errors.js';
-import type { BatchState, GeminiClient, GeminiClientOptions, UploadProgress } from '../src/api/types.js';
+import { createGeminiClient } from '../src/backends/gemini/client.js';
+import { GeminiApiError } from '../src/backends/gemini/errors.js';
+import type { BatchState, GeminiClient, GeminiClientOptions, UploadProgress } from '../src/backends/gemini/types.js';
 import { startEmulator, type EmulatorOptions, type RunningEmulator } from '../src/emulator/index.js';
 
 const MiB = 1024 * 1024;

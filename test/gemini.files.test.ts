@@ -7,11 +7,11 @@ import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
-import { createGeminiClient } from '../src/api/client.js';
-import { UnaddressableFileError } from '../src/api/files.js';
-import { canGetOrDeleteFile } from '../src/api/names.js';
-import type { GeminiClient } from '../src/api/types.js';
-import { apiError, sendJson, startServer, type TestServer } from './api.helpers.js';
+import { createGeminiClient } from '../src/backends/gemini/client.js';
+import { UnaddressableFileError } from '../src/backends/gemini/files.js';
+import { canGetOrDeleteFile } from '../src/backends/gemini/names.js';
+import type { GeminiClient } from '../src/backends/gemini/types.js';
+import { apiError, sendJson, startServer, type TestServer } from './gemini.helpers.js';
 
 const BATCH_ID = 'a'.repeat(36);
 const OUTPUT = `files/batch-${BATCH_ID}`; // 42 chars of id

@@ -13,7 +13,7 @@ import { createWriteStream } from 'node:fs';
 import { rename, rm } from 'node:fs/promises';
 import { PassThrough, type Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
-import { GeminiBatchError, abortError } from '../errors.js';
+import { GeminiBatchError, abortError } from '../../errors.js';
 import { routeOf, type HttpTransport } from './http.js';
 import { MAX_ADDRESSABLE_FILE_ID, canGetOrDeleteFile, pageQuery, resourcePath } from './names.js';
 import { fileSchema, listFilesSchema } from './schemas.js';

@@ -3,11 +3,11 @@
  * seen, and whether a finished operation carries its output yet.
  */
 import { afterEach, describe, expect, it } from 'vitest';
-import { createGeminiClient } from '../src/api/client.js';
-import { toBatchOperation } from '../src/api/batches.js';
-import { normalizeState } from '../src/api/schemas.js';
-import type { GeminiClient } from '../src/api/types.js';
-import { sendJson, startServer, type TestServer } from './api.helpers.js';
+import { createGeminiClient } from '../src/backends/gemini/client.js';
+import { toBatchOperation } from '../src/backends/gemini/batches.js';
+import { normalizeState } from '../src/backends/gemini/schemas.js';
+import type { GeminiClient } from '../src/backends/gemini/types.js';
+import { sendJson, startServer, type TestServer } from './gemini.helpers.js';
 
 describe('normalizeState', () => {
   it.each([
