@@ -7,6 +7,8 @@
  */
 import * as nodeStream from 'node:stream';
 import type { Duplex } from 'node:stream';
+import type { BatchBackend } from './backend/types.js';
+import { openBackend } from './backends/index.js';
 import type { GeminiClient } from './backends/gemini/types.js';
 import { abortError } from './errors.js';
 import type { CompletionInfo, RunJournal } from './journal/types.js';
@@ -57,8 +59,10 @@ export interface GeminiBatchStream extends Duplex {
 }
 
 export interface GeminiBatchInternals {
-  /** Inject a client (tests, CLI); it is not closed by the pipeline. */
+  /** Inject a Developer API client (tests, CLI); it is not closed by the pipeline. */
   client?: GeminiClient;
+  /** Inject a whole backend (tests: a backend of their own); it is not closed by the pipeline. */
+  backend?: BatchBackend;
   /** 1-based line numbers in errors (JSONL readers). */
   lineNumbers?: boolean;
 }
@@ -73,7 +77,9 @@ export interface GeminiBatchInternals {
  */
 export function geminiBatch<R = BatchRecord>(options: GeminiBatchOptions<R>, internals: GeminiBatchInternals = {}): GeminiBatchStream {
   const o = resolveOptions(options);
-  const run = openRun(o as ResolvedOptions<unknown>, internals);
+  const lent = internals.backend !== undefined || internals.client !== undefined;
+  const backend = internals.backend ?? openBackend(o, internals.client);
+  const run = openRun(o as ResolvedOptions<unknown>, { backend, lent });
   const stream = compose(...assemble(run, o, internals));
   return withLifecycle(stream, run, o);
 }

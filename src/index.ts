@@ -4,13 +4,16 @@ export type { GeminiBatchOptions } from './options.js';
 export { toRequestLine, InvalidInput, RequestLineMaker, type ToRequestLineOptions } from './stages/to-request-line.js';
 export { sizeChunker, ChunkBuilder, type SizeChunkerOptions, type ChunkerContext } from './stages/size-chunker.js';
 export { uploader, uploadChunk, type UploaderOptions, type UploaderContext } from './stages/uploader.js';
-export { batchSubmitter, BatchRunner, type BatchSubmitterOptions, type SubmitterContext } from './stages/batch-submitter/index.js';
+export { batchSubmitter, type BatchSubmitterOptions, type SubmitterContext } from './stages/batch-submitter/index.js';
 export { resultDemuxer, type ResultDemuxerOptions, type DemuxerContext } from './stages/result-demuxer/index.js';
 export type { RunContext } from './run/context.js';
 export { RunEvents } from './run/events.js';
 export { InFlight } from './run/in-flight.js';
 export { JobResults } from './stages/result-demuxer/job-results.js';
 export { createGeminiClient } from './backends/gemini/client.js';
+export { createGeminiBackend, type GeminiBackendOptions } from './backends/gemini/backend.js';
+// The backend seam: implement BatchBackend to run the pipeline on another batch service.
+export type * from './backend/types.js';
 export { GeminiApiError } from './backends/gemini/errors.js';
 export { GeminiBatchError, InvalidRecordError } from './errors.js';
 export { openJournal } from './journal/journal.js';

@@ -1,12 +1,13 @@
 /** batchSubmitter() options: the job window, polling, the failure policies. */
 import { describe, expect, it } from 'vitest';
-import type { GeminiClient } from '../src/backends/gemini/types.js';
+import type { BatchBackend } from '../src/backend/types.js';
 import { parseOptions } from '../src/options/parse.js';
 import { submitterOptionsSchema } from '../src/options/submitter.js';
 import { batchSubmitter } from '../src/stages/batch-submitter/index.js';
 import { expectRefused, frozen } from './options.helpers.js';
 
-const ctx = { client: {} as GeminiClient, runId: 'r', workDir: '/nonexistent-never-written' };
+// The factory validates before it calls the backend: only its limits are read.
+const ctx = { backend: { limits: { tokenQuota: true, webhooks: true } } as BatchBackend, runId: 'r', workDir: '/nonexistent-never-written' };
 
 describe('batchSubmitter options', () => {
   it('defaults live in the schema: 8 jobs, polls from 2 s to 60 s, 3 attempts', () => {

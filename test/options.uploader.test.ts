@@ -1,13 +1,13 @@
 /** uploader() options: uploadConcurrency and skipResults. */
 import { describe, expect, it } from 'vitest';
-import type { GeminiClient } from '../src/backends/gemini/types.js';
+import type { BatchBackend } from '../src/backend/types.js';
 import { uploaderOptionsSchema } from '../src/options/uploader.js';
 import { parseOptions } from '../src/options/parse.js';
 import { uploader } from '../src/stages/uploader.js';
 import { expectRefused, frozen } from './options.helpers.js';
 
-// The factory validates before it touches the client: none is needed to be refused.
-const ctx = { client: {} as GeminiClient, runId: 'r' };
+// The factory validates before it touches the backend: none is needed to be refused.
+const ctx = { backend: {} as BatchBackend, runId: 'r' };
 
 describe('uploader options', () => {
   it('defaults: 2 uploads at once, nothing skipped', () => {

@@ -2,21 +2,20 @@ import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import type { BatchOperation } from '../src/backends/gemini/types.js';
-import { UNMATCHED_INLINE_STATUS, keyInlineResults } from '../src/stages/batch-submitter/inline-keys.js';
-import { cutUnanswered, hasOutput, unansweredRequests, waitForOutput } from '../src/stages/batch-submitter/output-wait.js';
-import { MAX_EXPIRED_SPLIT_DEPTH, cutByTokens, shouldSplitExpired, spoolTokens } from '../src/stages/batch-submitter/split-policy.js';
-import { StorageBudget, uploadWithinBudget } from '../src/run/storage-budget.js';
+import type { BatchBackend } from '../src/backend/types.js';
+import { UNMATCHED_INLINE_STATUS, keyInlineResults } from '../src/backends/gemini/inline-keying.js';
+import { MAX_EXPIRED_SPLIT_DEPTH, shouldSplitExpired } from '../src/stages/batch-submitter/decide.js';
+import { copyFlaggedRequests, cutByTokens, retryableRequests, spoolTokens, unansweredRequests } from '../src/stages/batch-submitter/parts.js';
+import { StorageBudget } from '../src/run/storage-budget.js';
+import { InFlight } from '../src/run/in-flight.js';
+import { putInput, releaseInput } from '../src/run/input.js';
 import { serializeRequestLine } from '../src/internal/wire/wire-line.js';
-import { retryableRequests } from '../src/stages/batch-submitter/spool-parts.js';
 
 let dir: string;
 beforeEach(() => {
   dir = mkdtempSync(join(tmpdir(), 'gb-stage4-'));
 });
 afterEach(() => rmSync(dir, { recursive: true, force: true }));
-
-const op = (o: Partial<BatchOperation>): BatchOperation => ({ name: 'batches/x', state: 'SUCCEEDED', done: true, hasOutput: false, outputPending: false, stats: {}, raw: {}, ...o });
 
 /** A spool of n request lines, seqs first..first+n-1. */
 function spool(n: number, first = 0, text = (i: number) => `prompt ${i}`): string {
@@ -28,25 +27,7 @@ function spool(n: number, first = 0, text = (i: number) => `prompt ${i}`): strin
 }
 const readLines = (p: string) => readFileSync(p, 'utf8').split('\n').filter(Boolean).map((l) => JSON.parse(l) as Record<string, unknown>);
 
-describe('waitForOutput (SUCCEEDED before its output)', () => {
-  it('polls until the output appears', async () => {
-    let polls = 0;
-    const got = await waitForOutput(op({}), async () => (++polls < 3 ? op({}) : op({ responsesFile: 'files/batch-x' })), { initialMs: 1, maxMs: 2, waitMs: 5_000 });
-    expect(got.responsesFile).toBe('files/batch-x');
-    expect(polls).toBe(3);
-  });
-
-  it('is bounded, and does not wait for failed batches or ones that have output', async () => {
-    let polls = 0;
-    const got = await waitForOutput(op({}), async () => (polls++, op({})), { initialMs: 1, maxMs: 1, waitMs: 30 });
-    expect(hasOutput(got)).toBe(false);
-    expect(polls).toBeGreaterThan(0);
-    polls = 0;
-    await waitForOutput(op({ state: 'FAILED' }), async () => (polls++, op({})));
-    await waitForOutput(op({ inlinedResponseCount: 0 }), async () => (polls++, op({})));
-    expect(polls).toBe(0);
-  });
-
+describe('unanswered requests (partial output)', () => {
   it('unansweredRequests flags records with no line at all (error lines count as answers)', async () => {
     const results = join(dir, 'results');
     writeFileSync(results, ['{"key":"11:a","response":{}}', '{"key":"13:b","error":{"code":13}}', '{"key":"99:z","response":{}}'].join('\n') + '\n');
@@ -156,12 +137,12 @@ describe('storage budget', () => {
 });
 
 describe('partial output', () => {
-  it('cutUnanswered copies only the requests with no result line yet', async () => {
+  it('copyFlaggedRequests with unansweredRequests copies only the requests with no result line yet', async () => {
     const s = spool(6, 100);
     const results = join(dir, 'results');
     writeFileSync(results, '{"key":"101:k101","response":{}}\n{"key":"104:k104","error":{"code":3}}\n');
     const to = join(dir, 'rest');
-    expect(await cutUnanswered(s, results, { firstSeq: 100, count: 6 }, to)).toBe(4);
+    expect(await copyFlaggedRequests(s, to, await unansweredRequests(results, { firstSeq: 100, count: 6 }), 100)).toBe(4);
     expect(readLines(to).map((l) => l.key)).toEqual(['100:k100', '102:k102', '103:k103', '105:k105']);
   });
 
@@ -171,19 +152,35 @@ describe('partial output', () => {
   });
 });
 
-describe('uploadWithinBudget', () => {
-  it('holds the bytes under the file name, gives them back on failure, waits when full', async () => {
-    const b = new StorageBudget(100);
-    expect(await uploadWithinBudget(b, '/spool/a', 70, async () => 'files/a')).toBe('files/a');
-    await expect(uploadWithinBudget(b, '/spool/x', 10, async () => Promise.reject(new Error('cut')))).rejects.toThrow('cut');
-    expect(b.usedBytes).toBe(70);
-    let uploaded = false;
-    const p = uploadWithinBudget(b, '/spool/b', 50, async () => ((uploaded = true), 'files/b'));
+describe('putInput (the one way a run puts input on the service)', () => {
+  it('holds the bytes under the input name, gives them back on failure, waits when full, and releaseInput frees them', async () => {
+    let fail = false;
+    let uploads = 0;
+    const removed: string[] = [];
+    const backend = {
+      input: {
+        put: async (_path: string, name: string) => (uploads++, fail ? Promise.reject(new Error('cut')) : `files/${name}`),
+        remove: async (ref: string) => void removed.push(ref),
+      },
+    } as unknown as BatchBackend;
+    const run = { backend, inFlight: new InFlight(100) };
+    expect(await putInput(run, '/spool/a', 70, 'a')).toBe('files/a');
+    expect(run.inFlight.files()).toEqual(['files/a']);
+    fail = true;
+    await expect(putInput(run, '/spool/x', 10, 'x')).rejects.toThrow('cut');
+    fail = false;
+    expect(run.inFlight.storage.usedBytes).toBe(70);
+    const before = uploads;
+    const p = putInput(run, '/spool/b', 50, 'b');
     await new Promise((r) => setTimeout(r, 10));
-    expect(uploaded).toBe(false);
-    b.release('files/a');
+    expect(uploads).toBe(before);
+    await releaseInput(run, 'files/a', true);
     expect(await p).toBe('files/b');
-    expect(b.usedBytes).toBe(50);
+    expect(removed).toEqual(['files/a']);
+    expect(run.inFlight.storage.usedBytes).toBe(50);
+    await releaseInput(run, 'files/b', false);
+    expect(run.inFlight.storage.usedBytes).toBe(0);
+    expect(removed).toEqual(['files/a']);
   });
 });
 

@@ -1,7 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { GeminiApiError } from '../src/backends/gemini/errors.js';
-import { createWithinQuota } from '../src/stages/batch-submitter/quota-create.js';
-import { QuotaGate } from '../src/stages/batch-submitter/quota-gate.js';
+import { QuotaGate, createWithinQuota } from '../src/stages/batch-submitter/quota-gate.js';
 
 const over = (limit: number, retryAfterMs = 1) =>
   new GeminiApiError({

@@ -3,34 +3,23 @@ import { GeminiApiError } from '../src/backends/gemini/errors.js';
 import { QuotaGate, decideOnQuota429, quotaOf, splitTarget } from '../src/stages/batch-submitter/quota-gate.js';
 import { DEFAULT_QUOTA_WAIT_MS } from '../src/options/survival.js';
 
-/** A 429 the way the api layer types it: status, quota (QuotaFailure violation), retryAfterMs. */
-const quota429 = (limit?: number | string, retryAfterMs?: number) => ({
-  status: 429,
-  quota: limit === undefined ? undefined : { quotaMetric: 'generativelanguage.googleapis.com/batch_enqueued_tokens', quotaId: 'BatchEnqueuedTokensPerModel', quotaValue: limit },
-  retryAfterMs,
-});
+/** A 429 as the service error carries it (its QuotaFailure parsed once, src/backend/service-error.ts). */
+const quota429 = (violations: Array<{ id?: string; metric?: string; limit?: number }>, retryAfterMs?: number) =>
+  new GeminiApiError({ httpStatus: 429, status: 'RESOURCE_EXHAUSTED', detail: 'quota', route: 'POST /v1beta/models/x:batchGenerateContent', retryable: true, retryAfterMs, quotaViolations: violations });
 
 describe('quotaOf', () => {
-  it('reads a violation given alone, in a QuotaFailure list, or as numbers', () => {
-    expect(quotaOf(quota429('3000000', 23_000))).toEqual({
-      status: 429,
-      retryAfterMs: 23_000,
-      quota: { limit: 3_000_000, metric: 'generativelanguage.googleapis.com/batch_enqueued_tokens', quotaId: 'BatchEnqueuedTokensPerModel' },
-    });
-    expect(quotaOf({ status: 429, quota: { violations: [{ quotaId: 'x' }, { quotaValue: '5', quotaId: 'EnqueuedTokens' }] } })?.quota).toEqual({ limit: 5, quotaId: 'EnqueuedTokens' });
-    expect(quotaOf({ status: 429, quota: { limit: 0 } })?.quota).toEqual({ limit: 0 });
-    expect(quotaOf({ status: 503 })).toBeUndefined();
-    const api = new GeminiApiError({
-      httpStatus: 429,
-      status: 'RESOURCE_EXHAUSTED',
-      detail: 'quota',
-      route: 'POST /v1beta/models/x:batchGenerateContent',
-      retryable: true,
+  it('reads the violation that has a limit, the retry hint, and only 429s of the service', () => {
+    expect(quotaOf(quota429([{ id: 'BatchEnqueuedTokensPerModelPerProject', metric: 'm', limit: 3_000_000 }], 5_000))).toEqual({
       retryAfterMs: 5_000,
-      quota: { id: 'BatchEnqueuedTokensPerModelPerProject', metric: 'm', model: 'gemini-2.5-flash', limit: 3_000_000 },
+      quota: { limit: 3_000_000, metric: 'm', id: 'BatchEnqueuedTokensPerModelPerProject' },
     });
-    expect(quotaOf(api)).toEqual({ status: 429, retryAfterMs: 5_000, quota: { limit: 3_000_000, metric: 'm', quotaId: 'BatchEnqueuedTokensPerModelPerProject' } });
-    expect(quotaOf({ status: 429 })).toEqual({ status: 429 });
+    expect(quotaOf(quota429([{ id: 'x' }, { id: 'EnqueuedTokens', limit: 5 }]))?.quota).toEqual({ limit: 5, id: 'EnqueuedTokens' });
+    expect(quotaOf(quota429([{ limit: 0 }]))?.quota).toEqual({ limit: 0 });
+    expect(quotaOf(quota429([]))).toEqual({});
+    // Another quota (requests per minute) is not learned as a token limit: it only means wait.
+    expect(quotaOf(quota429([{ id: 'GenerateRequestsPerMinutePerProject', limit: 10 }]))?.quota).toEqual({ id: 'GenerateRequestsPerMinutePerProject' });
+    expect(quotaOf(new GeminiApiError({ httpStatus: 503, status: 'UNAVAILABLE', detail: 'x', route: 'POST /x', retryable: true }))).toBeUndefined();
+    expect(quotaOf({ httpStatus: 429 })).toBeUndefined();
   });
 });
 
@@ -38,7 +27,7 @@ describe('decideOnQuota429', () => {
   const base = { model: 'models/gemini-2.5-flash', tokens: 1000, requests: 10, oursInFlight: 0, starvedMs: 0, quotaWaitMs: 60_000, attempt: 1, random: () => 0 };
 
   it('a limit of 0 fails at once, naming the model and what to do', () => {
-    const d = decideOnQuota429({ ...base, quota: { limit: 0, quotaId: 'BatchEnqueuedTokensPerModel' } });
+    const d = decideOnQuota429({ ...base, quota: { limit: 0, id: 'BatchEnqueuedTokensPerModel' } });
     expect(d.kind).toBe('fail');
     if (d.kind !== 'fail') return;
     expect(d.error.code).toBe('ERR_QUOTA');
@@ -68,7 +57,7 @@ describe('decideOnQuota429', () => {
     expect(b).toEqual({ kind: 'backoff', delayMs: 8_000 });
     // never sleeps past the end of the bounded wait
     expect(decideOnQuota429({ ...base, starvedMs: 59_000, retryAfterMs: 30_000 })).toEqual({ kind: 'backoff', delayMs: 1_001 });
-    const f = decideOnQuota429({ ...base, starvedMs: 60_000, quota: { limit: 3_000_000, quotaId: 'EnqueuedTokensQ' } });
+    const f = decideOnQuota429({ ...base, starvedMs: 60_000, quota: { limit: 3_000_000, id: 'EnqueuedTokensQ' } });
     expect(f.kind).toBe('fail');
     if (f.kind === 'fail') {
       expect(f.error.message).toMatch(/enqueued-token quota EnqueuedTokensQ \(3000000 tokens\) for models\/gemini-2.5-flash/);
@@ -123,28 +112,28 @@ describe('QuotaGate', () => {
   it('learns the smallest limit and counts the bounded wait only while none of ours runs', () => {
     let t = 0;
     const gate = new QuotaGate('m', 1_000, () => t);
-    expect(gate.on429(quota429(500), 10, 1).kind).toBe('backoff');
+    expect(gate.on429(quota429([{ id: 'BatchEnqueuedTokensPerModel', limit: 500 }]), 10, 1).kind).toBe('backoff');
     expect(gate.limit).toBe(500);
     gate.learn(900);
     expect(gate.limit).toBe(500);
     t = 999;
-    expect(gate.on429(quota429(500), 10, 1).kind).toBe('backoff');
+    expect(gate.on429(quota429([{ id: 'BatchEnqueuedTokensPerModel', limit: 500 }]), 10, 1).kind).toBe('backoff');
     t = 1_000;
-    expect(gate.on429(quota429(500), 10, 1).kind).toBe('fail');
+    expect(gate.on429(quota429([{ id: 'BatchEnqueuedTokensPerModel', limit: 500 }]), 10, 1).kind).toBe('fail');
   });
 
   it('a created job resets the starvation clock; with it in flight a 429 means wait for ours', async () => {
     let t = 0;
     const gate = new QuotaGate('m', 1_000, () => t);
-    gate.on429(quota429(500), 10, 1);
+    gate.on429(quota429([{ id: 'BatchEnqueuedTokensPerModel', limit: 500 }]), 10, 1);
     t = 900;
     const r = await gate.reserve(100);
     r.created();
-    expect(gate.on429(quota429(500), 10, 1)).toEqual({ kind: 'wait-for-ours' });
+    expect(gate.on429(quota429([{ id: 'BatchEnqueuedTokensPerModel', limit: 500 }]), 10, 1)).toEqual({ kind: 'wait-for-ours' });
     r.release();
     t = 1_500;
     // the streak starts again: only 0 ms starved now
-    expect(gate.on429(quota429(500), 10, 1).kind).toBe('backoff');
+    expect(gate.on429(quota429([{ id: 'BatchEnqueuedTokensPerModel', limit: 500 }]), 10, 1).kind).toBe('backoff');
   });
 
   it('a wait is abortable', async () => {

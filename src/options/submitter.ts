@@ -2,6 +2,7 @@
 import { z } from 'zod/v3';
 import { survivalOptionsSchema } from './survival.js';
 import { fields, positiveInt } from './fields.js';
+import { retryOptionsSchema } from './retry.js';
 import { DEFAULT_POLL_INTERVAL } from './poll.js';
 
 const pollIntervalSchema = z
@@ -40,6 +41,8 @@ export const submitterOptionsSchema = z
     skipResults: fields.skipResults,
     /** On abort/destroy, cancel the batches in flight and delete uploaded files. */
     cancelOnAbort: z.boolean().default(false),
+    /** Bounds a create whose answer keeps getting lost (and the HTTP retries): attempts and time. */
+    retry: retryOptionsSchema.optional(),
     // Quota wait, adopt window, output wait, storage budget: stage 4's survival policies.
     ...survivalOptionsSchema,
   })

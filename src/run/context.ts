@@ -2,7 +2,9 @@
  * The run context: what every stage of one geminiBatch() run shares, made
  * once and handed to each stage factory next to that stage's own options.
  *
- * - client: the HTTP client (ours unless the caller lent one)
+ * - backend: the batch service behind the seam (src/backend/types.ts), made by
+ *   the caller (geminiBatch picks it from the options); closed by the run
+ *   unless lent
  * - runId: names uploads and batches `<runId>-<chunk>`
  * - workDir: spool and results files (see work-dir.ts)
  * - journal: the crash-safe run state, with a stateDir
@@ -18,8 +20,7 @@ import { randomBytes } from 'node:crypto';
 import { setMaxListeners } from 'node:events';
 import { makeDirs } from '../internal/io/make-dirs.js';
 import { tmpdir } from 'node:os';
-import { createGeminiClient } from '../backends/gemini/client.js';
-import type { GeminiClient } from '../backends/gemini/types.js';
+import type { BatchBackend } from '../backend/types.js';
 import { GeminiBatchError } from '../errors.js';
 import { Slots } from '../internal/concurrency/bounded.js';
 import { openJournal } from '../journal/journal.js';
@@ -31,7 +32,7 @@ import { openRunWebhook, type RunWebhook } from './webhook.js';
 import { openWorkDir, removeWorkDir } from './work-dir.js';
 
 export interface RunContext {
-  readonly client: GeminiClient;
+  readonly backend: BatchBackend;
   readonly runId: string;
   readonly workDir: string;
   readonly journal: RunJournal | undefined;
@@ -54,14 +55,13 @@ export interface Run extends RunContext {
   complete(info?: CompletionInfo): Promise<void>;
 }
 
-export interface RunInternals {
-  /** Inject a client (tests, CLI); it is not closed by the run. */
-  client?: GeminiClient;
+export interface RunBackend {
+  backend: BatchBackend;
+  /** The caller lent it (tests, CLI): the run does not close it. */
+  lent: boolean;
 }
 
-export function openRun(o: ResolvedOptions<unknown>, internals: RunInternals = {}): Run {
-  const ownsClient = !internals.client;
-  const client = internals.client ?? createGeminiClient({ apiKey: o.apiKey, baseUrl: o.baseUrl, ...(o.retry ? { retry: o.retry } : {}) });
+export function openRun(o: ResolvedOptions<unknown>, { backend, lent }: RunBackend): Run {
   let journal: RunJournal | undefined;
   let workDir: string;
   try {
@@ -69,7 +69,7 @@ export function openRun(o: ResolvedOptions<unknown>, internals: RunInternals = {
     workDir = openWorkDir({ stateDir: journal?.dir, tmpDir: o.tmpDir ?? tmpdir() });
   } catch (err) {
     void journal?.close().catch(() => undefined);
-    if (ownsClient) void client.close().catch(() => undefined);
+    if (!lent) void backend.close().catch(() => undefined);
     throw err;
   }
   const runId = journal?.runId ?? o.runId ?? `gb-${randomBytes(5).toString('hex')}`;
@@ -78,8 +78,9 @@ export function openRun(o: ResolvedOptions<unknown>, internals: RunInternals = {
   const signal = o.signal ? AbortSignal.any([o.signal, internalAbort.signal]) : internalAbort.signal;
   // Every request in flight listens on it; their number is bounded by the concurrency options.
   setMaxListeners(0, internalAbort.signal, signal);
-  const inFlight = new InFlight();
-  const webhook = o.webhook ? openRunWebhook(o.webhook, { runId, baseUrl: client.baseUrl, signal, journal }) : undefined;
+  // The one owner of the storage budget: what the backend lets us hold, or less if asked.
+  const inFlight = new InFlight(Math.min(o.storageBudgetBytes, backend.input.capacityBytes ?? Infinity));
+  const webhook = o.webhook && backend.limits.webhooks ? openRunWebhook(o.webhook, { runId, baseUrl: backend.webhookBaseUrl, signal, journal }) : undefined;
   let ended = false;
 
   const complete = async (info?: CompletionInfo) => {
@@ -91,7 +92,7 @@ export function openRun(o: ResolvedOptions<unknown>, internals: RunInternals = {
     let cancelling: Promise<unknown> | undefined;
     if (err) {
       // Collect what is in flight before the abort unwinds the stages.
-      if (o.cancelOnAbort) cancelling = inFlight.cancelAll(client);
+      if (o.cancelOnAbort) cancelling = inFlight.cancelAll(backend);
       internalAbort.abort(err);
     } else if (o.completeOnEnd) {
       void complete().catch(() => undefined);
@@ -103,11 +104,11 @@ export function openRun(o: ResolvedOptions<unknown>, internals: RunInternals = {
     const closingWebhook = webhook?.close();
     await cancelling;
     await closingWebhook;
-    if (ownsClient) await client.close().catch(() => undefined);
+    if (!lent) await backend.close().catch(() => undefined);
   };
 
   return {
-    client,
+    backend,
     runId,
     workDir,
     journal,

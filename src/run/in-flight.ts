@@ -5,7 +5,7 @@
  * whatever is still listed. It stays bounded: a name leaves once its chunk
  * is done (files kept with cleanupRemote off are the user's then).
  */
-import type { GeminiClient } from '../backends/gemini/types.js';
+import type { BatchBackend } from '../backend/types.js';
 import type { RunJournal } from '../journal/types.js';
 import { StorageBudget } from './storage-budget.js';
 
@@ -14,11 +14,15 @@ export class InFlight {
   private readonly batchNames = new Set<string>();
   /**
    * Bytes our uploads hold on the service, kept under storageBudgetBytes:
-   * uploads wait for room (uploadWithinBudget); a file leaves it when it
+   * uploads wait for room (putInput, input.ts); a file leaves it when it
    * leaves this registry (deleted, or the user's once its chunk is done).
    */
-  readonly storage = new StorageBudget();
+  readonly storage: StorageBudget;
   private journal: RunJournal | undefined;
+
+  constructor(storageBudgetBytes?: number) {
+    this.storage = new StorageBudget(storageBudgetBytes);
+  }
 
   addFile(name: string): void {
     this.fileNames.add(name);
@@ -51,13 +55,13 @@ export class InFlight {
   }
 
   /** Stop paying for batches nobody will read and remove our uploads; best effort, never throws. */
-  async cancelAll(client: GeminiClient): Promise<void> {
+  async cancelAll(backend: BatchBackend): Promise<void> {
     // Recorded first, synchronously (the journal closes right after): a rerun of the same
     // command must upload and create these chunks again under new names, not adopt
     // cancelled batches nor create from deleted files (issue 11).
     this.recordCancelled();
-    const jobs = this.batches().map((b) => client.batches.cancel(b).catch(() => undefined));
-    const files = this.files().map((f) => client.files.delete(f).catch(() => undefined));
+    const jobs = this.batches().map((b) => backend.jobs.cancel(b).catch(() => undefined));
+    const files = this.files().map((f) => backend.input.remove(f).catch(() => undefined));
     await Promise.all([...jobs, ...files]);
   }
 

@@ -29,12 +29,6 @@ export class StorageBudget {
     return this.budget;
   }
 
-  /** Set once the run's options are known (the registry that owns it is made before them). */
-  setBudget(bytes: number): void {
-    this.budget = bytes;
-    this.changes.notify();
-  }
-
   /** Bytes held now. */
   get usedBytes(): number {
     return this.used;
@@ -64,29 +58,4 @@ export class StorageBudget {
     this.held.delete(from);
     this.held.set(to, (this.held.get(to) ?? 0) + bytes);
   }
-}
-
-/**
- * Upload `bytes` from `path` once they fit the budget; the hold moves to the
- * file's name, to be released when that file is deleted (or no longer ours).
- * A failed upload gives its bytes back.
- */
-export async function uploadWithinBudget(
-  budget: StorageBudget | undefined,
-  path: string,
-  bytes: number,
-  upload: () => Promise<string>,
-  signal?: AbortSignal,
-): Promise<string> {
-  if (!budget) return upload();
-  await budget.acquire(path, bytes, signal);
-  let fileName: string;
-  try {
-    fileName = await upload();
-  } catch (err) {
-    budget.release(path);
-    throw err;
-  }
-  budget.rename(path, fileName);
-  return fileName;
 }

@@ -1,6 +1,9 @@
 /**
- * Stage 3: Chunk → UploadedChunk. Resumable upload of file-mode spool files
- * (inline chunks pass through). With a journal, the upload session URL is
+ * Stage 3: Chunk → UploadedChunk. A file-mode chunk's spool goes where the
+ * backend reads input (the backend's input store: a Files API upload, a
+ * Cloud Storage object), through the run's one way to put input
+ * (src/run/input.ts: within the storage budget, registered in flight);
+ * inline chunks pass through. With a journal, the upload session URL is
  * recorded before the first byte, so a restarted run continues from the
  * service's received offset instead of from zero, and a finished upload of
  * identical bytes is never redone.
@@ -12,14 +15,14 @@ import { chunkPart } from '../journal/journal.js';
 import { uploaderOptionsSchema, type ResolvedUploaderOptions, type UploaderOptions } from '../options/uploader.js';
 import { parseOptions } from '../options/parse.js';
 import type { RunContext } from '../run/context.js';
-import { uploadFile } from '../run/upload-file.js';
-import { uploadWithinBudget } from '../run/storage-budget.js';
+import { InFlight } from '../run/in-flight.js';
+import { putInput } from '../run/input.js';
 import type { Chunk, UploadedChunk } from '../types.js';
 
 export type { UploaderOptions } from '../options/uploader.js';
 
-/** What the uploader uses of the run: client and runId at least. */
-export type UploaderContext = Pick<RunContext, 'client' | 'runId'> & Partial<Pick<RunContext, 'signal' | 'journal' | 'events' | 'inFlight'>>;
+/** What the uploader uses of the run: backend and runId at least. */
+export type UploaderContext = Pick<RunContext, 'backend' | 'runId'> & Partial<Pick<RunContext, 'signal' | 'journal' | 'events' | 'inFlight'>>;
 
 /** The core: one chunk to its uploaded form. */
 export async function uploadChunk(ctx: UploaderContext, chunk: Chunk, opts: ResolvedUploaderOptions): Promise<UploadedChunk> {
@@ -31,19 +34,16 @@ export async function uploadChunk(ctx: UploaderContext, chunk: Chunk, opts: Reso
   if (prior?.fileName) return { ...chunk, fileName: prior.fileName };
   ctx.events?.job({ chunk: chunk.index, state: 'UPLOADING', requests: chunk.lineCount });
   const progress = ctx.events?.progress;
-  // Waits for room under the run's storage budget first (stage 4 frees it as it deletes inputs).
-  const upload = () =>
-    uploadFile(ctx.client, chunk.spoolPath, `${ctx.runId}-${chunkPart(chunk.index, prior?.attempt)}`, {
-      signal: ctx.signal,
-      uploadUrl: prior?.uploadUrl,
-      onUploadUrl: journal ? (url) => journal.uploadStarted(chunk.index, url) : undefined,
-      onBytes: progress ? (n) => (progress.bytesUploaded += n) : undefined,
-    });
-  const fileName = await uploadWithinBudget(ctx.inFlight?.storage, chunk.spoolPath, chunk.bytes, upload, ctx.signal).catch((err: unknown) => {
+  // Waits for room under the run's storage budget first (stage 4 frees it as it removes inputs).
+  const run = { backend: ctx.backend, inFlight: ctx.inFlight ?? new InFlight(), ...(ctx.signal ? { signal: ctx.signal } : {}) };
+  const fileName = await putInput(run, chunk.spoolPath, chunk.bytes, `${ctx.runId}-${chunkPart(chunk.index, prior?.attempt)}`, {
+    uploadUrl: prior?.uploadUrl,
+    onUploadUrl: journal ? (url) => journal.uploadStarted(chunk.index, url) : undefined,
+    onBytes: progress ? (n) => (progress.bytesUploaded += n) : undefined,
+  }).catch((err: unknown) => {
     throw atStageBoundary(err, `uploading chunk ${chunk.index} (records ${chunk.firstSeq}..${chunk.firstSeq + chunk.count - 1})`);
   });
   await journal?.uploadFinished(chunk.index, fileName);
-  ctx.inFlight?.addFile(fileName);
   ctx.events?.job({ chunk: chunk.index, state: 'UPLOADED', requests: chunk.lineCount, detail: fileName });
   return { ...chunk, fileName };
 }

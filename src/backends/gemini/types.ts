@@ -6,37 +6,16 @@
 import type { Readable } from 'node:stream';
 
 
-/** Normalised batch state: the wire says BATCH_STATE_X, the SDKs say JOB_STATE_X; we say X. */
-export type BatchState = 'PENDING' | 'RUNNING' | 'SUCCEEDED' | 'FAILED' | 'CANCELLED' | 'EXPIRED' | 'UNSPECIFIED';
-export const TERMINAL_STATES: ReadonlySet<BatchState> = new Set(['SUCCEEDED', 'FAILED', 'CANCELLED', 'EXPIRED']);
+import type { BatchState, BatchTask, QuotaViolation } from '../../backend/types.js';
 
-export type BatchTask = 'generate' | 'embed';
+export { TERMINAL_STATES } from '../../backend/types.js';
+export type { BatchState, BatchTask, QuotaViolation };
 
 /** How inline result lines got their keys (see BatchOperation.inlineKeys). */
 export type InlineKeying = 'keys' | 'position' | 'unmatched';
 
 /** A batch's request keys in the order they were sent, produced lazily (a fresh iterable per call). */
 export type OrderedKeys = () => AsyncIterable<string> | Iterable<string>;
-
-/**
- * What a 429's google.rpc.QuotaFailure names: the quota that refused us.
- * `limit` is the quota's value as a number (enqueued tokens per model for
- * batch creates); a limit of 0 means the project has no access at all (the
- * free tier has no Batch API) and waiting will never help.
- */
-export interface QuotaViolation {
-  /** e.g. generativelanguage.googleapis.com/batch_enqueued_tokens */
-  metric?: string;
-  /** e.g. BatchEnqueuedTokensPerModelPerProject */
-  id?: string;
-  /** quotaDimensions.model, e.g. gemini-2.5-flash */
-  model?: string;
-  /** quotaDimensions.location */
-  location?: string;
-  /** quotaValue as a number; undefined when absent or not numeric. */
-  limit?: number;
-}
-
 
 export interface RetryOptions {
   /** Total attempts per call, first one included (default 8). */

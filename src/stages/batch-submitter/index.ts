@@ -1,8 +1,8 @@
 /**
  * Stage 4: UploadedChunk → FinishedJob, a thin stream adapter over
- * BatchRunner: up to maxJobsInFlight chunks admitted at once (with the run's
- * job window, shared with the demuxer, a chunk holds its slot until its
- * results are all out).
+ * runChunk (chunk-life.ts): up to maxJobsInFlight chunks admitted at once
+ * (with the run's job window, shared with the demuxer, a chunk holds its slot
+ * until its results are all out).
  */
 import type { Duplex } from 'node:stream';
 import { atStageBoundary } from '../../errors.js';
@@ -12,45 +12,45 @@ import { submitterOptionsSchema, type BatchSubmitterOptions } from '../../option
 import type { RunContext } from '../../run/context.js';
 import { InFlight } from '../../run/in-flight.js';
 import type { FinishedJob, UploadedChunk } from '../../types.js';
-import { BatchRunner } from './batch-runner.js';
+import { runChunk } from './chunk-life.js';
+import { makeStageContext } from './stage-context.js';
 
-export { BatchRunner } from './batch-runner.js';
 export type { BatchSubmitterOptions } from '../../options/submitter.js';
-export type { BatchPart } from './batch-part.js';
+export type { BatchPart } from './parts.js';
 
-/** What the submitter uses of the run: client, runId and work dir at least. */
-export type SubmitterContext = Pick<RunContext, 'client' | 'runId' | 'workDir'> &
+/** What the submitter uses of the run: backend, runId and work dir at least. */
+export type SubmitterContext = Pick<RunContext, 'backend' | 'runId' | 'workDir'> &
   Partial<Pick<RunContext, 'signal' | 'journal' | 'events' | 'inFlight' | 'jobWindow' | 'webhook'>>;
 
 /** UploadedChunk (object mode) → FinishedJob (object mode). */
-export function batchSubmitter(ctx: SubmitterContext, options: BatchSubmitterOptions): Duplex & { runner: BatchRunner } {
-  const opts = parseOptions(submitterOptionsSchema, options, 'batchSubmitter');
-  const inFlight = ctx.inFlight ?? new InFlight();
-  const progress = ctx.events?.progress;
-  const runner = new BatchRunner({
-    ...opts,
-    client: ctx.client,
-    runId: ctx.runId,
-    dir: ctx.workDir,
-    signal: ctx.signal,
-    journal: ctx.journal,
+export function batchSubmitter(run: SubmitterContext, options: BatchSubmitterOptions): Duplex {
+  const o = parseOptions(submitterOptionsSchema, options, 'batchSubmitter');
+  const inFlight = run.inFlight ?? new InFlight(o.storageBudgetBytes);
+  // cancelOnAbort records the chunks it gives up in the journal (src/run/in-flight.ts).
+  inFlight.attachJournal(run.journal);
+  const progress = run.events?.progress;
+  const ctx = makeStageContext(o, {
+    backend: run.backend,
+    runId: run.runId,
+    dir: run.workDir,
     inFlight,
-    webhook: ctx.webhook,
-    onJob: ctx.events ? (e) => ctx.events!.job(e) : undefined,
-    onBytesUploaded: progress ? (n) => (progress.bytesUploaded += n) : undefined,
+    ...(run.signal ? { signal: run.signal } : {}),
+    ...(run.journal ? { journal: run.journal } : {}),
+    ...(run.webhook ? { webhook: run.webhook } : {}),
+    ...(run.events ? { onJob: (e) => run.events!.job(e) } : {}),
+    ...(progress ? { onBytesUploaded: (n) => (progress.bytesUploaded += n) } : {}),
   });
-  const stream = boundedMap<UploadedChunk, FinishedJob>({
-    slots: ctx.jobWindow ?? new Slots(opts.maxJobsInFlight, 'maxJobsInFlight'),
+  return boundedMap<UploadedChunk, FinishedJob>({
+    slots: run.jobWindow ?? new Slots(o.maxJobsInFlight, 'maxJobsInFlight'),
     // The run's window is freed by the demuxer; a submitter of its own frees a slot as it pushes.
-    releaseOn: ctx.jobWindow ? 'consumer' : 'pushed',
-    ordered: opts.ordered,
+    releaseOn: run.jobWindow ? 'consumer' : 'pushed',
+    ordered: o.ordered,
     task: (chunk) =>
-      runner.run(chunk).catch((err: unknown) => {
+      runChunk(ctx, chunk).catch((err: unknown) => {
         throw atStageBoundary(err, `running the batch of chunk ${chunk.index} (records ${chunk.firstSeq}..${chunk.firstSeq + chunk.count - 1})`);
       }),
     onDestroy: async (err) => {
-      if (err && opts.cancelOnAbort) await inFlight.cancelAll(ctx.client);
+      if (err && o.cancelOnAbort) await inFlight.cancelAll(run.backend);
     },
   });
-  return Object.assign(stream, { runner });
 }

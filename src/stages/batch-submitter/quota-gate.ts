@@ -7,7 +7,8 @@
  * limit from that answer, reserve each chunk's estimated tokens before its
  * create, and let a create go only while our own reservations plus it fit.
  * What to do on a 429 is a pure decision (decideOnQuota429) so it is tested
- * without a service; the gate itself is a small bookkeeping class.
+ * without a service; the gate itself is a small bookkeeping class, and
+ * createWithinQuota the one loop that acts on the decisions.
  *
  * Estimates err high (the estimator counts CJK as one token per character),
  * so "fits by our estimate" means "fits by the service's count" unless other
@@ -15,30 +16,28 @@
  * that still comes, handled by waiting for our own jobs or, with none in
  * flight, by a bounded wait that ends in one clear sentence.
  */
+import type { QuotaViolation } from '../../backend/types.js';
+import { GeminiApiError } from '../../backend/service-error.js';
 import { ChangeSignal } from '../../internal/concurrency/change-signal.js';
+import { backoffDelay, sleep, type BackoffCurve } from '../../internal/backoff.js';
 import { GeminiBatchError } from '../../errors.js';
 import { DEFAULT_QUOTA_WAIT_MS } from '../../options/survival.js';
 
-/** What a 429 says about the quota (GeminiApiError.quota / quotaViolations; read liberally). */
-export interface QuotaViolation {
-  /** The limit in the quota's unit (enqueued tokens); 0 means no Batch access. */
-  limit?: number;
-  /** quotaMetric, e.g. generativelanguage.googleapis.com/batch_enqueued_tokens */
-  metric?: string;
-  quotaId?: string;
-}
-
-/** The quota facts of an error from a create call, whatever shape the api layer gave them. */
-export function quotaOf(err: unknown): { status: number; quota?: QuotaViolation; retryAfterMs?: number } | undefined {
-  if (!err || typeof err !== 'object') return undefined;
-  // GeminiApiError carries the HTTP status as `httpStatus` (its `status` is the API's status string).
-  const e = err as { httpStatus?: unknown; status?: unknown; quota?: unknown; quotaViolations?: unknown; retryAfterMs?: unknown };
-  if (e.httpStatus !== 429 && e.status !== 429) return undefined;
-  const out: { status: number; quota?: QuotaViolation; retryAfterMs?: number } = { status: 429 };
-  if (typeof e.retryAfterMs === 'number' && Number.isFinite(e.retryAfterMs)) out.retryAfterMs = e.retryAfterMs;
-  const quota = readViolation(Array.isArray(e.quotaViolations) && e.quotaViolations.length ? { violations: e.quotaViolations } : e.quota);
-  if (quota) out.quota = isTokenQuota(quota) ? quota : { ...quota, limit: undefined };
-  if (out.quota && out.quota.limit === undefined) delete out.quota.limit;
+/**
+ * The quota facts of an error from a create: a 429 from the service, with the
+ * violation that names enqueued tokens (the service error parsed its
+ * google.rpc.QuotaFailure once, src/backend/service-error.ts). A violation
+ * of another quota is kept without its limit: it only means "wait".
+ */
+export function quotaOf(err: unknown): { quota?: QuotaViolation; retryAfterMs?: number } | undefined {
+  if (!(err instanceof GeminiApiError) || err.httpStatus !== 429) return undefined;
+  const out: { quota?: QuotaViolation; retryAfterMs?: number } = {};
+  if (err.retryAfterMs !== undefined && Number.isFinite(err.retryAfterMs)) out.retryAfterMs = err.retryAfterMs;
+  const v = err.quotaViolations.find((q) => q.limit !== undefined) ?? err.quotaViolations[0];
+  if (v) {
+    const { limit, ...rest } = v;
+    out.quota = isTokenQuota(v) && limit !== undefined ? { ...rest, limit } : rest;
+  }
   return out;
 }
 
@@ -50,33 +49,12 @@ export function quotaOf(err: unknown): { status: number; quota?: QuotaViolation;
  * any exact spelling.
  */
 function isTokenQuota(v: QuotaViolation): boolean {
-  const what = `${v.metric ?? ''} ${v.quotaId ?? ''}`;
+  const what = `${v.metric ?? ''} ${v.id ?? ''}`;
   return !/request|storage|bytes|per_?minute|per_?day/i.test(what);
 }
 
-function readViolation(q: unknown): QuotaViolation | undefined {
-  if (!q || typeof q !== 'object') return undefined;
-  // Either one violation, or {violations: [...]} as google.rpc.QuotaFailure has it.
-  const list = (q as { violations?: unknown }).violations;
-  if (Array.isArray(list)) {
-    for (const v of list) {
-      const one = readViolation(v);
-      if (one?.limit !== undefined) return one;
-    }
-    return list.length ? readViolation(list[0]) : undefined;
-  }
-  const o = q as Record<string, unknown>;
-  const raw = o.limit ?? o.quotaValue ?? o.value;
-  const limit = typeof raw === 'number' ? raw : typeof raw === 'string' && /^\d+$/.test(raw) ? Number(raw) : undefined;
-  const metric = typeof (o.metric ?? o.quotaMetric) === 'string' ? ((o.metric ?? o.quotaMetric) as string) : undefined;
-  const id = o.quotaId ?? o.id;
-  const quotaId = typeof id === 'string' ? id : undefined;
-  const v: QuotaViolation = {};
-  if (limit !== undefined) v.limit = limit;
-  if (metric !== undefined) v.metric = metric;
-  if (quotaId !== undefined) v.quotaId = quotaId;
-  return Object.keys(v).length ? v : undefined;
-}
+/** 2-3 s after the first 429, growing to 60-90 s: the quota drains as batches finish, in minutes. */
+const QUOTA_BACKOFF: BackoffCurve = { initialMs: 3_000, maxMs: 90_000, jitter: 1 / 3 };
 
 export type QuotaDecision =
   /** Give up: the message is one sentence naming the quota, the model and the fix. */
@@ -145,9 +123,7 @@ export function decideOnQuota429(s: QuotaSituation): QuotaDecision {
       ),
     };
   }
-  const base = Math.min(60_000, 2_000 * 2 ** Math.min(10, s.attempt - 1));
-  const jitter = (s.random ?? Math.random)() * base * 0.5;
-  const delay = s.retryAfterMs !== undefined ? Math.max(s.retryAfterMs, 250) : base + jitter;
+  const delay = s.retryAfterMs !== undefined ? Math.max(s.retryAfterMs, 250) : backoffDelay(s.attempt, QUOTA_BACKOFF, s.random);
   // Never sleep past the end of the bounded wait (plus a moment, so the last try happens after it).
   return { kind: 'backoff', delayMs: Math.max(1, Math.min(delay, s.quotaWaitMs - s.starvedMs + 1)) };
 }
@@ -162,7 +138,7 @@ export function splitTarget(limit: number): number {
 }
 
 function quotaName(q: QuotaViolation | undefined): string {
-  const id = q?.quotaId ?? q?.metric;
+  const id = q?.id ?? q?.metric;
   const kind = !q || isTokenQuota(q) ? 'enqueued-token quota' : 'quota';
   return id ? `${kind} ${id}` : kind;
 }
@@ -295,5 +271,66 @@ export class QuotaGate {
   /** Resolves at the next release (one of our batches ended or a create gave its tokens back). */
   changed(signal?: AbortSignal): Promise<void> {
     return this.changes.wait(signal);
+  }
+}
+
+export type QuotaCreateResult<T> =
+  /** create() answered `value` (a job made or found); release the reservation when that job ends. */
+  | { kind: 'created'; value: T; reservation: QuotaReservation }
+  /** Over the limit: cut into parts of at most partTokens and run those instead. */
+  | { kind: 'split'; limit: number; partTokens: number };
+
+export interface QuotaCreateOptions<T> {
+  gate: QuotaGate;
+  /** Estimated tokens of the request set. */
+  tokens: number;
+  requests: number;
+  /** Makes the batch; throws the service's error (a 429 with its quota) when refused. */
+  create: () => Promise<T>;
+  signal?: AbortSignal;
+  /** Told before each wait (job events: "waiting for the quota"). */
+  onWait?: (why: 'ours' | 'backoff', detail: string) => void;
+}
+
+/**
+ * One create under the enqueued-token quota: reserve the request set's
+ * estimated tokens on the gate, create, and on a 429 act on the gate's
+ * decision (wait for one of ours to end, back off, split, or fail in one
+ * sentence). The create itself (journal intent, adopt after an ambiguous
+ * answer) is the caller's function; this only decides when to call it.
+ */
+export async function createWithinQuota<T>(o: QuotaCreateOptions<T>): Promise<QuotaCreateResult<T>> {
+  const { gate } = o;
+  for (;;) {
+    if (o.requests > 1 && gate.needsSplit(o.tokens)) {
+      const limit = gate.limit!;
+      return { kind: 'split', limit, partTokens: splitTarget(limit) };
+    }
+    const reservation = await gate.reserve(o.tokens, o.signal);
+    let value: T;
+    try {
+      value = await o.create();
+    } catch (err) {
+      reservation.release();
+      if (!quotaOf(err)) throw err;
+      const d = gate.on429(err, o.tokens, o.requests);
+      switch (d.kind) {
+        case 'fail':
+          throw d.error;
+        case 'split':
+          return d;
+        case 'wait-for-ours':
+          // Decided and registered in the same tick: an end of ours cannot slip between.
+          o.onWait?.('ours', `enqueued-token quota full: waiting for one of this run's ${gate.jobsInFlight} batches to finish`);
+          await gate.changed(o.signal);
+          continue;
+        case 'backoff':
+          o.onWait?.('backoff', `enqueued-token quota full (429): trying again in ${Math.round(d.delayMs / 1000)} s`);
+          await sleep(d.delayMs, o.signal);
+          continue;
+      }
+    }
+    reservation.created();
+    return { kind: 'created', value, reservation };
   }
 }

@@ -1,107 +1,112 @@
 /**
- * Wait for a part's batch to end, record its terminal state, and bring its
- * results to local disk (appended to the chunk's results file: the responses
- * file downloaded, or the inline results the client wrote while polling,
- * keyed by position when the service sent them without keys). A batch shown
- * SUCCEEDED before its output is polled again (bounded) until the output is
- * there; one that never shows it fails the run rather than being taken as
- * done: its batch stays in the journal, and a rerun fetches it. A FAILED,
- * EXPIRED or CANCELLED batch's partial output is used too. A batch the
- * service no longer has (404) is a ChunkGone: the chunk is redone.
+ * Wait for a part's job to end, record its terminal state, and bring its
+ * results to local disk (appended to the chunk's results file in the
+ * canonical line shape, by the backend's result source). A job shown
+ * SUCCEEDED before its output is attached is polled again (bounded) until it
+ * is; one that never shows it fails the run rather than being taken as done:
+ * its job stays in the journal, and a rerun fetches it. A FAILED, EXPIRED or
+ * CANCELLED job's partial output is used too. A job the service no longer has
+ * (404) is a value, `gone`: the chunk is redone.
  */
-import { createWriteStream } from 'node:fs';
 import { rm } from 'node:fs/promises';
-import { pipeline } from 'node:stream/promises';
-import type { BatchOperation, BatchState } from '../../backends/gemini/types.js';
+import type { BatchJob, BatchState } from '../../backend/types.js';
+import { GeminiApiError } from '../../backend/service-error.js';
 import { GeminiBatchError } from '../../errors.js';
 import { crashPoint } from '../../failpoints.js';
-import type { Attempt, BatchPart } from './batch-part.js';
-import type { SubmitterState } from './submitter-state.js';
-import { keyInlineResults } from './inline-keys.js';
-import { hasOutput, waitForOutput } from './output-wait.js';
-import { ChunkGone, isNotFound } from './redo.js';
+import { backoffDelay, sleep } from '../../internal/backoff.js';
+import type { BatchPart } from './parts.js';
+import { appendExclusive, releaseQuota, stageEvent, type StageContext } from './stage-context.js';
 
-/** First pause before looking again for the output of a batch an event said ended (output-wait's own default). */
+export type WaitOutcome =
+  | { kind: 'finished'; job: BatchJob }
+  /** The service no longer has the job: `paid` when it had run (its price was paid for nothing). */
+  | { kind: 'gone'; paid: boolean; message: string };
+
+/** First pause before looking again for the output of a job an event said ended. */
 const OUTPUT_POLL_WITH_WEBHOOK_MS = 2_000;
 
-export async function waitAndFetch(s: SubmitterState, part: BatchPart, displayName: string, batchName: string): Promise<Attempt> {
-  const o = s.opts;
-  const journal = o.journal;
+export async function waitAndFetch(ctx: StageContext, part: BatchPart, displayName: string, batchName: string): Promise<WaitOutcome> {
+  const journal = ctx.journal;
   const recordedTerminal = journal?.get(part.chunk.index)?.terminal[displayName];
-  // Stays listed until it reaches a terminal state, so an abort can still cancel it.
-  s.inFlight.addBatch(batchName);
+  // Listed until it reaches a terminal state, so an abort can still cancel it.
+  ctx.inFlight.addBatch(batchName);
   // From creation or adoption until done, its events wake the poll (a hint: one GET confirms).
-  const webhook = o.webhook;
+  const webhook = ctx.webhook;
   webhook?.watch(batchName);
   const pause = webhook?.pause(batchName);
-  const inlinePath = `${part.resultsPath}.inline-${displayName}`;
+  const scratchPath = `${part.resultsPath}.scratch-${displayName}`;
   let lastState: BatchState | undefined;
-  let op: BatchOperation;
+  let job: BatchJob;
   try {
-    op = await o.client.batches.waitForBatch(batchName, {
-      signal: o.signal,
-      pollInterval: o.pollInterval,
-      inlineResultsPath: inlinePath,
+    job = await ctx.backend.jobs.wait(batchName, {
+      signal: ctx.signal,
+      pollInterval: ctx.o.pollInterval,
+      scratchPath,
       ...(pause ? { pause } : {}),
-      onState: (st) => {
-        if (st.state !== lastState) {
-          if (st.state === 'RUNNING') crashPoint('polling');
-          lastState = st.state;
-          s.event(part, st.state, part.lines, batchName);
-        }
+      onState: (j) => {
+        if (j.state === lastState) return;
+        if (j.state === 'RUNNING') crashPoint('polling');
+        lastState = j.state;
+        stageEvent(ctx, part, j.state, part.lines, batchName);
       },
     });
-    op = await waitForOutput(op, () => o.client.batches.getToFile(batchName, inlinePath, o.signal), {
-      waitMs: s.survival.outputWaitMs,
-      // With webhooks the poll interval can be minutes, but no second event comes when the output is attached.
-      initialMs: webhook ? Math.min(OUTPUT_POLL_WITH_WEBHOOK_MS, o.pollInterval?.initialMs ?? OUTPUT_POLL_WITH_WEBHOOK_MS) : o.pollInterval?.initialMs,
-      maxMs: o.pollInterval?.maxMs,
-      signal: o.signal,
-      onWait: (polls) => {
-        if (polls === 1) s.event(part, 'SUCCEEDED', part.lines, batchName, 'SUCCEEDED but no output attached yet: polling until it is');
-      },
-    });
+    if (job.state === 'SUCCEEDED' && !job.hasOutput) job = await waitForOutput(ctx, part, batchName, job, scratchPath);
   } catch (err) {
     webhook?.unwatch(batchName);
-    if (!isNotFound(err)) throw err;
-    s.inFlight.dropBatch(batchName);
-    s.survival.ended(batchName);
-    await rm(inlinePath, { force: true });
+    // Any other failure (an abort among them) leaves it listed: cancelOnAbort cancels it.
+    if (!(err instanceof GeminiApiError && err.httpStatus === 404)) throw err;
+    ended(ctx, batchName);
+    await rm(scratchPath, { force: true });
     // Results never fetched: if it had finished, its price was paid for nothing.
     const paid = recordedTerminal !== undefined || lastState === 'RUNNING';
-    throw new ChunkGone('batch-gone', paid, `batch ${batchName} (${displayName}) no longer exists on the service`);
+    return { kind: 'gone', paid, message: `batch ${batchName} (${displayName}) no longer exists on the service` };
   }
   webhook?.unwatch(batchName);
-  s.inFlight.dropBatch(batchName);
-  s.survival.ended(batchName);
-  if (recordedTerminal === undefined) await journal?.batchTerminal(part.chunk.index, displayName, op.state);
-  if (op.state === 'SUCCEEDED' && !hasOutput(op)) {
-    await rm(inlinePath, { force: true });
-    const ms = s.survival.outputWaitMs;
+  ended(ctx, batchName);
+  if (recordedTerminal === undefined) await journal?.batchTerminal(part.chunk.index, displayName, job.state);
+  if (job.state === 'SUCCEEDED' && !job.hasOutput) {
+    await rm(scratchPath, { force: true });
+    const ms = ctx.o.outputWaitMs;
     const waited = ms < 60_000 ? `${Math.max(1, Math.round(ms / 1000))} s` : `${Math.round(ms / 60_000)} min`;
     throw new GeminiBatchError(
       'ERR_BATCH_OUTPUT_MISSING',
       `batch ${batchName} shows SUCCEEDED but the service attached no output within ${waited}; its results are paid for: run again${journal ? '' : ' with a stateDir'} later to fetch them`,
     );
   }
-  if (hasOutput(op)) {
-    const responsesFile = op.responsesFile;
-    if (responsesFile) {
-      await s.survival.appendExclusive(part.resultsPath, () => appendDownload(s, responsesFile, part.resultsPath));
-      s.remoteResults.get(part.chunk.index)?.push(responsesFile);
-    } else {
-      const keyed = await s.survival.appendExclusive(part.resultsPath, () => keyInlineResults(inlinePath, part.spoolPath, part.resultsPath));
-      if (keyed.detail) s.event(part, op.state, part.lines, batchName, keyed.detail);
-    }
+  if (job.hasOutput) {
+    const fetched = await appendExclusive(ctx, part.resultsPath, () =>
+      ctx.backend.output.fetch(job, { resultsPath: part.resultsPath, spoolPath: part.spoolPath, scratchPath, signal: ctx.signal }),
+    );
+    ctx.remoteResults.get(part.chunk.index)?.push(...fetched.remote);
+    if (fetched.detail) stageEvent(ctx, part, job.state, part.lines, batchName, fetched.detail);
   }
-  await rm(inlinePath, { force: true });
-  return { state: op.state, batchName, op };
+  await rm(scratchPath, { force: true });
+  return { kind: 'finished', job };
 }
 
-async function appendDownload(s: SubmitterState, fileName: string, path: string): Promise<void> {
-  await s.downloads.run(async () => {
-    const body = await s.opts.client.files.download(fileName, s.opts.signal);
-    await pipeline(body, createWriteStream(path, { flags: 'a' }));
-  }, s.opts.signal);
+/**
+ * A job shown SUCCEEDED before its output is attached (ellmer PR #926): poll
+ * again, bounded by outputWaitMs, until the output appears. Resolves with the
+ * last job seen (without output once the bound has passed).
+ */
+async function waitForOutput(ctx: StageContext, part: BatchPart, batchName: string, job: BatchJob, scratchPath: string): Promise<BatchJob> {
+  // With webhooks the poll interval can be minutes, but no second event comes when the output is attached.
+  const initialMs = ctx.webhook ? Math.min(OUTPUT_POLL_WITH_WEBHOOK_MS, ctx.o.pollInterval.initialMs) : ctx.o.pollInterval.initialMs;
+  const curve = { initialMs, maxMs: ctx.o.pollInterval.maxMs, factor: 1.5 };
+  const start = Date.now();
+  let last = job;
+  for (let polls = 1; !last.hasOutput; polls++) {
+    const left = ctx.o.outputWaitMs - (Date.now() - start);
+    if (left <= 0) break;
+    if (polls === 1) stageEvent(ctx, part, 'SUCCEEDED', part.lines, batchName, 'SUCCEEDED but no output attached yet: polling until it is');
+    await sleep(Math.max(1, Math.min(backoffDelay(polls, curve), left)), ctx.signal);
+    last = await ctx.backend.jobs.refresh(batchName, { signal: ctx.signal, scratchPath });
+  }
+  return last;
 }
 
+/** The job is terminal or gone: nothing of it to cancel, and its quota is free. */
+function ended(ctx: StageContext, batchName: string): void {
+  ctx.inFlight.dropBatch(batchName);
+  releaseQuota(ctx, batchName);
+}
