@@ -10,7 +10,7 @@ import type { Duplex } from 'node:stream';
 import type { BatchBackend } from './backend/types.js';
 import { openBackend } from './backends/index.js';
 import type { GeminiClient } from './backends/gemini/types.js';
-import { abortError } from './errors.js';
+import { abortError, GeminiBatchError } from './errors.js';
 import type { CompletionInfo, RunJournal } from './journal/types.js';
 import { chunkerOptionsSchema } from './options/chunker.js';
 import { demuxerOptionsSchema } from './options/demuxer.js';
@@ -79,9 +79,29 @@ export function geminiBatch<R = BatchRecord>(options: GeminiBatchOptions<R>, int
   const o = resolveOptions(options);
   const lent = internals.backend !== undefined || internals.client !== undefined;
   const backend = internals.backend ?? openBackend(o, internals.client);
-  const run = openRun(o as ResolvedOptions<unknown>, { backend, lent });
-  const stream = compose(...assemble(run, o, internals));
+  const fitted = fitToBackend(o, backend);
+  const run = openRun(fitted as ResolvedOptions<unknown>, { backend, lent });
+  const stream = compose(...assemble(run, fitted, internals));
   return withLifecycle(stream, run, o);
+}
+
+/**
+ * The options within what the backend takes: chunks no larger than its job
+ * limits, and sent as files when it takes no inline input. Asking for inline
+ * input from such a backend is refused in one sentence.
+ */
+function fitToBackend<R>(o: ResolvedOptions<R>, backend: BatchBackend): ResolvedOptions<R> {
+  const l = backend.limits;
+  if (l.maxInlineBytes === undefined && o.mode === 'inline') {
+    throw new GeminiBatchError('ERR_INVALID_OPTIONS', `geminiBatch: the ${backend.name} backend takes no inline input: use mode 'auto' or 'file'`);
+  }
+  return {
+    ...o,
+    mode: l.maxInlineBytes === undefined ? 'file' : o.mode,
+    maxInlineBytes: Math.min(o.maxInlineBytes, l.maxInlineBytes ?? o.maxInlineBytes),
+    maxFileBytes: Math.min(o.maxFileBytes, l.maxInputBytes),
+    maxRequestsPerBatch: Math.min(o.maxRequestsPerBatch, l.maxRequestsPerJob),
+  };
 }
 
 /** The stages in data-flow order, each given the run and its own options. */
@@ -94,6 +114,7 @@ function assemble<R>(run: Run, o: ResolvedOptions<R>, internals: GeminiBatchInte
       onInvalid: o.onInvalid,
       maxLineBytes: o.maxLineBytes,
       lineNumbers: internals.lineNumbers,
+      wire: run.backend.wire,
       onLine: (rl) => {
         progress.recordsIn++;
         if (rl.invalid) progress.invalidRecords++;

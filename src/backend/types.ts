@@ -77,9 +77,14 @@ export interface WireCodec {
    */
   refuse?(request: Record<string, unknown>): string | undefined;
   /**
+   * Whether a raw JSONL line may hold something refuse() refuses (a byte
+   * search, e.g. for `"cachedContent"`): lines it clears travel as bytes,
+   * unparsed. Absent: every line is parsed when refuse is set.
+   */
+  suspect?(raw: Buffer): boolean;
+  /**
    * The line this service reads, from the canonical
-   * `{"key":"<seq>:<key>","request":{…}}\n` (identity when absent). When set,
-   * stage 1 parses every request (no byte pass-through).
+   * `{"key":"<seq>:<key>","request":{…}}\n` (identity when absent), on bytes.
    */
   encodeLine?(line: Buffer, seq: number): Buffer;
 }

@@ -8,7 +8,7 @@ import { existsSync, statSync } from 'node:fs';
 import { pipeline } from 'node:stream/promises';
 import { GeminiBatchError } from '../errors.js';
 import { geminiBatch, type GeminiBatchStream } from '../gemini-batch.js';
-import { createGeminiClient } from '../backends/gemini/client.js';
+import { openBackend } from '../backends/index.js';
 import { archiveJournal, openJournal, spentAnything, type JournalState } from '../journal/journal.js';
 import { reconcileWithService } from '../journal/reconcile.js';
 import { acquireStateLock, type StateLock } from '../journal/lock.js';
@@ -308,11 +308,11 @@ async function redoWhatTheServiceLost(
   reporter: Reporter,
   signal: AbortSignal,
 ): Promise<void> {
-  const client = createGeminiClient({ ...(conn.apiKey !== undefined ? { apiKey: conn.apiKey } : {}), ...(conn.baseUrl ? { baseUrl: conn.baseUrl } : {}) });
+  const backend = openBackend({ ...(conn.apiKey !== undefined ? { apiKey: conn.apiKey } : {}), ...(conn.baseUrl ? { baseUrl: conn.baseUrl } : {}) });
   lock.lend();
   const journal = openJournal(stateDir, { fingerprint: recorded.fingerprint ?? {} });
   try {
-    const r = await reconcileWithService(journal, client, signal);
+    const r = await reconcileWithService(journal, backend, signal);
     const redo = r.cancelled.length + r.lost.length;
     if (redo) {
       const paid = r.paidLost.length ? `; ${r.paidLost.length} had already succeeded, so that paid work was lost` : '';
@@ -320,7 +320,7 @@ async function redoWhatTheServiceLost(
     }
   } finally {
     await journal.close();
-    await client.close().catch(() => undefined);
+    await backend.close().catch(() => undefined);
   }
 }
 

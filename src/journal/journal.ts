@@ -11,7 +11,7 @@
 import { randomBytes } from 'node:crypto';
 import { closeSync, existsSync, fdatasyncSync, ftruncateSync, mkdirSync, openSync, readFileSync, readdirSync, renameSync, rmSync, writeSync } from 'node:fs';
 import { basename, isAbsolute, join, relative, resolve, sep } from 'node:path';
-import type { BatchState } from '../backends/gemini/types.js';
+import type { BatchState } from '../backend/types.js';
 import { GeminiBatchError } from '../errors.js';
 import type { Chunk, ResultError } from '../types.js';
 import { acquireStateLock, borrowStateLock, type StateLock } from './lock.js';

@@ -8,7 +8,7 @@
  * Only chunks without local results are looked at (a handful: bounded by the
  * jobs in flight when the earlier run stopped); one GET each.
  */
-import type { BatchOperation, GeminiClient } from '../backends/gemini/types.js';
+import type { BatchBackend, BatchJob } from '../backend/types.js';
 import type { ChunkRecord, RunJournal } from './types.js';
 
 export interface ReconcileReport {
@@ -20,7 +20,7 @@ export interface ReconcileReport {
   paidLost: number[];
 }
 
-type Service = Pick<GeminiClient, 'batches' | 'files'>;
+type Service = Pick<BatchBackend, 'jobs' | 'input'>;
 
 function isNotFound(err: unknown): boolean {
   return (err as { httpStatus?: unknown } | null)?.httpStatus === 404;
@@ -36,15 +36,12 @@ async function lookup<T>(get: () => Promise<T>): Promise<T | undefined> {
   }
 }
 
-async function exists(files: Service['files'], name: string, signal?: AbortSignal): Promise<boolean> {
-  return (await lookup(() => files.get(name, signal))) !== undefined;
-}
 
 async function reconcileChunk(journal: RunJournal, c: ChunkRecord, client: Service, report: ReconcileReport, signal?: AbortSignal): Promise<void> {
   let live = false;
   for (const [displayName, name] of Object.entries(c.batches)) {
     if (!name) continue; // only intended: the stage adopts it by displayName or creates it
-    const op: BatchOperation | undefined = await lookup(() => client.batches.get(name, signal));
+    const op: BatchJob | undefined = await lookup(() => client.jobs.get(name, signal));
     const succeededBefore = c.terminal[displayName] === 'SUCCEEDED';
     if (!op) {
       await journal.chunkLost(c.index, 'batch-gone', succeededBefore);
@@ -53,7 +50,7 @@ async function reconcileChunk(journal: RunJournal, c: ChunkRecord, client: Servi
       return;
     }
     if (op.state === 'CANCELLED' && !op.hasOutput) {
-      const uploadGone = c.fileName !== undefined && !(await exists(client.files, c.fileName, signal));
+      const uploadGone = c.fileName !== undefined && !(await client.input.exists(c.fileName, signal));
       await journal.chunkCancelled(c.index, { uploadDeleted: uploadGone });
       report.cancelled.push(c.index);
       return;
@@ -63,7 +60,7 @@ async function reconcileChunk(journal: RunJournal, c: ChunkRecord, client: Servi
     live = true;
   }
   // No batch to re-attach to: the next create needs the upload, which must still be there.
-  if (!live && c.fileName !== undefined && !(await exists(client.files, c.fileName, signal))) {
+  if (!live && c.fileName !== undefined && !(await client.input.exists(c.fileName, signal))) {
     await journal.chunkLost(c.index, 'upload-gone', false);
     report.lost.push(c.index);
   }

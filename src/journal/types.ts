@@ -3,7 +3,7 @@
  * intent resolves only after the record is on disk (fsync), so a crash right
  * after it cannot forget it.
  */
-import type { BatchState } from '../backends/gemini/types.js';
+import type { BatchState } from '../backend/types.js';
 import type { Chunk, ResultError } from '../types.js';
 
 export interface ChunkRecord {

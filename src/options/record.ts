@@ -1,5 +1,6 @@
 /** toRequestLine() options: how records become request lines. */
 import { z } from 'zod/v3';
+import type { WireCodec } from '../backend/types.js';
 import type { BatchRecord, RequestLine } from '../types.js';
 import { fields, positiveInt } from './fields.js';
 
@@ -25,5 +26,7 @@ export const toRequestLineOptionsSchema = recordOptionsSchema
     firstSeq: z.number().int().nonnegative().optional(),
     /** Called with every line made (progress counting without a stage of its own). */
     onLine: z.custom<(line: RequestLine) => void>((v) => typeof v === 'function', 'must be a function').optional(),
+    /** The backend's line rules (the run lends its backend's). */
+    wire: z.custom<WireCodec>((v) => typeof v === 'object' && v !== null, 'must be a backend wire codec').optional(),
   })
   .strict();

@@ -12,7 +12,7 @@
  * the service's retries of a delivery missed while we were down still reach
  * us; if that port is taken now, any free port, and the safety poll.
  */
-import { sleep } from '../backends/gemini/retry.js';
+import { sleep } from '../internal/backoff.js';
 import { GeminiBatchError } from '../errors.js';
 import type { RunJournal } from '../journal/types.js';
 import type { OpenedWebhook, WebhookOptions } from '../webhook/index.js';

@@ -15,6 +15,7 @@ import { serializeRequestLine } from '../internal/wire/wire-key.js';
 import { checkRequest, describe, wantsImageOutput } from '../internal/wire/request-fields.js';
 import { estimateRequestTokens } from '../internal/wire/token-estimate.js';
 import { fastRequestLine } from '../internal/wire/request-line-fast.js';
+import type { WireCodec } from '../backend/types.js';
 import { bytesAt, skipSpace, skipSpaceBack, stringEnd } from '../internal/wire/json-bytes.js';
 
 /**
@@ -86,6 +87,8 @@ export interface ToRequestLineOptions<R = BatchRecord> {
   firstSeq?: number;
   /** Called with every line made (progress counting without a stage of its own). */
   onLine?: (line: RequestLine) => void;
+  /** The backend's line rules (refused request fields, its line encoding); default: the Developer API's, none extra. */
+  wire?: WireCodec;
 }
 
 interface Where {
@@ -129,7 +132,7 @@ export class RequestLineMaker<R = BatchRecord> {
       if (!isUtf8(raw)) return this.invalid('the line is not valid UTF-8 text; save the file as UTF-8', where);
       if (!this.opts.toRequest && this.task === 'generate') {
         // The usual line is checked on its bytes and sent as it is: no parse.
-        const fast = fastRequestLine(raw, seq);
+        const fast = this.opts.wire?.refuse && this.opts.wire.suspect?.(raw) !== false ? undefined : fastRequestLine(raw, seq);
         if (fast) return this.finish(seq, fast.key, fast.line, false, { ...where, key: fast.key });
       }
       try {
@@ -158,6 +161,8 @@ export class RequestLineMaker<R = BatchRecord> {
     if (rec.request === undefined) return this.invalid('missing "request" (a line is {"key": ..., "request": {...}})', where);
     const check = checkRequest(rec.request, this.task);
     if (!check.ok) return this.invalid(check.problem, where);
+    const refused = this.opts.wire?.refuse?.(check.request);
+    if (refused) return this.invalid(refused, where);
     const line =
       (raw && !check.translated && typeof rec.key !== 'number' && spliceRawLine(raw, seq, rec)) ||
       serializeRequestLine(seq, key, check.request);
@@ -174,7 +179,8 @@ export class RequestLineMaker<R = BatchRecord> {
         'ERR_RECORD_TOO_LARGE',
       );
     }
-    const rl: RequestLine = { seq, key, line, estimatedTokens: estimateRequestTokens(line) };
+    const encode = this.opts.wire?.encodeLine;
+    const rl: RequestLine = { seq, key, line: encode ? encode(line, seq) : line, estimatedTokens: estimateRequestTokens(line) };
     if (imageOutput) rl.imageOutput = true;
     return rl;
   }
