@@ -6,7 +6,9 @@
 import type { Readable } from 'node:stream';
 
 
+import type { z } from 'zod/v3';
 import type { BatchState, BatchTask, QuotaViolation } from '../../backend/types.js';
+import type { retryOptionsSchema } from '../../options/retry.js';
 
 export { TERMINAL_STATES } from '../../backend/types.js';
 export type { BatchState, BatchTask, QuotaViolation };
@@ -17,18 +19,8 @@ export type InlineKeying = 'keys' | 'position' | 'unmatched';
 /** A batch's request keys in the order they were sent, produced lazily (a fresh iterable per call). */
 export type OrderedKeys = () => AsyncIterable<string> | Iterable<string>;
 
-export interface RetryOptions {
-  /** Total attempts per call, first one included (default 8). */
-  maxAttempts?: number;
-  /** First backoff in ms (default 500). */
-  initialDelayMs?: number;
-  /** Backoff ceiling in ms (default 30_000). */
-  maxDelayMs?: number;
-  /** Give up once this much time has passed since the first attempt (default 10 min). */
-  maxElapsedMs?: number;
-  /** Per-request timeout for headers (default 60_000). */
-  requestTimeoutMs?: number;
-}
+/** The HTTP retry policy's options: derived from their one schema (src/options/retry.ts), never restated. */
+export type RetryOptions = z.input<typeof retryOptionsSchema>;
 
 export interface GeminiClientOptions {
   /** Else GOOGLE_API_KEY, else GEMINI_API_KEY. Sent only as x-goog-api-key. */
