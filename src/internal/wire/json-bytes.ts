@@ -1,8 +1,12 @@
 /**
- * The few byte-level JSON moves the wire module makes: skip whitespace, match
- * an ASCII token, find where a string ends (escapes included), find where an
- * object ends. They only ever look at the ASCII frame of a line, so byte
- * offsets stay byte offsets whatever the text inside is.
+ * The one set of byte-level JSON moves the wire module makes: skip
+ * whitespace, match an ASCII token, find where a string ends, find where an
+ * object ends. A string's end comes in named variants: `stringEnd` (skipping,
+ * says whether it saw an escape), `skipString` (skipping long strings with
+ * indexOf), `validStringEnd` (validating: JSON.parse's rules) and
+ * `plainStringEnd` (a name: no escapes, no control characters). They only
+ * ever look at the ASCII frame of a line, so byte offsets stay byte offsets
+ * whatever the text inside is.
  */
 
 /** The ASCII bytes of JSON's frame, named once for every byte-level reader. */
@@ -26,6 +30,43 @@ export function isJsonSpace(c: number | undefined): boolean {
 export function skipSpace(buf: Buffer, i: number): number {
   while (i < buf.length && isJsonSpace(buf[i])) i++;
   return i;
+}
+
+/** skipSpace within [i, end). */
+export function skipSpaceTo(buf: Buffer, i: number, end: number): number {
+  while (i < end && isJsonSpace(buf[i])) i++;
+  return i;
+}
+
+const isHex = (c: number | undefined) => c !== undefined && ((c >= 0x30 && c <= 0x39) || (c >= 0x41 && c <= 0x46) || (c >= 0x61 && c <= 0x66));
+
+/** Validating: index just past the string opening at i, or -1 when it is not a valid JSON string within [i, end). */
+export function validStringEnd(b: Buffer, i: number, end: number): number {
+  for (i++; i < end; i++) {
+    const c = b[i]!;
+    if (c === QUOTE) return i + 1;
+    if (c < 0x20) return -1;
+    if (c === BACKSLASH) {
+      const e = b[++i];
+      if (e === 0x75) {
+        if (!(isHex(b[i + 1]) && isHex(b[i + 2]) && isHex(b[i + 3]) && isHex(b[i + 4]))) return -1;
+        i += 4;
+      } else if (!(e === 0x22 || e === 0x5c || e === 0x2f || e === 0x62 || e === 0x66 || e === 0x6e || e === 0x72 || e === 0x74)) {
+        return -1;
+      }
+    }
+  }
+  return -1;
+}
+
+/** A name: index just past a string at i with no escapes and no control characters, or -1. */
+export function plainStringEnd(b: Buffer, i: number, end: number): number {
+  for (i++; i < end; i++) {
+    const c = b[i]!;
+    if (c === QUOTE) return i + 1;
+    if (c === BACKSLASH || c < 0x20) return -1;
+  }
+  return -1;
 }
 
 /** Last index at or before i that is not JSON whitespace (-1 when none). */

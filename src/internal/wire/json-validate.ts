@@ -6,6 +6,7 @@
  * control characters; escapes, numbers and literals by the grammar); UTF-8
  * validity is checked apart (isUtf8, native).
  */
+import { skipSpaceTo, validStringEnd } from './json-bytes.js';
 
 /** Nesting beyond this is left to JSON.parse (the walk is recursive). */
 const MAX_DEPTH = 256;
@@ -13,36 +14,6 @@ const MAX_DEPTH = 256;
 export const TOO_DEEP = -2;
 
 const isDigit = (c: number | undefined) => c !== undefined && c >= 0x30 && c <= 0x39;
-const isHex = (c: number | undefined) =>
-  c !== undefined && ((c >= 0x30 && c <= 0x39) || (c >= 0x41 && c <= 0x46) || (c >= 0x61 && c <= 0x66));
-
-function skipWs(b: Buffer, i: number, end: number): number {
-  while (i < end) {
-    const c = b[i];
-    if (c === 0x20 || c === 0x0a || c === 0x0d || c === 0x09) i++;
-    else break;
-  }
-  return i;
-}
-
-/** Index just past the string opening at i, or -1 when it is not a valid JSON string. */
-export function jsonStringEnd(b: Buffer, i: number, end: number): number {
-  for (i++; i < end; i++) {
-    const c = b[i]!;
-    if (c === 0x22) return i + 1;
-    if (c < 0x20) return -1;
-    if (c === 0x5c) {
-      const e = b[++i];
-      if (e === 0x75) {
-        if (!(isHex(b[i + 1]) && isHex(b[i + 2]) && isHex(b[i + 3]) && isHex(b[i + 4]))) return -1;
-        i += 4;
-      } else if (!(e === 0x22 || e === 0x5c || e === 0x2f || e === 0x62 || e === 0x66 || e === 0x6e || e === 0x72 || e === 0x74)) {
-        return -1;
-      }
-    }
-  }
-  return -1;
-}
 
 function numberEnd(b: Buffer, i: number, end: number): number {
   // Reads past `end` are treated as no digit (b[k] of the range's end is not ours).
@@ -78,32 +49,32 @@ const NULL = [0x6e, 0x75, 0x6c, 0x6c];
  * skipped), -1 when there is none, TOO_DEEP when it nests beyond our limit.
  */
 export function jsonValueEnd(b: Buffer, i: number, end: number, depth = 0): number {
-  i = skipWs(b, i, end);
+  i = skipSpaceTo(b, i, end);
   if (i >= end) return -1;
   const c = b[i];
   if (c === 0x7b || c === 0x5b) {
     if (depth >= MAX_DEPTH) return TOO_DEEP;
     const close = c === 0x7b ? 0x7d : 0x5d;
-    i = skipWs(b, i + 1, end);
+    i = skipSpaceTo(b, i + 1, end);
     if (b[i] === close) return i + 1;
     for (;;) {
       if (c === 0x7b) {
         if (b[i] !== 0x22) return -1;
-        i = jsonStringEnd(b, i, end);
+        i = validStringEnd(b, i, end);
         if (i < 0) return -1;
-        i = skipWs(b, i, end);
+        i = skipSpaceTo(b, i, end);
         if (b[i] !== 0x3a) return -1;
         i++;
       }
       i = jsonValueEnd(b, i, end, depth + 1);
       if (i < 0) return i;
-      i = skipWs(b, i, end);
-      if (b[i] === 0x2c) i = skipWs(b, i + 1, end);
+      i = skipSpaceTo(b, i, end);
+      if (b[i] === 0x2c) i = skipSpaceTo(b, i + 1, end);
       else if (b[i] === close) return i + 1;
       else return -1;
     }
   }
-  if (c === 0x22) return jsonStringEnd(b, i, end);
+  if (c === 0x22) return validStringEnd(b, i, end);
   if (c === 0x74) return literal(b, i, end, TRUE);
   if (c === 0x66) return literal(b, i, end, FALSE);
   if (c === 0x6e) return literal(b, i, end, NULL);
@@ -114,5 +85,5 @@ export function jsonValueEnd(b: Buffer, i: number, end: number, depth = 0): numb
 export function isJson(b: Buffer, start = 0, end = b.length): boolean | undefined {
   const e = jsonValueEnd(b, start, end);
   if (e === TOO_DEEP) return undefined;
-  return e >= 0 && skipWs(b, e, end) === end;
+  return e >= 0 && skipSpaceTo(b, e, end) === end;
 }

@@ -6,7 +6,7 @@
  * JSON.parse was most of stage 1's cost). Anything else, and anything wrong,
  * is left to the parsing path, which also writes the error messages.
  */
-import { bytesAt } from './json-bytes.js';
+import { bytesAt, plainStringEnd, skipSpaceBack, skipSpaceTo } from './json-bytes.js';
 import { jsonValueEnd } from './json-validate.js';
 import { generateFieldName } from './request-fields.js';
 
@@ -29,27 +29,10 @@ function spliced(head: string, raw: Buffer, from: number, to: number): Buffer {
   out[out.length - 1] = 0x0a;
   return out;
 }
-const isWs = (c: number | undefined) => c === 0x20 || c === 0x0a || c === 0x0d || c === 0x09;
-
-function skipWs(b: Buffer, i: number, end: number): number {
-  while (i < end && isWs(b[i])) i++;
-  return i;
-}
-
-/** End of a string at i with no escapes and no control characters (a key or member name), or -1. */
-function plainStringEnd(b: Buffer, i: number, end: number): number {
-  for (i++; i < end; i++) {
-    const c = b[i]!;
-    if (c === 0x22) return i + 1;
-    if (c === 0x5c || c < 0x20) return -1;
-  }
-  return -1;
-}
-
 /** End index just past the request object at `open` when every check passes, else -1. */
 function checkedRequestEnd(b: Buffer, open: number, end: number): number {
   if (b[open] !== 0x7b) return -1;
-  let i = skipWs(b, open + 1, end);
+  let i = skipSpaceTo(b, open + 1, end);
   const seen = new Set<string>();
   for (;;) {
     if (b[i] !== 0x22) return -1;
@@ -58,16 +41,16 @@ function checkedRequestEnd(b: Buffer, open: number, end: number): number {
     const field = generateFieldName(b.toString('latin1', i + 1, nameEnd - 1));
     if (field === undefined || seen.has(field)) return -1;
     seen.add(field);
-    i = skipWs(b, nameEnd, end);
+    i = skipSpaceTo(b, nameEnd, end);
     if (b[i] !== 0x3a) return -1;
-    const v = skipWs(b, i + 1, end);
-    if (field === 'contents' && (b[v] !== 0x5b || b[skipWs(b, v + 1, end)] === 0x5d)) return -1;
+    const v = skipSpaceTo(b, i + 1, end);
+    if (field === 'contents' && (b[v] !== 0x5b || b[skipSpaceTo(b, v + 1, end)] === 0x5d)) return -1;
     const ve = jsonValueEnd(b, v, end);
     if (ve < 0) return -1;
     // Image requests go the parsing way: it sets RequestLine.imageOutput.
     if (field === 'generationConfig' && hasModalities(b, v, ve)) return -1;
-    i = skipWs(b, ve, end);
-    if (b[i] === 0x2c) i = skipWs(b, i + 1, end);
+    i = skipSpaceTo(b, ve, end);
+    if (b[i] === 0x2c) i = skipSpaceTo(b, i + 1, end);
     else if (b[i] === 0x7d) return seen.has('contents') ? i + 1 : -1;
     else return -1;
   }
@@ -80,18 +63,18 @@ function checkedRequestEnd(b: Buffer, open: number, end: number): number {
  */
 export function fastRequestLine(raw: Buffer, seq: number): { key: string; line: Buffer } | undefined {
   let end = raw.length;
-  while (end > 0 && isWs(raw[end - 1])) end--;
+  end = skipSpaceBack(raw, end - 1) + 1;
   if (raw[end - 1] !== 0x7d) return undefined;
   if (bytesAt(raw, 0, KEY_HEAD)) {
     const keyEnd = plainStringEnd(raw, KEY_HEAD.length - 1, end);
     if (keyEnd === -1 || !bytesAt(raw, keyEnd, REQUEST_AFTER_KEY)) return undefined;
     const reqEnd = checkedRequestEnd(raw, keyEnd + REQUEST_AFTER_KEY.length, end);
-    if (reqEnd === -1 || skipWs(raw, reqEnd, end) !== end - 1) return undefined;
+    if (reqEnd === -1 || skipSpaceTo(raw, reqEnd, end) !== end - 1) return undefined;
     return { key: raw.toString('utf8', KEY_HEAD.length, keyEnd - 1), line: spliced(`{"key":"${seq}:`, raw, KEY_HEAD.length, end) };
   }
   if (bytesAt(raw, 0, REQUEST_HEAD)) {
     const reqEnd = checkedRequestEnd(raw, REQUEST_HEAD.length, end);
-    if (reqEnd === -1 || skipWs(raw, reqEnd, end) !== end - 1) return undefined;
+    if (reqEnd === -1 || skipSpaceTo(raw, reqEnd, end) !== end - 1) return undefined;
     return { key: String(seq), line: spliced(`{"key":"${seq}:${seq}",`, raw, 1, end) };
   }
   return undefined;
