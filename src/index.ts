@@ -12,6 +12,7 @@ export { InFlight } from './run/in-flight.js';
 export { JobResults } from './stages/result-demuxer/job-results.js';
 export { createGeminiClient } from './backends/gemini/client.js';
 export { GeminiApiError } from './backends/gemini/errors.js';
+export { probeService, type ProbeVerdict, type ProbeOptions } from './backends/gemini/probe.js';
 export { GeminiBatchError, InvalidRecordError } from './errors.js';
 export { openJournal } from './journal/journal.js';
 export type * from './types.js';

@@ -4,13 +4,16 @@
  * the route and the time spent, so a caller can show "unreachable for 6 s".
  * Real sockets: a port nobody listens on, a server answering 503 for ever.
  */
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { createServer } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import type { AddressInfo } from 'node:net';
 import { afterEach, describe, expect, it } from 'vitest';
 import { createGeminiClient } from '../src/backends/gemini/client.js';
 import { GeminiApiError } from '../src/backends/gemini/errors.js';
 import type { GeminiClient } from '../src/backends/gemini/types.js';
-import { apiError, startServer, type TestServer } from './gemini.helpers.js';
+import { apiError, readBody, startServer, type TestServer } from './gemini.helpers.js';
 
 /** A loopback port that was free a moment ago and that nobody listens on. */
 async function deadPort(): Promise<number> {
@@ -79,5 +82,29 @@ describe('bounded retries with one clear error', () => {
     expect(Date.now() - t0).toBeLessThan(1_500);
     expect((err as Error).message).toMatch(/gave up after \d+ attempts/);
     expect(server.seen.length).toBeLessThan(20);
+  });
+
+  it('an upload whose pieces the service keeps dropping (offset never moves) stops after maxAttempts pieces', async () => {
+    server = await startServer(async (req, res) => {
+      await readBody(req);
+      if (req.headers['x-goog-upload-command'] === 'start') {
+        res.writeHead(200, { 'x-goog-upload-url': `${server!.url}/session/1` }).end();
+        return;
+      }
+      // Every piece is answered "active, 0 bytes kept".
+      res.writeHead(200, { 'x-goog-upload-status': 'active', 'x-goog-upload-size-received': '0' }).end();
+    });
+    client = createGeminiClient({ baseUrl: server.url, apiKey: 'k', retry });
+    const dir = await mkdtemp(join(tmpdir(), 'up-stall-'));
+    try {
+      const path = join(dir, 'f.jsonl');
+      await writeFile(path, Buffer.alloc(600 * 1024, 0x61));
+      const err = await client.files.upload(path, { chunkSize: 256 * 1024 }).catch((e: unknown) => e);
+      expect(err).toMatchObject({ code: 'ERR_UPLOAD' });
+      expect((err as Error).message).toMatch(/made no progress past byte 0 of 614400 in 5 pieces in a row/);
+      expect(server.seen.length).toBe(6); // start + 5 pieces
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
   });
 });
