@@ -42,7 +42,8 @@ export async function openResumableDownload(http: HttpTransport, url: string, si
   const route = routeOf('GET', new URL(url));
   const sig = signal ? { signal } : {};
   const first = await http.retry(() => http.send({ method: 'GET', url, ...sig }), sig);
-  const total = promisedTotal(first);
+  // Unknown when the first answer was chunked; a later 206's Content-Range may tell.
+  let total = promisedTotal(first);
   const backoff = backoffOf(http.retryOptions);
 
   async function* chunks(): AsyncGenerator<Buffer> {
@@ -108,6 +109,7 @@ export async function openResumableDownload(http: HttpTransport, url: string, si
             throw new GeminiApiError({ httpStatus: 206, status: 'INVALID_RESPONSE', detail: `asked for bytes from ${received}, got a range from ${start ?? 'nowhere'}`, route, retryable: false });
           }
           skip = 0;
+          total ??= promisedTotal(res);
         } else skip = received; // Range ignored: the whole body again, the part we have skipped.
       }
     } finally {
