@@ -15,6 +15,7 @@ export { createGeminiBackend, type GeminiBackendOptions } from './backends/gemin
 // The backend seam: implement BatchBackend to run the pipeline on another batch service.
 export type * from './backend/types.js';
 export { GeminiApiError } from './backends/gemini/errors.js';
+export { probeService, type ProbeVerdict, type ProbeOptions } from './backends/gemini/probe.js';
 export { GeminiBatchError, InvalidRecordError } from './errors.js';
 export { openJournal } from './journal/journal.js';
 export type * from './types.js';

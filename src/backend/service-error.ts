@@ -93,6 +93,11 @@ export class GeminiApiError extends GeminiBatchError {
     return this.ambiguous ? this : new GeminiApiError({ ...this.init, ambiguous: true });
   }
 
+  /** The same error with a note after its detail ("gave up after 8 attempts over 12 s"). */
+  withNote(note: string): GeminiApiError {
+    return new GeminiApiError({ ...this.init, detail: `${this.init.detail} (${note})` });
+  }
+
   /** A 429 whose QuotaFailure names a limit of 0: the project has no access (e.g. free tier and Batch); never retry. */
   get noAccess(): boolean {
     return this.httpStatus === 429 && this.quotaViolations.some((v) => v.limit === 0);

@@ -20,6 +20,7 @@ import { CliUsageError, errorCode, EXIT_ALL_FAILED, EXIT_FATAL, EXIT_OK, EXIT_SI
 import { asFlagError } from './flag-names.js';
 import { openInput, type OpenedInput } from './input.js';
 import { countCompleteLines, openOutput, OutputDigest, type CompleteLines, type OutputTarget } from './output.js';
+import { preflight } from './preflight.js';
 import { promptToRequest } from './prompt-request.js';
 import { chooseMode, createReporter, type Reporter } from './reporter.js';
 import { inputIdentity, judgeState, runSettings, writeSettings, type CliCompletion } from './run-state.js';
@@ -157,6 +158,8 @@ export async function runBatch(inputPath: string, flags: RunFlags): Promise<numb
     checkFlags(flags);
     // Before anything is opened for writing: OUT must not be INPUT under another name.
     refuseOutputOverInput(inputPath, flags.output);
+    // Before the state dir, OUT or the service is touched: an endpoint, key or webhook port that cannot work fails now.
+    await preflight(flags, abort.signal);
 
     // Resume: a journal in the state dir and an OUT file from the run it records.
     // Only a regular file can be cut back and appended to: stdout, /dev/null or a pipe get no resume.

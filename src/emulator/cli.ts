@@ -161,6 +161,8 @@ export function registerEmulatorCommand(program: Command): Command {
     )
     .option('--cut-upload-after-bytes <n>', 'cut the connection after N bytes of an upload piece', parseCount)
     .option('--cut-upload-every <n>', 'cut every Nth upload piece (default: first piece of a session only)', parseCount)
+    .option('--cut-download-after-bytes <n>', 'cut a file download mid-body after N bytes (a client must resume it with Range)', parseCount)
+    .option('--cut-download-times <n>', 'how many download answers are cut (default 1)', parseCount)
     .option('--shuffle-results', 'write result lines out of order')
     .option('--request-error-rate <p>', 'probability of a per-request error line', parseProbability)
     .option('--fail-jobs [spec]', 'jobs that end FAILED: probability or 1-based ordinals (bare flag: all)', parseJobSpec)

@@ -13,6 +13,7 @@ export class Counters {
     requestsByRoute: {},
     injectedErrors: 0,
     uploadCuts: 0,
+    downloadCuts: 0,
     resultLines: 0,
     maxRssBytes: 0,
     webhookAttempts: 0,
@@ -49,6 +50,7 @@ export class Counters {
       | 'uploadsFinalized'
       | 'injectedErrors'
       | 'uploadCuts'
+      | 'downloadCuts'
       | 'resultLines'
       | 'webhookAttempts'
       | 'webhooksDelivered'

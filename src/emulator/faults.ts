@@ -26,6 +26,7 @@ export class Faults {
   readonly rng: Rng;
   private readonly opts: EmulatorOptions;
   private readonly statuses: number[];
+  private downloadCuts = 0;
 
   constructor(opts: EmulatorOptions) {
     this.opts = opts;
@@ -82,5 +83,18 @@ export class Faults {
     const every = this.opts.cutUploadEvery;
     if (every !== undefined && every > 0) return pieceNumber % every === 0 ? after : undefined;
     return cutsSoFar === 0 ? after : undefined;
+  }
+
+  /**
+   * Whether this download answer is cut, and after how many of its `bytes`:
+   * the first cutDownloadTimes (default 1) answers longer than
+   * cutDownloadAfterBytes are cut there, a resumed one (Range) included.
+   */
+  cutDownload(bytes: number): number | undefined {
+    const after = this.opts.cutDownloadAfterBytes;
+    if (after === undefined || after < 0 || bytes <= after) return undefined;
+    if (this.downloadCuts >= (this.opts.cutDownloadTimes ?? 1)) return undefined;
+    this.downloadCuts++;
+    return after;
   }
 }

@@ -27,6 +27,8 @@ const schema = z
     errorStatuses: z.array(z.number().int().refine((n) => n === 0 || (n >= 400 && n <= 599), 'an HTTP status 400-599, or 0 to drop the connection')),
     cutUploadAfterBytes: z.number().int(),
     cutUploadEvery: count,
+    cutDownloadAfterBytes: z.number().int(),
+    cutDownloadTimes: count,
     shuffleResults: z.boolean(),
     requestErrorRate: probability,
     failJobs: jobSpec,

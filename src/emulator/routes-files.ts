@@ -1,6 +1,7 @@
 /** Files API: get, list, delete, download (streamed from disk). */
 import { createReadStream } from 'node:fs';
 import type { IncomingMessage, ServerResponse } from 'node:http';
+import { once } from 'node:events';
 import { pipeline } from 'node:stream/promises';
 import type { Context } from './context.js';
 import { decodePageToken, HttpError, pageSizeOf, paginate, sendJson } from './wire.js';
@@ -75,8 +76,31 @@ export async function downloadFile(ctx: Context, req: IncomingMessage, res: Serv
     res.end();
     return;
   }
+  const cutAt = ctx.faults.cutDownload(end - start + 1);
+  if (cutAt !== undefined) {
+    await sendThenCut(ctx, res, ctx.files.binPath(id), start, start + cutAt - 1);
+    return;
+  }
   // pipeline() rather than pipe(): a client that hangs up must close the file too.
   await pipeline(createReadStream(ctx.files.binPath(id), { start, end, highWaterMark: 256 << 10 }), res).catch(() => {
     res.destroy();
   });
+}
+
+/** The fault: bytes start..last of the promised body, then the connection closes (FIN after they are flushed). */
+async function sendThenCut(ctx: Context, res: ServerResponse, path: string, start: number, last: number): Promise<void> {
+  const socket = res.socket;
+  res.flushHeaders();
+  try {
+    if (last >= start) {
+      for await (const chunk of createReadStream(path, { start, end: last, highWaterMark: 256 << 10 }) as AsyncIterable<Buffer>) {
+        if (!res.write(chunk)) await once(res, 'drain');
+      }
+    }
+  } catch {
+    // The client left first: nothing more to cut.
+  }
+  ctx.counters.add('downloadCuts');
+  // end() rather than destroy(): what was written reaches the client before the close.
+  socket?.end();
 }

@@ -67,6 +67,14 @@ export interface EmulatorOptions {
   cutUploadAfterBytes?: number;
   /** Cut every Nth upload piece request (default: only the first). */
   cutUploadEvery?: number;
+  /**
+   * Cut a file download after this many bytes of its body (the connection
+   * closes with the rest unsent, as a proxy or the service sometimes does):
+   * the first cutDownloadTimes answers longer than that, resumed ones included.
+   */
+  cutDownloadAfterBytes?: number;
+  /** How many download answers are cut (default 1). */
+  cutDownloadTimes?: number;
   /** Write result lines in random order. */
   shuffleResults?: boolean;
   /** Probability that one request gets a per-request error line. */
@@ -163,6 +171,8 @@ export interface EmulatorCounters {
   // ---- additions ----
   /** Upload connections cut on purpose (cutUploadAfterBytes). */
   uploadCuts?: number;
+  /** Download answers cut on purpose (cutDownloadAfterBytes). */
+  downloadCuts?: number;
   /** Result lines written to responses files and inline outputs. */
   resultLines?: number;
   /** Highest process RSS seen, sampled every 100 ms (the memory tests read it). */

@@ -1,55 +1,59 @@
 /**
- * The one backoff curve of the library: every loop that waits and tries
- * again (HTTP retries, polls, looking for an adopted job, quota waits, output
- * waits) asks it how long to wait, with its own parameters, and stops when
- * it says the budget is spent. Pure except `sleep`.
+ * The one backoff policy of every retry, poll-again, adopt and quota loop:
+ * a pure function that says how long to wait before the next attempt, or
+ * that the budget is spent (`undefined`), plus an abortable sleep.
+ *
+ * Loops own their predicates (what is worth another try) and their events;
+ * this module owns only the arithmetic, so "bounded" means the same thing
+ * everywhere: at most `maxAttempts` attempts, and never a wait that would end
+ * past `maxElapsedMs` since the first one.
  */
 import { setTimeout as delay } from 'node:timers/promises';
 import { abortError } from '../errors.js';
 
-export interface BackoffCurve {
-  /** The first wait. */
+export interface BackoffOptions {
+  /** The wait after the first failed attempt, before jitter (ms). */
   initialMs: number;
-  /** No wait is longer. */
+  /** No wait is longer than this, before a server's hint (ms). */
   maxMs: number;
-  /** Growth per attempt (default 2). */
-  factor?: number;
+  /** Growth per attempt (2 doubles). */
+  factor: number;
   /**
-   * Share of each wait that is random (default 0: none). 1 is "full jitter":
-   * uniform in [0, wait]; 0.5 spreads waits over [wait/2, wait].
+   * Share of the wait drawn at random: 0 waits exactly the computed time, 1 is
+   * "full jitter" (uniform in [0, computed]), 0.5 is uniform in [half, computed].
    */
-  jitter?: number;
+  jitter: number;
+  /** Attempts in all, the first one included; Infinity for no cap. */
+  maxAttempts: number;
+  /** No wait may end later than this after the first attempt began; Infinity for no cap. */
+  maxElapsedMs: number;
 }
 
-export interface BackoffBudget {
-  /** Attempts in all, the first included; undefined: no bound on the count. */
-  maxAttempts?: number;
-  /** No new attempt once this much time has passed since the first; undefined: no bound. */
-  maxElapsedMs?: number;
-}
-
-/** The wait before attempt `attempt + 1` after `attempt` (1-based) failed. */
-export function backoffDelay(attempt: number, curve: BackoffCurve, random: () => number = Math.random): number {
-  const factor = curve.factor ?? 2;
-  const ceiling = Math.min(curve.maxMs, curve.initialMs * factor ** Math.max(0, attempt - 1));
-  const jitter = Math.min(1, Math.max(0, curve.jitter ?? 0));
-  return Math.floor(ceiling * (1 - jitter) + random() * ceiling * jitter);
+export interface BackoffState {
+  /** Time since the first attempt began (ms). */
+  elapsedMs?: number;
+  /** The server's own "retry after" (Retry-After, RetryInfo): its deliberate answer, waited as given instead of the backoff. */
+  hintMs?: number;
 }
 
 /**
- * The wait before the next attempt, or undefined when the budget is spent:
- * `attempt` attempts were made, the first `elapsedMs` ago. A wait never ends
- * past maxElapsedMs.
+ * The wait after `attempt` (1-based: the attempt that just failed), or
+ * undefined when no attempt may follow: `maxAttempts` reached, or the wait
+ * would end past `maxElapsedMs` (waiting only to fail anyway helps nobody).
+ * `rand` returns [0, 1); injectable so tests are exact.
  */
-export function nextBackoff(attempt: number, elapsedMs: number, curve: BackoffCurve & BackoffBudget, random?: () => number): number | undefined {
-  if (curve.maxAttempts !== undefined && attempt >= curve.maxAttempts) return undefined;
-  const wait = backoffDelay(attempt, curve, random);
-  if (curve.maxElapsedMs === undefined) return wait;
-  const left = curve.maxElapsedMs - elapsedMs;
-  return left <= 0 ? undefined : Math.min(wait, left);
+export function nextDelay(attempt: number, opts: BackoffOptions, rand: () => number = Math.random, state: BackoffState = {}): number | undefined {
+  if (!(attempt >= 1) || attempt >= opts.maxAttempts) return undefined;
+  const grown = opts.initialMs * opts.factor ** (attempt - 1);
+  const ceiling = Math.min(opts.maxMs, Number.isFinite(grown) ? grown : opts.maxMs);
+  const jitter = Math.min(1, Math.max(0, opts.jitter));
+  const drawn = Math.floor(ceiling * (1 - jitter + jitter * rand()));
+  const wait = state.hintMs ?? drawn;
+  if ((state.elapsedMs ?? 0) + wait > opts.maxElapsedMs) return undefined;
+  return wait;
 }
 
-/** Wait `ms`, or reject with the signal's AbortError as soon as it aborts. */
+/** Sleep that rejects with ERR_ABORTED the moment `signal` fires (and at once if it already has). */
 export async function sleep(ms: number, signal?: AbortSignal): Promise<void> {
   if (signal?.aborted) throw abortError(signal);
   try {

@@ -36,4 +36,5 @@ export {
   type WebhookRequest,
 } from './http.js';
 export { startWebhookReceiver, type StartWebhookReceiverOptions, type WebhookServer } from './server.js';
+export { listenError, probeListen } from './listen.js';
 export { openWebhookReceiver, type OpenedWebhook, type OpenWebhookContext } from './attach.js';

@@ -8,6 +8,7 @@ import type { AddressInfo } from 'node:net';
 import { z } from 'zod/v3';
 import { abortError, GeminiBatchError } from '../errors.js';
 import { createWebhookHandler } from './http.js';
+import { listenOn } from './listen.js';
 import { parseOptions } from './options.js';
 import { createWebhookReceiver, receiverOptionsSchema, type WebhookReceiver, type WebhookReceiverOptions } from './receiver.js';
 
@@ -82,13 +83,7 @@ export async function startWebhookReceiver(opts: StartWebhookReceiverOptions): P
   server.requestTimeout = 30_000;
   server.headersTimeout = 10_000;
 
-  await new Promise<void>((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(o.port, o.host, () => {
-      server.off('error', reject);
-      resolve();
-    });
-  });
+  await listenOn(server, o.host, o.port);
   const port = (server.address() as AddressInfo).port;
   const url = `http://${urlHost(o.host)}:${port}${o.path}`;
   const ownsReceiver = given === undefined;

@@ -3,7 +3,8 @@
  * download. Every call but the upload pieces is idempotent and retried.
  *
  * Downloads use `GET /v1beta/files/{id}:download?alt=media`, the SDKs' path,
- * the one proven for the 42-char ids of batch output files. Those ids are
+ * the one proven for the 42-char ids of batch output files; a cut one is
+ * resumed with Range (download.ts). Those ids are
  * never sent to get or delete (the service refuses them with a 400): `get`
  * throws UnaddressableFileError locally, `delete` resolves `false` without a
  * request (the file expires 48 h after creation). `canGetOrDeleteFile(name)`
@@ -11,10 +12,10 @@
  */
 import { createWriteStream } from 'node:fs';
 import { rename, rm } from 'node:fs/promises';
-import { PassThrough, type Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { GeminiBatchError, abortError } from '../../errors.js';
-import { routeOf, type HttpTransport } from './http.js';
+import { openResumableDownload } from './download.js';
+import type { HttpTransport } from './http.js';
 import { MAX_ADDRESSABLE_FILE_ID, canGetOrDeleteFile, pageQuery, resourcePath } from './names.js';
 import { fileSchema, listFilesSchema } from './schemas.js';
 import type { FilesApi, GeminiFile } from './types.js';
@@ -41,12 +42,9 @@ export class UnaddressableFileError extends GeminiBatchError {
 export function createFilesApi(http: HttpTransport): FilesApi {
   const sig = (signal?: AbortSignal) => (signal ? { signal } : {});
 
-  /** GET the media; resolves once headers are in, with the body not yet read. */
-  const openDownload = async (name: string, signal?: AbortSignal) => {
-    const url = http.api(`${resourcePath('files', name)}:download?alt=media`);
-    const res = await http.retry(() => http.send({ method: 'GET', url, ...sig(signal) }), sig(signal));
-    return { body: res.body, route: routeOf('GET', new URL(url)) };
-  };
+  /** The media of a file, resumed with Range after a cut (download.ts). */
+  const openDownload = (name: string, signal?: AbortSignal) =>
+    openResumableDownload(http, http.api(`${resourcePath('files', name)}:download?alt=media`), signal);
 
   return {
     upload: (path, opts) => uploadFile(http, path, opts),
@@ -81,38 +79,22 @@ export function createFilesApi(http: HttpTransport): FilesApi {
       return true;
     },
 
-    download: async (name, signal) => {
-      const { body, route } = await openDownload(name, signal);
-      // Hand out our own stream so a mid-body failure surfaces as a GeminiApiError,
-      // and destroying it (consumer gave up) releases the socket.
-      const out = new PassThrough({ highWaterMark: 64 * 1024 });
-      body.on('error', (err) => out.destroy(signal?.aborted ? abortError(signal) : http.networkError(err, route)));
-      out.on('close', () => {
-        if (!body.destroyed) body.destroy();
-      });
-      body.pipe(out);
-      return out as Readable;
-    },
+    download: (name, signal) => openDownload(name, signal),
 
-    downloadToFile: (name, path, signal) =>
-      // Whole-file retry: the bytes go to a temp name first, so a failed
-      // attempt never leaves a truncated file under the final name.
-      http.retry(async () => {
-        const { body, route } = await openDownload(name, signal);
-        const tmp = `${path}.part-${process.pid}`;
-        const sink = createWriteStream(tmp);
-        // Only failures of the body are network errors (and retryable); a disk error is rethrown as is.
-        let bodyError: unknown;
-        body.once('error', (err) => (bodyError = err));
-        try {
-          await pipeline(body, sink, sig(signal));
-        } catch (err) {
-          await rm(tmp, { force: true });
-          if (signal?.aborted) throw abortError(signal);
-          throw err === bodyError ? http.networkError(err, route) : err;
-        }
-        await rename(tmp, path);
-        return sink.bytesWritten;
-      }, sig(signal)),
+    downloadToFile: async (name, path, signal) => {
+      // The bytes go to a temp name first, so a failed download never leaves a truncated file under the final name.
+      const tmp = `${path}.part-${process.pid}`;
+      const sink = createWriteStream(tmp);
+      try {
+        await pipeline(await openDownload(name, signal), sink, sig(signal));
+      } catch (err) {
+        sink.destroy();
+        await rm(tmp, { force: true });
+        if (signal?.aborted) throw abortError(signal);
+        throw err;
+      }
+      await rename(tmp, path);
+      return sink.bytesWritten;
+    },
   };
 }

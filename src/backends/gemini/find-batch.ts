@@ -11,7 +11,8 @@
  * completed, the last error is thrown, so a caller never creates twice on the
  * strength of lists it never saw.
  */
-import { isRetryable, sleep } from './retry.js';
+import { nextDelay, sleep } from '../../internal/backoff.js';
+import { isRetryable } from './retry.js';
 import type { BatchOperation, BatchesApi, FindBatchOptions } from './types.js';
 
 export const DEFAULT_FIND_WINDOW_MS = 90_000;
@@ -58,7 +59,8 @@ export async function findBatchByDisplayName(
   const maxDelay = opts.maxDelayMs ?? 15_000;
   const pageSize = Math.min(100, Math.max(1, opts.pageSize ?? 100));
   const maxPages = Math.max(1, opts.maxPages ?? 20);
-  let delay = Math.min(opts.initialDelayMs ?? 1_000, maxDelay);
+  // Doubling, no jitter (one caller's lists are not a herd), no budget of its own: the window is the budget.
+  const backoff = { initialMs: Math.min(opts.initialDelayMs ?? 1_000, maxDelay), maxMs: maxDelay, factor: 2, jitter: 0, maxAttempts: Infinity, maxElapsedMs: Infinity };
   let completed = 0;
   let lastError: unknown;
   const start = now();
@@ -80,8 +82,9 @@ export async function findBatchByDisplayName(
       if (completed === 0) throw lastError;
       return undefined;
     }
+    // A hint (429 on list) lengthens the pause, never shortens it.
+    const wait = Math.max(nextDelay(passes, backoff) ?? maxDelay, hint ?? 0);
     // The last pause ends at the window's end, so a final pass happens after it.
-    await sleep(Math.max(1, Math.min(Math.max(delay, hint ?? 0), windowMs - elapsed)), opts.signal);
-    delay = Math.min(delay * 2, maxDelay);
+    await sleep(Math.max(1, Math.min(wait, windowMs - elapsed)), opts.signal);
   }
 }

@@ -189,6 +189,11 @@ export class HttpTransport {
     });
   }
 
+  /** Tell the client's onRetry hook about a wait a loop of its own is about to make (a download resume). */
+  notifyRetry(e: RetryEvent): void {
+    this.onRetry?.(e);
+  }
+
   /** Read a body to a string, mapping mid-body failures to GeminiApiError. */
   async readText(body: Readable, route: string, signal: AbortSignal | undefined, limit: number): Promise<string> {
     const chunks: Buffer[] = [];

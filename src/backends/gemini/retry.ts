@@ -7,8 +7,8 @@
  * `retryUnlessAmbiguous` is the predicate for non-idempotent calls (batch
  * creation), which must not be repeated when the first try may have landed.
  */
-import { setTimeout as delay } from 'node:timers/promises';
 import { abortError } from '../../errors.js';
+import { nextDelay, sleep, type BackoffOptions } from '../../internal/backoff.js';
 import { GeminiApiError } from './errors.js';
 import type { RetryOptions } from './types.js';
 
@@ -29,6 +29,10 @@ export interface RetryEvent {
   error: unknown;
   /** How long we will wait before the next attempt. */
   delayMs: number;
+  /** Time since the first attempt began: a caller can say "unreachable for 6 s" on its progress line. */
+  elapsedMs?: number;
+  /** `METHOD /path` of the call being retried, when the error names it. */
+  route?: string;
 }
 
 export interface WithRetryOptions {
@@ -49,10 +53,21 @@ export function retryUnlessAmbiguous(err: unknown): boolean {
   return err instanceof GeminiApiError && err.retryable && !err.ambiguous;
 }
 
-/** Full jitter: uniform in [0, min(max, initial * 2^(attempt-1))]. */
+/** Full jitter: uniform in [0, min(max, initial * 2^(attempt-1))]. The shared helper's arithmetic, without budgets. */
 export function backoffDelay(attempt: number, policy: Pick<RetryPolicy, 'initialDelayMs' | 'maxDelayMs'>, random: () => number = Math.random): number {
-  const ceiling = Math.min(policy.maxDelayMs, policy.initialDelayMs * 2 ** Math.max(0, attempt - 1));
-  return Math.floor(random() * ceiling);
+  return nextDelay(Math.max(1, attempt), { ...backoffOf(policy), maxAttempts: Infinity, maxElapsedMs: Infinity }, random) ?? 0;
+}
+
+/** The retry options as the shared backoff helper's parameters: doubling, full jitter. */
+export function backoffOf(policy: Partial<RetryPolicy> & Pick<RetryPolicy, 'initialDelayMs' | 'maxDelayMs'>): BackoffOptions {
+  return {
+    initialMs: policy.initialDelayMs,
+    maxMs: policy.maxDelayMs,
+    factor: 2,
+    jitter: 1,
+    maxAttempts: policy.maxAttempts ?? Infinity,
+    maxElapsedMs: policy.maxElapsedMs ?? Infinity,
+  };
 }
 
 /** Retry-After is either delta-seconds or an HTTP date. Returns ms from `now`, or undefined. */
@@ -73,19 +88,12 @@ export function parseDuration(value: string | undefined): number | undefined {
   return m ? Math.round(Number(m[1]) * 1000) : undefined;
 }
 
-/** Sleep that rejects with ERR_ABORTED the moment `signal` fires. */
-export async function sleep(ms: number, signal?: AbortSignal): Promise<void> {
-  if (signal?.aborted) throw abortError(signal);
-  try {
-    await delay(ms, undefined, signal ? { signal } : undefined);
-  } catch (err) {
-    if (signal?.aborted) throw abortError(signal);
-    throw err;
-  }
-}
+/** Kept here for the loops that import it from the client; the one sleep is in src/internal/backoff.ts. */
+export { sleep };
 
 export async function withRetry<T>(fn: (attempt: number) => Promise<T>, opts: WithRetryOptions = {}): Promise<T> {
   const policy: RetryPolicy = { ...DEFAULT_RETRY, ...definedOnly(opts.policy) };
+  const backoff = backoffOf(policy);
   const shouldRetry = opts.shouldRetry ?? isRetryable;
   const random = opts.random ?? Math.random;
   const started = Date.now();
@@ -95,15 +103,24 @@ export async function withRetry<T>(fn: (attempt: number) => Promise<T>, opts: Wi
       return await fn(attempt);
     } catch (err) {
       if (opts.signal?.aborted) throw abortError(opts.signal);
-      if (attempt >= policy.maxAttempts || !shouldRetry(err)) throw err;
-      const hinted = err instanceof GeminiApiError ? err.retryAfterMs : undefined;
-      const wait = hinted ?? backoffDelay(attempt, policy, random);
-      // Waiting past the deadline only to fail anyway helps nobody: fail now.
-      if (Date.now() - started + wait > policy.maxElapsedMs) throw err;
-      opts.onRetry?.({ attempt, error: err, delayMs: wait });
+      if (!shouldRetry(err)) throw err;
+      const elapsedMs = Date.now() - started;
+      const hintMs = err instanceof GeminiApiError ? err.retryAfterMs : undefined;
+      const wait = nextDelay(attempt, backoff, random, { elapsedMs, ...(hintMs !== undefined ? { hintMs } : {}) });
+      // The budget is spent: one error that says what was tried and for how long.
+      if (wait === undefined) throw attempt > 1 ? gaveUp(err, attempt, elapsedMs) : err;
+      opts.onRetry?.({ attempt, error: err, delayMs: wait, elapsedMs, ...(err instanceof GeminiApiError ? { route: err.route } : {}) });
       await sleep(wait, opts.signal);
     }
   }
+}
+
+function gaveUp(err: unknown, attempts: number, elapsedMs: number): unknown {
+  return err instanceof GeminiApiError ? err.withNote(`gave up after ${attempts} attempts over ${formatSeconds(elapsedMs)}`) : err;
+}
+
+function formatSeconds(ms: number): string {
+  return ms < 10_000 ? `${(ms / 1000).toFixed(1)} s` : `${Math.round(ms / 1000)} s`;
 }
 
 function definedOnly<T extends object>(o: T | undefined): Partial<T> {

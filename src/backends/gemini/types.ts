@@ -32,8 +32,13 @@ export interface GeminiClientOptions {
   retry?: RetryOptions;
   /** Max sockets per origin (default 16). */
   connections?: number;
-  /** Called before each retry wait (logging, tests). Errors passed here are already scrubbed of the key. */
-  onRetry?: (e: { attempt: number; error: unknown; delayMs: number }) => void;
+  /**
+   * Called before each retry wait, a download resume's included (logging, a
+   * progress line: "unreachable for 6 s"). `route` is the call being retried,
+   * `elapsedMs` how long it has been tried. Errors passed here are already
+   * scrubbed of the key.
+   */
+  onRetry?: (e: { attempt: number; error: unknown; delayMs: number; elapsedMs?: number; route?: string }) => void;
 }
 
 export interface GeminiFile {

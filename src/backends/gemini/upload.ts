@@ -171,12 +171,20 @@ export async function uploadFile(http: HttpTransport, path: string, opts: Upload
     return file;
   };
 
-  for (;;) {
+  // Each piece is retried within the client's bounds; a session that keeps taking pieces
+  // without its offset moving (a service that drops them) is bounded the same way.
+  let stalled = 0;
+  for (let last = -1; ; ) {
     const result = await http.retry(step, sig);
     if (result.file) {
       opts.onProgress?.({ uploadUrl, offset: total, total, bytesSent });
       return result.file as GeminiFile;
     }
     opts.onProgress?.({ uploadUrl, offset, total, bytesSent });
+    stalled = offset > last ? 0 : stalled + 1;
+    last = Math.max(last, offset);
+    if (stalled >= http.retryOptions.maxAttempts) {
+      throw new GeminiBatchError('ERR_UPLOAD', `upload on ${route} made no progress past byte ${offset} of ${total} in ${stalled + 1} pieces in a row`);
+    }
   }
 }

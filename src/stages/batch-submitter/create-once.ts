@@ -15,7 +15,7 @@ import type { JobSpec } from '../../backend/types.js';
 import { GeminiApiError } from '../../backend/service-error.js';
 import { GeminiBatchError } from '../../errors.js';
 import { crashPoint } from '../../failpoints.js';
-import { nextBackoff, sleep, type BackoffCurve } from '../../internal/backoff.js';
+import { nextDelay, sleep, type BackoffOptions } from '../../internal/backoff.js';
 import { estimateRequestTokens } from '../../internal/wire/token-estimate.js';
 import { mayBeInputGone } from './decide.js';
 import { spoolTokens, type BatchPart } from './parts.js';
@@ -94,7 +94,14 @@ export function labelsOf(runId: string, label: string): JobSpec['labels'] {
  */
 async function createUnlessFound(ctx: StageContext, part: BatchPart, spec: JobSpec): Promise<string | { gone: string }> {
   const bound = { ...CREATE_RETRY, ...definedOnly(ctx.o.retry) };
-  const curve: BackoffCurve = { initialMs: Math.min(1_000, ctx.o.pollInterval.initialMs), maxMs: ctx.o.pollInterval.maxMs, jitter: 0.5 };
+  const curve: BackoffOptions = {
+    initialMs: Math.min(1_000, ctx.o.pollInterval.initialMs),
+    maxMs: ctx.o.pollInterval.maxMs,
+    factor: 2,
+    jitter: 0.5,
+    maxAttempts: bound.maxAttempts,
+    maxElapsedMs: bound.maxElapsedMs,
+  };
   const start = Date.now();
   for (let attempt = 1; ; attempt++) {
     try {
@@ -106,7 +113,7 @@ async function createUnlessFound(ctx: StageContext, part: BatchPart, spec: JobSp
         stageEvent(ctx, part, 'CREATING', part.lines, undefined, `${spec.displayName}: the create's answer was lost (${err.status}); looking for the batch before creating again`);
         const found = await findOurs(ctx, part, spec.displayName, spec.labels);
         if (found) return found;
-        const wait = nextBackoff(attempt, Date.now() - start, { ...curve, ...bound });
+        const wait = nextDelay(attempt, curve, Math.random, { elapsedMs: Date.now() - start });
         if (wait === undefined) {
           throw new GeminiBatchError(
             'ERR_BATCH_FAILED',

@@ -19,7 +19,7 @@
 import type { QuotaViolation } from '../../backend/types.js';
 import { GeminiApiError } from '../../backend/service-error.js';
 import { ChangeSignal } from '../../internal/concurrency/change-signal.js';
-import { backoffDelay, sleep, type BackoffCurve } from '../../internal/backoff.js';
+import { nextDelay, sleep, type BackoffOptions } from '../../internal/backoff.js';
 import { GeminiBatchError } from '../../errors.js';
 import { DEFAULT_QUOTA_WAIT_MS } from '../../options/survival.js';
 
@@ -54,7 +54,7 @@ function isTokenQuota(v: QuotaViolation): boolean {
 }
 
 /** 2-3 s after the first 429, growing to 60-90 s: the quota drains as batches finish, in minutes. */
-const QUOTA_BACKOFF: BackoffCurve = { initialMs: 3_000, maxMs: 90_000, jitter: 1 / 3 };
+const QUOTA_BACKOFF: BackoffOptions = { initialMs: 3_000, maxMs: 90_000, factor: 2, jitter: 1 / 3, maxAttempts: Infinity, maxElapsedMs: Infinity };
 
 export type QuotaDecision =
   /** Give up: the message is one sentence naming the quota, the model and the fix. */
@@ -123,7 +123,7 @@ export function decideOnQuota429(s: QuotaSituation): QuotaDecision {
       ),
     };
   }
-  const delay = s.retryAfterMs !== undefined ? Math.max(s.retryAfterMs, 250) : backoffDelay(s.attempt, QUOTA_BACKOFF, s.random);
+  const delay = s.retryAfterMs !== undefined ? Math.max(s.retryAfterMs, 250) : nextDelay(s.attempt, QUOTA_BACKOFF, s.random)!;
   // Never sleep past the end of the bounded wait (plus a moment, so the last try happens after it).
   return { kind: 'backoff', delayMs: Math.max(1, Math.min(delay, s.quotaWaitMs - s.starvedMs + 1)) };
 }

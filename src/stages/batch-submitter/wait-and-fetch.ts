@@ -13,7 +13,7 @@ import type { BatchJob, BatchState } from '../../backend/types.js';
 import { GeminiApiError } from '../../backend/service-error.js';
 import { GeminiBatchError } from '../../errors.js';
 import { crashPoint } from '../../failpoints.js';
-import { backoffDelay, sleep } from '../../internal/backoff.js';
+import { nextDelay, sleep, type BackoffOptions } from '../../internal/backoff.js';
 import type { BatchPart } from './parts.js';
 import { appendExclusive, releaseQuota, stageEvent, type StageContext } from './stage-context.js';
 
@@ -92,14 +92,14 @@ export async function waitAndFetch(ctx: StageContext, part: BatchPart, displayNa
 async function waitForOutput(ctx: StageContext, part: BatchPart, batchName: string, job: BatchJob, scratchPath: string): Promise<BatchJob> {
   // With webhooks the poll interval can be minutes, but no second event comes when the output is attached.
   const initialMs = ctx.webhook ? Math.min(OUTPUT_POLL_WITH_WEBHOOK_MS, ctx.o.pollInterval.initialMs) : ctx.o.pollInterval.initialMs;
-  const curve = { initialMs, maxMs: ctx.o.pollInterval.maxMs, factor: 1.5 };
+  const curve: BackoffOptions = { initialMs, maxMs: ctx.o.pollInterval.maxMs, factor: 1.5, jitter: 0, maxAttempts: Infinity, maxElapsedMs: Infinity };
   const start = Date.now();
   let last = job;
   for (let polls = 1; !last.hasOutput; polls++) {
     const left = ctx.o.outputWaitMs - (Date.now() - start);
     if (left <= 0) break;
     if (polls === 1) stageEvent(ctx, part, 'SUCCEEDED', part.lines, batchName, 'SUCCEEDED but no output attached yet: polling until it is');
-    await sleep(Math.max(1, Math.min(backoffDelay(polls, curve), left)), ctx.signal);
+    await sleep(Math.max(1, Math.min(nextDelay(polls, curve)!, left)), ctx.signal);
     last = await ctx.backend.jobs.refresh(batchName, { signal: ctx.signal, scratchPath });
   }
   return last;
