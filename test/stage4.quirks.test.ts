@@ -154,3 +154,22 @@ describe('stage 4 with the service quirks on', () => {
     if (tmp) expect(readdirSync(tmp)).toEqual([]);
   });
 });
+
+describe('a create that keeps failing (issue 21 item 4)', () => {
+  it('answering 503 for ever ends within the retry bounds in one error, with events saying why the run waits, and nothing created twice', async () => {
+    const base = await setup({ errorRates: { create: 1 }, errorStatuses: [503] });
+    const jobs: JobEvent[] = [];
+    const stage = geminiBatch({ model: 'gemini-2.5-flash', ...base, adoptWindowMs: 200, retry: { initialDelayMs: 5, maxDelayMs: 20, maxAttempts: 3 } });
+    stage.on('job', (e: JobEvent) => jobs.push(e));
+    const started = Date.now();
+    const err = await collect(records(5), stage).then(
+      () => undefined,
+      (e: unknown) => e as Error,
+    );
+    expect(err?.message).toMatch(/creating batch \S+ failed 3 times in \d+ s without an answer .*no batch of that name exists: run again later/);
+    expect(Date.now() - started).toBeLessThan(20_000);
+    expect(jobs.some((e) => /answer was lost/.test(e.detail ?? ''))).toBe(true);
+    expect(jobs.some((e) => /looking for the batch whose create answer was lost/.test(e.detail ?? ''))).toBe(true);
+    expect(emu!.counters().batchesCreated).toBe(0);
+  }, 30_000);
+});
