@@ -4,7 +4,7 @@
  * and execs node on the same file, so the pid the caller holds is node's (a
  * signal or a kill -9 reaches the CLI itself, not a wrapper). Checked from
  * /proc while the CLI waits on stdin. Needs the bundle (`npm run build`, which
- * `npm ci` runs).
+ * the tests' global setup runs when dist/ is missing or stale).
  */
 import { spawn } from 'node:child_process';
 import { readFileSync, readlinkSync } from 'node:fs';
