@@ -78,7 +78,7 @@ describe('the installed package', () => {
     expect(out.status).toBe(0);
     const js = spawnSync('node', ['--input-type=module', '-e', "const m = await import('gemini-batch-stream'); console.log(typeof m.geminiBatch, typeof m.sizeChunker)"], { cwd: project, encoding: 'utf8' });
     expect(js.stdout.trim()).toBe('function function');
-  });
+  }, 180_000);
 
   it('runs the gemini-batch bin against the embedded emulator', () => {
     const lines = Array.from({ length: 25 }, (_, i) => JSON.stringify({ key: `p${i}`, request: { contents: [{ role: 'user', parts: [{ text: `hello ${i}` }] }] } }));
