@@ -87,7 +87,7 @@ describe('batch stats', () => {
   const stats = (op: Operation) => op.metadata.batchStats ?? {};
 
   it('a running job shows its answers as it works through them, not all at once', async () => {
-    const slow = await startEmulator({ port: 0, pendingMs: 0, runningMs: 3000 });
+    const slow = await startEmulator({ port: 0, pendingMs: 0, runningMs: 5000 });
     try {
       const file = await uploadOnce(slow.url, Buffer.from(jsonl(100)));
       const r = await create(slow.url, 'gemini-2.5-flash', 'batchGenerateContent', JSON.stringify({ batch: { displayName: 'j', inputConfig: { fileName: file } } }));
@@ -113,7 +113,7 @@ describe('batch stats', () => {
   });
 
   it('a job cancelled mid-run does not report every request as succeeded', async () => {
-    const slow = await startEmulator({ port: 0, pendingMs: 0, runningMs: 4000 });
+    const slow = await startEmulator({ port: 0, pendingMs: 0, runningMs: 10_000 });
     try {
       const file = await uploadOnce(slow.url, Buffer.from(jsonl(100)));
       const r = await create(slow.url, 'gemini-2.5-flash', 'batchGenerateContent', JSON.stringify({ batch: { displayName: 'j', inputConfig: { fileName: file } } }));
