@@ -11,7 +11,7 @@ import { createWriteStream, mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { Readable, Writable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
-import { geminiBatch, type KeyedResult } from '../src/index.js';
+import { geminiBatch, type KeyedResult } from 'gemini-batch-stream';
 import { openService } from './service.js';
 
 const SENTENCES = [

@@ -11,7 +11,7 @@
 import { createWriteStream, existsSync, mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { Readable } from 'node:stream';
-import { geminiBatch, type KeyedResult } from '../src/index.js';
+import { geminiBatch, type KeyedResult } from 'gemini-batch-stream';
 import { csvField, readCsv } from './csv.js';
 import { openService } from './service.js';
 
@@ -41,7 +41,7 @@ const toRequest = (p: Product) => ({
 function taglineOf(r: KeyedResult): { tagline?: string; error?: string } {
   if ('error' in r) return { error: `${r.error.status}: ${r.error.message}` };
   if (!('response' in r)) return { error: 'no text in the answer' };
-  const candidates = r.response.candidates as Array<{ content?: { parts?: Array<{ text?: string }> } }> | undefined;
+  const candidates = r.response.candidates;
   const text = candidates?.[0]?.content?.parts?.map((p) => p.text ?? '').join('').trim();
   return text ? { tagline: text } : { error: 'empty answer' };
 }

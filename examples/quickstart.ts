@@ -11,8 +11,7 @@ import { createWriteStream, mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { Readable, Transform } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
-import { geminiBatch, type JobEvent, type KeyedResult } from '../src/index.js';
-import { batchPrice } from '../src/cli/prices.js';
+import { geminiBatch, type GenerateContentResponse, type JobEvent, type KeyedResult } from 'gemini-batch-stream';
 import { openService } from './service.js';
 
 const MODEL = 'gemini-2.5-flash-lite';
@@ -36,9 +35,12 @@ function* prompts(): Generator<{ key: string; request: Record<string, unknown> }
   }
 }
 
+/** Batch price of MODEL, USD per 1M tokens (half the list price at ai.google.dev/pricing). */
+const PRICE = { inputPerM: 0.05, outputPerM: 0.2 };
+
 /** The most this run can cost: ~4 characters a token in, every answer at its token cap out. */
 function costCeiling(): string {
-  const price = batchPrice(MODEL)!;
+  const price = PRICE;
   let chars = 0;
   for (const p of prompts()) chars += JSON.stringify(p.request.contents).length;
   const input = (chars / 4) * price.inputPerM;
@@ -46,9 +48,8 @@ function costCeiling(): string {
   return `$${((input + output) / 1e6).toFixed(4)}`;
 }
 
-function answerText(response: Record<string, unknown>): string | undefined {
-  const candidates = response.candidates as Array<{ content?: { parts?: Array<{ text?: string }> } }> | undefined;
-  return candidates?.[0]?.content?.parts?.[0]?.text;
+function answerText(response: GenerateContentResponse): string | undefined {
+  return response.candidates?.[0]?.content?.parts?.[0]?.text;
 }
 
 async function main(): Promise<void> {

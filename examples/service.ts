@@ -3,8 +3,8 @@
  * GEMINI_API_KEY (or GOOGLE_API_KEY) is set, else an emulator started right
  * here in this process, so every example runs on a fresh clone with no key.
  */
-import { startEmulator } from '../src/emulator/index.js';
-import type { GeminiBatchOptions } from '../src/index.js';
+import { startEmulator } from 'gemini-batch-stream/emulator';
+import type { GeminiBatchOptions } from 'gemini-batch-stream';
 
 export interface Service {
   real: boolean;

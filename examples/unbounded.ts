@@ -8,7 +8,7 @@
  */
 import { Readable, Writable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
-import { geminiBatch, type JobEvent, type KeyedResult } from '../src/index.js';
+import { geminiBatch, type JobEvent, type KeyedResult } from 'gemini-batch-stream';
 import { openService } from './service.js';
 
 const RUN_MS = 5_000;

@@ -13,9 +13,79 @@ export interface ResultError {
   status: string;
 }
 
+/**
+ * A model's answer as the service sends it (the JSON of `@google/genai`'s
+ * GenerateContentResponse, without the SDK's helper getters): the fields most
+ * code reads are typed; anything else the service sends is still in the
+ * object. Declared here so the package's types need no SDK installed, and
+ * shaped so the SDK's type is assignable to it.
+ */
+export interface GenerateContentResponse {
+  candidates?: Candidate[];
+  promptFeedback?: { blockReason?: string; blockReasonMessage?: string; safetyRatings?: SafetyRating[] };
+  usageMetadata?: UsageMetadata;
+  modelVersion?: string;
+  responseId?: string;
+  createTime?: string;
+}
+
+export interface Candidate {
+  content?: Content;
+  finishReason?: string;
+  finishMessage?: string;
+  index?: number;
+  safetyRatings?: SafetyRating[];
+  citationMetadata?: { citations?: Array<{ startIndex?: number; endIndex?: number; uri?: string; title?: string; license?: string }> };
+  groundingMetadata?: object;
+  avgLogprobs?: number;
+  tokenCount?: number;
+}
+
+export interface Content {
+  role?: string;
+  parts?: Part[];
+}
+
+/** One part of a content: text, inline data (an image), a function call, ... */
+export interface Part {
+  text?: string;
+  thought?: boolean;
+  thoughtSignature?: string;
+  inlineData?: { mimeType?: string; data?: string };
+  fileData?: { mimeType?: string; fileUri?: string };
+  functionCall?: { id?: string; name?: string; args?: Record<string, unknown> };
+  functionResponse?: { id?: string; name?: string; response?: Record<string, unknown> };
+  executableCode?: { language?: string; code?: string };
+  codeExecutionResult?: { outcome?: string; output?: string };
+}
+
+export interface SafetyRating {
+  category?: string;
+  probability?: string;
+  blocked?: boolean;
+}
+
+export interface ModalityTokenCount {
+  modality?: string;
+  tokenCount?: number;
+}
+
+/** Token counts of one answer. */
+export interface UsageMetadata {
+  promptTokenCount?: number;
+  candidatesTokenCount?: number;
+  thoughtsTokenCount?: number;
+  cachedContentTokenCount?: number;
+  toolUsePromptTokenCount?: number;
+  totalTokenCount?: number;
+  promptTokensDetails?: ModalityTokenCount[];
+  candidatesTokensDetails?: ModalityTokenCount[];
+  cacheTokensDetails?: ModalityTokenCount[];
+}
+
 /** One result per input record: exactly one of response / embedding / error is set. */
 export type KeyedResult =
-  | { key: string; response: Record<string, unknown> }
+  | { key: string; response: GenerateContentResponse }
   | { key: string; embedding: number[] }
   | { key: string; error: ResultError };
 

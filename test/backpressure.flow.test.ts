@@ -134,7 +134,7 @@ function flow(proxy: HoldingProxy, total: number, sink?: Writable, stateDir?: st
   const src = countingSource(total);
   const results: KeyedResult[] = [];
   const stage = geminiBatch({
-    model: 'm',
+    model: 'gemini-2.5-flash',
     apiKey: 'k',
     baseUrl: proxy.url,
     runId: 'bp',

@@ -4,7 +4,7 @@
  * shim have none), no runtime flags, nothing set in the environment, so the
  * pid the caller holds is node's (a signal or a kill -9 reaches the CLI
  * itself). Checked from /proc while the CLI waits on stdin. Needs the bundle
- * (`npm run build`).
+ * (`npm run build`, which the tests' global setup runs when dist/ is missing or stale).
  */
 import { spawn } from 'node:child_process';
 import { readFileSync, readlinkSync } from 'node:fs';

@@ -1,18 +1,25 @@
 /**
- * The examples a new user runs first, as they run them: `npm start` is
- * `tsx examples/quickstart.ts`, here with no API key so it uses the embedded
- * emulator.
+ * The examples a new user runs first, as they run them: `npm start` (tsx on
+ * examples/quickstart.ts, with the condition that maps the package's own
+ * name to src/), here with no API key so it uses the embedded emulator.
  */
-import { spawn } from 'node:child_process';
-import { existsSync, readFileSync, rmSync } from 'node:fs';
+import { spawn, spawnSync } from 'node:child_process';
+import { existsSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
+import { pathToFileURL } from 'node:url';
 import { describe, expect, it } from 'vitest';
 import { cliEnv, ROOT } from './cli.helpers.js';
 
-/** Exactly what `npm start` runs (npx tsx), or for the other examples node with the tsx loader. */
-function run(script: string, viaNpx = false): Promise<{ code: number | null; stdout: string; stderr: string }> {
+/**
+ * The examples import the package by name, as a user's copy would; the
+ * `gemini-batch-stream:source` condition resolves that to src/ (no build).
+ */
+const SOURCE = '--conditions=gemini-batch-stream:source';
+
+/** `npm start` itself, or for the other examples node with the tsx loader and the source condition. */
+function run(script: string, viaNpmStart = false): Promise<{ code: number | null; stdout: string; stderr: string }> {
   const path = join(ROOT, 'examples', script);
-  const [cmd, args] = viaNpx ? ['npx', ['--no', 'tsx', path]] : [process.execPath, ['--import', 'tsx', path]];
+  const [cmd, args] = viaNpmStart ? ['npm', ['start', '--silent']] : [process.execPath, [SOURCE, '--import', 'tsx', path]];
   const child = spawn(cmd, args, { cwd: ROOT, env: cliEnv() });
   let stdout = '';
   let stderr = '';
@@ -25,6 +32,17 @@ function run(script: string, viaNpx = false): Promise<{ code: number | null; std
 }
 
 describe('examples', () => {
+  it('import the package by name, never ../src/, and the name resolves to the sources without a build', () => {
+    for (const f of readdirSync(join(ROOT, 'examples')).filter((n) => n.endsWith('.ts'))) {
+      const text = readFileSync(join(ROOT, 'examples', f), 'utf8');
+      expect(text, f).not.toMatch(/from '\.\.\/src\//);
+    }
+    expect(readFileSync(join(ROOT, 'examples', 'quickstart.ts'), 'utf8')).toContain("from 'gemini-batch-stream'");
+    const r = spawnSync(process.execPath, [SOURCE, '--input-type=module', '-e', "console.log(import.meta.resolve('gemini-batch-stream'), import.meta.resolve('gemini-batch-stream/emulator'))"], { cwd: ROOT, encoding: 'utf8' });
+    expect(r.stdout.trim().split(' ')).toEqual([pathToFileURL(join(ROOT, 'src/index.ts')).href, pathToFileURL(join(ROOT, 'src/emulator/index.ts')).href]);
+  });
+
+
   it('quickstart (npm start) runs against the embedded emulator and writes its results', async () => {
     const out = join(ROOT, 'examples', 'out', 'quickstart.results.jsonl');
     rmSync(out, { force: true });

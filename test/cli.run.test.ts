@@ -164,11 +164,11 @@ describe('gemini-batch run', () => {
   });
 
   it('--emulator runs with no key at all and says so', async () => {
-    const r = await runCli(['run', '-', '-m', 'some-new-model', '-o', '-', '--emulator', ...fast], { env: cliEnv(), stdin: batchJsonl(3) });
+    const r = await runCli(['run', '-', '-m', 'gemini-3.8-flash', '-o', '-', '--emulator', ...fast], { env: cliEnv(), stdin: batchJsonl(3) });
     expect(r.code).toBe(0);
     expect(r.stdout.trimEnd().split('\n')).toHaveLength(3);
     expect(r.stderr).toContain('embedded emulator');
-    expect(r.stderr).toContain('unknown model some-new-model: no estimate');
+    expect(r.stderr).toContain('unknown model gemini-3.8-flash: no estimate');
   });
 
   it('never shows the API key: not on stdout, stderr, in the output or the state dir', async () => {

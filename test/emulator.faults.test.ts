@@ -99,7 +99,7 @@ describe('limits and errors', () => {
 
   it('answers malformed JSON, unknown routes and unknown resources with Google error bodies', async () => {
     const e = await emulator();
-    const bad = await call('POST', `${e.url}/v1beta/models/m:batchGenerateContent`, { headers: json, body: '{"batch": ' });
+    const bad = await call('POST', `${e.url}/v1beta/models/gemini-2.5-flash:batchGenerateContent`, { headers: json, body: '{"batch": ' });
     expect(bad.status).toBe(400);
     expect(bad.json()).toMatchObject({ error: { code: 400, status: 'INVALID_ARGUMENT' } });
     expect((await call('GET', `${e.url}/v1beta/nothing-here`)).json()).toMatchObject({ error: { code: 404, status: 'NOT_FOUND' } });
@@ -278,7 +278,7 @@ describe('the CLI process', () => {
     const { url, child } = await spawnEmulator(['--api-key', 'k', '--fail-jobs', '1', '--pending-ms', '0', '--running-ms', '0']);
     try {
       expect((await call('GET', `${url}/v1beta/batches`)).status).toBe(400);
-      const r = await call('POST', `${url}/v1beta/models/m:batchGenerateContent?key=k`, { headers: json, body: inlineBody(1) });
+      const r = await call('POST', `${url}/v1beta/models/gemini-2.5-flash:batchGenerateContent?key=k`, { headers: json, body: inlineBody(1) });
       const name = (r.json() as { name: string }).name;
       let op: Operation;
       do op = (await call('GET', `${url}/v1beta/${name}?key=k`)).json() as unknown as Operation;

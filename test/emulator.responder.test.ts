@@ -37,10 +37,10 @@ describe('default responder', () => {
     expect(h(again.response.candidates[0]!.content.parts[1]!.inlineData!.data)).toBe(h(img.data));
   });
 
-  it('embeds to a unit vector of outputDimensionality (default 8)', () => {
+  it('embeds to a unit vector of outputDimensionality (default: the model size)', () => {
     const embed = { ...gen, task: 'embed' as const };
     const r = defaultResponder({ content: { parts: [{ text: 'x' }] } }, embed) as { response: { embedding: { values: number[] }; tokenCount: string } };
-    expect(r.response.embedding.values).toHaveLength(8);
+    expect(r.response.embedding.values).toHaveLength(3072);
     expect(Math.hypot(...r.response.embedding.values)).toBeCloseTo(1, 4);
     expect(r.response.tokenCount).toBe('1');
     const d = defaultResponder({ content: { parts: [{ text: 'x' }] }, outputDimensionality: 3 }, embed) as { response: { embedding: { values: number[] } } };
@@ -61,13 +61,13 @@ describe('pluggable responder', () => {
     });
     try {
       const requests = ['yes', 'no', 'boom'].map((key) => ({ request: ask(key), metadata: { key } }));
-      const r = await call('POST', `${emu.url}/v1beta/models/custom-model:batchGenerateContent`, {
+      const r = await call('POST', `${emu.url}/v1beta/models/gemini-2.5-flash:batchGenerateContent`, {
         headers: { 'content-type': 'application/json' },
         body: JSON.stringify({ batch: { input_config: { requests: { requests } } } }),
       });
       const op = await waitDone(emu.url, (r.json() as { name: string }).name);
       expect(op.metadata.output?.inlinedResponses?.inlinedResponses).toEqual([
-        { response: { custom: 'yes', model: 'models/custom-model' }, metadata: { key: 'yes' } },
+        { response: { custom: 'yes', model: 'models/gemini-2.5-flash' }, metadata: { key: 'yes' } },
         { error: { code: 400, message: 'refused', status: 'FAILED_PRECONDITION' }, metadata: { key: 'no' } },
         // A throw is gRPC 13 INTERNAL with no status string, as the service writes per-request errors.
         { error: { code: 13, message: 'An internal error has occurred: kaput' }, metadata: { key: 'boom' } },

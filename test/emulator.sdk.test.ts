@@ -133,7 +133,7 @@ describe('official SDK against the emulator', () => {
     await ai.files.download({ file: fromFile.dest!.fileName!, downloadPath: outPath });
     const rows = readFileSync(outPath, 'utf8').trim().split('\n').map((l) => JSON.parse(l) as { key: string; response: { embedding: { values: number[] } } });
     expect(rows.map((r) => r.key).sort()).toEqual(['e0', 'e1']);
-    expect(rows[0]!.response.embedding.values).toHaveLength(8);
+    expect(rows[0]!.response.embedding.values).toHaveLength(3072);
   });
 
   it('lists batches page by page with the pager', async () => {

@@ -213,7 +213,7 @@ describe('batches against the emulator', () => {
 
   it('polls through 503 storms on get', async () => {
     const { client, emu } = await setup({ errorRates: { get: 0.4, create: 0 }, seed: 3 });
-    const op = await client.batches.create({ model: 'm', displayName: 's', inlineRequestsJson: '[{"request":{"contents":[{"parts":[{"text":"x"}]}]},"metadata":{"key":"a"}}]' });
+    const op = await client.batches.create({ model: 'gemini-2.5-flash', displayName: 's', inlineRequestsJson: '[{"request":{"contents":[{"parts":[{"text":"x"}]}]},"metadata":{"key":"a"}}]' });
     const done = await client.batches.waitForBatch(op.name, { pollInterval: { initialMs: 10, maxMs: 30 } });
     expect(done.state).toBe('SUCCEEDED');
     expect(emu.counters().injectedErrors).toBeGreaterThan(0);
@@ -222,7 +222,7 @@ describe('batches against the emulator', () => {
   it('an ambiguous create is reported, not repeated; the job is found by displayName', async () => {
     const { client, emu } = await setup({ ambiguousCreateRate: 1 });
     const err = await client.batches
-      .create({ model: 'm', displayName: 'run-x-3', inlineRequestsJson: '[{"request":{"contents":[{"parts":[{"text":"x"}]}]},"metadata":{"key":"a"}}]' })
+      .create({ model: 'gemini-2.5-flash', displayName: 'run-x-3', inlineRequestsJson: '[{"request":{"contents":[{"parts":[{"text":"x"}]}]},"metadata":{"key":"a"}}]' })
       .catch((e: unknown) => e);
     expect(err).toMatchObject({ httpStatus: 503, status: 'UNAVAILABLE', ambiguous: true });
     expect(emu.counters().createsByDisplayName['run-x-3']).toBe(1);

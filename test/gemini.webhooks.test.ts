@@ -138,14 +138,14 @@ describe('webhooks on the wire', () => {
   it('batches.create sends batch.webhookConfig, and refuses a bad one before any request', async () => {
     const c = await serve((_req, res) => sendJson(res, 200, { name: 'batches/b', metadata: { state: 'BATCH_STATE_PENDING' } }));
     await c.batches.create({
-      model: 'm',
+      model: 'gemini-2.5-flash',
       displayName: 'run-0',
       fileName: 'files/a',
       webhookConfig: { uris: ['https://hooks.test/x'], userMetadata: { runId: 'r', chunk: 0 } },
     });
     expect(bodies[0]).toBe('{"batch":{"displayName":"run-0","webhookConfig":{"uris":["https://hooks.test/x"],"userMetadata":{"runId":"r","chunk":0}},"inputConfig":{"fileName":"files/a"}}}');
-    await expect(c.batches.create({ model: 'm', fileName: 'files/a', webhookConfig: { uris: [] } })).rejects.toMatchObject({ code: 'ERR_INVALID_OPTIONS' });
-    await expect(c.batches.create({ model: 'm', fileName: 'files/a', webhookConfig: { uris: ['ftp://x'] } })).rejects.toMatchObject({ code: 'ERR_INVALID_OPTIONS' });
+    await expect(c.batches.create({ model: 'gemini-2.5-flash', fileName: 'files/a', webhookConfig: { uris: [] } })).rejects.toMatchObject({ code: 'ERR_INVALID_OPTIONS' });
+    await expect(c.batches.create({ model: 'gemini-2.5-flash', fileName: 'files/a', webhookConfig: { uris: ['ftp://x'] } })).rejects.toMatchObject({ code: 'ERR_INVALID_OPTIONS' });
     expect(server?.seen.length).toBe(1);
   });
 });

@@ -50,7 +50,7 @@ describe('journal resume', () => {
     const stateDir = newDir();
     const input = records(400);
     const opts: GeminiBatchOptions = {
-      model: 'm',
+      model: 'gemini-2.5-flash',
       baseUrl: emu.url,
       apiKey: 'k',
       mode: 'file',
@@ -78,7 +78,7 @@ describe('journal resume', () => {
 
   it('keeps a chunk that failed for good failed across a resume', async () => {
     emu = await startEmulator({ port: 0, pendingMs: 5, runningMs: 10, failJobs: 1 });
-    const opts: GeminiBatchOptions = { model: 'm', baseUrl: emu.url, apiKey: 'k', mode: 'file', maxJobAttempts: 1, pollInterval: { initialMs: 5, maxMs: 20 }, adoptWindowMs: 500, stateDir: newDir() };
+    const opts: GeminiBatchOptions = { model: 'gemini-2.5-flash', baseUrl: emu.url, apiKey: 'k', mode: 'file', maxJobAttempts: 1, pollInterval: { initialMs: 5, maxMs: 20 }, adoptWindowMs: 500, stateDir: newDir() };
     const input = records(10);
     const first = await runUntil(input, opts, 3);
     const batchesBefore = emu.counters().batchesCreated;
@@ -90,21 +90,21 @@ describe('journal resume', () => {
   it('refuses a different input against the same state dir', async () => {
     emu = await startEmulator({ port: 0, pendingMs: 5, runningMs: 10 });
     const stateDir = newDir();
-    const opts: GeminiBatchOptions = { model: 'm', baseUrl: emu.url, apiKey: 'k', mode: 'file', maxRequestsPerBatch: 10, pollInterval: { initialMs: 5, maxMs: 20 }, adoptWindowMs: 500, stateDir };
+    const opts: GeminiBatchOptions = { model: 'gemini-2.5-flash', baseUrl: emu.url, apiKey: 'k', mode: 'file', maxRequestsPerBatch: 10, pollInterval: { initialMs: 5, maxMs: 20 }, adoptWindowMs: 500, stateDir };
     await runUntil(records(30), opts, 5);
     await expect(collect(records(30, (i) => `other ${i}`), geminiBatch(opts))).rejects.toMatchObject({
       code: 'ERR_STATE_MISMATCH',
       message: expect.stringContaining('the input differs from the run recorded in'),
     });
     expect(() => geminiBatch({ ...opts, model: 'other-model' })).toThrowError(
-      /belongs to a run with other settings \(model was "m", now "other-model"\); run with the same settings to resume it/,
+      /belongs to a run with other settings \(model was "gemini-2.5-flash", now "other-model"\); run with the same settings to resume it/,
     );
   });
 
   it('lets a state dir whose run spent nothing be reused with other settings', async () => {
     emu = await startEmulator({ port: 0, pendingMs: 5, runningMs: 10 });
     const stateDir = newDir();
-    const opts: GeminiBatchOptions = { model: 'm', baseUrl: emu.url, apiKey: 'k', pollInterval: { initialMs: 5, maxMs: 20 }, adoptWindowMs: 500, stateDir };
+    const opts: GeminiBatchOptions = { model: 'gemini-2.5-flash', baseUrl: emu.url, apiKey: 'k', pollInterval: { initialMs: 5, maxMs: 20 }, adoptWindowMs: 500, stateDir };
     const input = records(5);
     await expect(collect([...input, { key: 'bad' }], geminiBatch(opts))).rejects.toMatchObject({ code: 'ERR_INVALID_RECORD' });
     const out = await collect(input, geminiBatch({ ...opts, maxRequestsPerBatch: 2 }));
@@ -114,7 +114,7 @@ describe('journal resume', () => {
   it('adopts a batch whose create was sent but never recorded', async () => {
     emu = await startEmulator({ port: 0, pendingMs: 5, runningMs: 10 });
     const stateDir = newDir();
-    const opts: GeminiBatchOptions = { model: 'm', baseUrl: emu.url, apiKey: 'k', mode: 'file', pollInterval: { initialMs: 5, maxMs: 20 }, adoptWindowMs: 500, stateDir, runId: 'adopt-run' };
+    const opts: GeminiBatchOptions = { model: 'gemini-2.5-flash', baseUrl: emu.url, apiKey: 'k', mode: 'file', pollInterval: { initialMs: 5, maxMs: 20 }, adoptWindowMs: 500, stateDir, runId: 'adopt-run' };
     const input = records(20);
     // First run: record everything, then cut the journal back to just after the create intent.
     await collect(input, geminiBatch({ ...opts, cleanupRemote: false }));

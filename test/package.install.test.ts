@@ -12,16 +12,19 @@ import { join, resolve } from 'node:path';
 const root = resolve(import.meta.dirname, '..');
 let dir: string;
 let project: string;
+let installOutput: string;
 
 beforeAll(() => {
   dir = mkdtempSync(join(tmpdir(), 'gb-pack-'));
   project = join(dir, 'app');
-  // pack runs `prepare`, which builds dist/ from the sources under test.
+  // pack runs `prepack`, which builds dist/ from the sources under test.
   execFileSync('npm', ['pack', '--pack-destination', dir, '--silent'], { cwd: root, stdio: 'pipe' });
   const tarball = readdirSync(dir).find((f) => f.endsWith('.tgz'))!;
   execFileSync('mkdir', ['-p', project]);
   writeFileSync(join(project, 'package.json'), JSON.stringify({ name: 'app', version: '1.0.0', type: 'module', private: true }));
-  execFileSync('npm', ['install', '--prefer-offline', '--no-audit', '--no-fund', '--silent', join(dir, tarball)], { cwd: project, stdio: 'pipe' });
+  const install = spawnSync('npm', ['install', '--prefer-offline', '--no-audit', '--no-fund', join(dir, tarball)], { cwd: project, encoding: 'utf8' });
+  installOutput = install.stdout + install.stderr;
+  expect(install.status, installOutput).toBe(0);
 }, 300_000);
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
@@ -34,6 +37,29 @@ describe('the installed package', () => {
     expect(readdirSync(join(pkgDir, 'dist'))).toContain('index.d.ts');
   });
 
+  it('installs with no warning (no install scripts) and ships LICENSE, no source maps', () => {
+    expect(installOutput).not.toMatch(/warn/i);
+    const pkgDir = join(project, 'node_modules', 'gemini-batch-stream');
+    expect(readFileSync(join(pkgDir, 'LICENSE'), 'utf8')).toMatch(/^MIT License/);
+    const pkg = JSON.parse(readFileSync(join(pkgDir, 'package.json'), 'utf8')) as { repository?: { url: string }; license: string; scripts: Record<string, string> };
+    expect(pkg.repository?.url).toContain('github.com/gemini-batch-stream/gemini-batch-stream');
+    expect(pkg.license).toBe('MIT');
+    for (const s of ['preinstall', 'install', 'postinstall', 'prepare']) expect(pkg.scripts[s], s).toBeUndefined();
+    const files = readdirSync(join(pkgDir, 'dist'), { recursive: true }) as string[];
+    expect(files.filter((f) => f.endsWith('.map'))).toEqual([]);
+  });
+
+  it("require() loads it where Node can require ES modules, and says in one sentence what to do where it cannot", () => {
+    const ok = spawnSync('node', ['-e', "const m = require('gemini-batch-stream'); const e = require('gemini-batch-stream/emulator'); console.log(typeof m.geminiBatch, typeof e.startEmulator)"], { cwd: project, encoding: 'utf8' });
+    expect(ok.stderr).toBe('');
+    expect(ok.stdout.trim()).toBe('function function');
+    // Node 20.18 and 22.0-22.11 cannot; --no-experimental-require-module makes this Node behave as they do.
+    const old = spawnSync('node', ['--no-experimental-require-module', '-e', "try { require('gemini-batch-stream') } catch (e) { console.log(e.message) }"], { cwd: project, encoding: 'utf8' });
+    const message = old.stdout.trim();
+    expect(message.split('\n')).toHaveLength(1);
+    expect(message).toMatch(/^gemini-batch-stream is an ES module: use `import \{ geminiBatch \} from 'gemini-batch-stream'`/);
+  });
+
   it('imports with types', () => {
     writeFileSync(
       join(project, 'use.ts'),
@@ -42,7 +68,8 @@ describe('the installed package', () => {
         "import { startEmulator } from 'gemini-batch-stream/emulator';",
         "const opts: GeminiBatchOptions = { model: 'gemini-2.5-flash' };",
         'const r: KeyedResult = { key: "a", error: { code: 1, message: "m", status: "S" } };',
-        'export { geminiBatch, startEmulator, opts, r };',
+        "const text = (x: KeyedResult): string | undefined => ('response' in x ? x.response.candidates?.[0]?.content?.parts?.[0]?.text : undefined);",
+        'export { geminiBatch, startEmulator, opts, r, text };',
       ].join('\n'),
     );
     const tsc = join(root, 'node_modules', '.bin', 'tsc');
@@ -51,7 +78,7 @@ describe('the installed package', () => {
     expect(out.status).toBe(0);
     const js = spawnSync('node', ['--input-type=module', '-e', "const m = await import('gemini-batch-stream'); console.log(typeof m.geminiBatch, typeof m.sizeChunker)"], { cwd: project, encoding: 'utf8' });
     expect(js.stdout.trim()).toBe('function function');
-  });
+  }, 180_000);
 
   it('runs the gemini-batch bin against the embedded emulator', () => {
     const lines = Array.from({ length: 25 }, (_, i) => JSON.stringify({ key: `p${i}`, request: { contents: [{ role: 'user', parts: [{ text: `hello ${i}` }] }] } }));

@@ -44,30 +44,30 @@ describe('geminiBatch end to end', () => {
 
   it('cuts chunks on bytes with multi-byte text across every boundary', async () => {
     const input = records(300, (i) => `${'日本語テキスト'.repeat(3 + (i % 5))} ${i}`);
-    const out = await collect(input, geminiBatch({ model: 'm', mode: 'file', maxFileBytes: 3000, ...base() }));
+    const out = await collect(input, geminiBatch({ model: 'gemini-2.5-flash', mode: 'file', maxFileBytes: 3000, ...base() }));
     expectEcho(input, out);
   });
 
   it('sends small inputs inline in auto mode', async () => {
     const before = emu.counters().uploadsStarted;
     const input = records(50);
-    const out = await collect(input, geminiBatch({ model: 'm', ...base() }));
+    const out = await collect(input, geminiBatch({ model: 'gemini-2.5-flash', ...base() }));
     expectEcho(input, out);
     expect(emu.counters().uploadsStarted).toBe(before);
   });
 
   it('ends cleanly on empty input without creating a job', async () => {
     const before = emu.counters().batchesCreated;
-    const out = await collect([], geminiBatch({ model: 'm', ...base() }));
+    const out = await collect([], geminiBatch({ model: 'gemini-2.5-flash', ...base() }));
     expect(out).toEqual([]);
     expect(emu.counters().batchesCreated).toBe(before);
   });
 
   it('handles one record, keyless records and duplicate keys', async () => {
-    const one = await collect([textRecord('only', 'hello')], geminiBatch({ model: 'm', ...base() }));
+    const one = await collect([textRecord('only', 'hello')], geminiBatch({ model: 'gemini-2.5-flash', ...base() }));
     expect(one.map((r) => r.key)).toEqual(['only']);
     const input = [textRecord(undefined, 'a'), textRecord('dup', 'first'), textRecord('dup', 'second'), textRecord(undefined, 'd')];
-    const out = await collect(input, geminiBatch({ model: 'm', mode: 'file', maxRequestsPerBatch: 2, ...base() }));
+    const out = await collect(input, geminiBatch({ model: 'gemini-2.5-flash', mode: 'file', maxRequestsPerBatch: 2, ...base() }));
     expect(out.map((r) => r.key)).toEqual(['0', 'dup', 'dup', '3']);
     expect(responseText(out[1]!)).toContain('echo: first');
     expect(responseText(out[2]!)).toContain('echo: second');
@@ -75,7 +75,7 @@ describe('geminiBatch end to end', () => {
 
   it('emits embeddings for the embed task', async () => {
     const input = Array.from({ length: 20 }, (_, i) => ({ key: `e${i}`, request: { content: { parts: [{ text: `t${i}` }] }, outputDimensionality: 4 } }));
-    const out = await collect(input, geminiBatch({ model: 'text-embedding-004', task: 'embed', mode: 'file', maxRequestsPerBatch: 7, ...base() }));
+    const out = await collect(input, geminiBatch({ model: 'gemini-embedding-001', task: 'embed', mode: 'file', maxRequestsPerBatch: 7, ...base() }));
     expect(out.map((r) => r.key)).toEqual(input.map((r) => r.key));
     for (const r of out) {
       expect('embedding' in r && r.embedding.length).toBe(4);

@@ -30,7 +30,7 @@ describe('geminiBatch under faults', () => {
   it('turns dropped lines into MISSING_RESULT and ignores duplicated ones', async () => {
     const base = await setup({ dropResults: 2, duplicateResults: 3, shuffleResults: true });
     const input = records(120);
-    const out = await collect(input, geminiBatch({ model: 'm', mode: 'file', maxRequestsPerBatch: 40, ...base }));
+    const out = await collect(input, geminiBatch({ model: 'gemini-2.5-flash', mode: 'file', maxRequestsPerBatch: 40, ...base }));
     expect(out.map((r) => r.key)).toEqual(input.map((r) => r.key));
     const missing = out.filter((r) => errorOf(r)?.status === 'MISSING_RESULT');
     expect(missing).toHaveLength(6); // 2 per job, 3 jobs
@@ -43,7 +43,7 @@ describe('geminiBatch under faults', () => {
   it('passes per-request errors through as that record\'s result', async () => {
     const base = await setup({ requestErrorRate: 0.2, seed: 7 });
     const input = records(200);
-    const out = await collect(input, geminiBatch({ model: 'm', mode: 'file', maxRequestsPerBatch: 64, ...base }));
+    const out = await collect(input, geminiBatch({ model: 'gemini-2.5-flash', mode: 'file', maxRequestsPerBatch: 64, ...base }));
     expect(out.map((r) => r.key)).toEqual(input.map((r) => r.key));
     const errors = out.filter((r) => 'error' in r);
     expect(errors.length).toBeGreaterThan(10);
@@ -52,7 +52,7 @@ describe('geminiBatch under faults', () => {
 
   it('counts error results in progress events, in jsonl output too', async () => {
     const base = await setup({ requestErrorRate: 0.2, seed: 5, dropResults: 1 });
-    const stage = geminiBatch({ model: 'm', mode: 'file', output: 'jsonl', maxRequestsPerBatch: 50, ...base });
+    const stage = geminiBatch({ model: 'gemini-2.5-flash', mode: 'file', output: 'jsonl', maxRequestsPerBatch: 50, ...base });
     let last: { resultsOut: number; errorsOut: number } | undefined;
     stage.on('progress', (p: { resultsOut: number; errorsOut: number }) => (last = p));
     const out = (await collect(records(150), stage)) as unknown as Buffer[];
@@ -64,7 +64,7 @@ describe('geminiBatch under faults', () => {
   it('resubmits requests that failed with a retryable status (retryFailedRequests)', async () => {
     const base = await setup({ requestErrorRate: 0.3, seed: 3 });
     const input = records(100);
-    const out = await collect(input, geminiBatch({ model: 'm', mode: 'file', retryFailedRequests: 5, ...base }));
+    const out = await collect(input, geminiBatch({ model: 'gemini-2.5-flash', mode: 'file', retryFailedRequests: 5, ...base }));
     expect(out.map((r) => r.key)).toEqual(input.map((r) => r.key));
     expect(out.filter((r) => 'error' in r)).toEqual([]);
   });
@@ -73,7 +73,7 @@ describe('geminiBatch under faults', () => {
     const base = await setup({ failJobs: [1], expireJobs: [2] });
     const input = records(60);
     const jobs: string[] = [];
-    const stage = geminiBatch({ model: 'm', mode: 'file', maxRequestsPerBatch: 30, maxJobsInFlight: 1, ...base });
+    const stage = geminiBatch({ model: 'gemini-2.5-flash', mode: 'file', maxRequestsPerBatch: 30, maxJobsInFlight: 1, ...base });
     stage.on('job', (e: { state: string; detail?: string }) => jobs.push(`${e.state}${e.detail ? ` ${e.detail}` : ''}`));
     const out = await collect(input, stage);
     expect(out.map((r) => r.key)).toEqual(input.map((r) => r.key));
@@ -85,14 +85,14 @@ describe('geminiBatch under faults', () => {
   it('gives up on a chunk that always fails with an error per record', async () => {
     const base = await setup({ failJobs: 1 });
     const input = records(10);
-    const out = await collect(input, geminiBatch({ model: 'm', mode: 'file', maxJobAttempts: 2, ...base }));
+    const out = await collect(input, geminiBatch({ model: 'gemini-2.5-flash', mode: 'file', maxJobAttempts: 2, ...base }));
     expect(out.map((r) => errorOf(r)?.status)).toEqual(Array(10).fill('BATCH_FAILED'));
   });
 
   it('waits out 429 on create without creating twice', async () => {
     const base = await setup({ maxEnqueuedRequests: 25, runningMs: 60 });
     const input = records(100);
-    const out = await collect(input, geminiBatch({ model: 'm', mode: 'file', maxRequestsPerBatch: 20, ...base }));
+    const out = await collect(input, geminiBatch({ model: 'gemini-2.5-flash', mode: 'file', maxRequestsPerBatch: 20, ...base }));
     expect(out.map((r) => r.key)).toEqual(input.map((r) => r.key));
     expect(out.filter((r) => 'error' in r)).toEqual([]);
     const creates = emu!.counters().createsByDisplayName;
@@ -103,7 +103,7 @@ describe('geminiBatch under faults', () => {
   it('streams inline create bodies afresh for every retried attempt', async () => {
     const base = await setup({ errorRates: { create: 0.5 }, errorStatuses: [429], seed: 4 });
     const input = records(300, (i) => `inline ${i} ${'ü'.repeat(i % 9)}`);
-    const out = await collect(input, geminiBatch({ model: 'm', mode: 'inline', maxInlineBytes: 9_000, ...base }));
+    const out = await collect(input, geminiBatch({ model: 'gemini-2.5-flash', mode: 'inline', maxInlineBytes: 9_000, ...base }));
     expect(out.map((r) => r.key)).toEqual(input.map((r) => r.key));
     out.forEach((r, i) => expect(responseText(r)).toContain(`echo: inline ${i} `));
     expect(emu!.counters().injectedErrors).toBeGreaterThan(0);
@@ -113,7 +113,7 @@ describe('geminiBatch under faults', () => {
   it('emits errors for the records of a batch someone else cancelled', async () => {
     const base = await setup({ runningMs: 400 });
     const client = createGeminiClient({ baseUrl: base.baseUrl, apiKey: 'k' });
-    const stage = geminiBatch({ model: 'm', mode: 'file', ...base });
+    const stage = geminiBatch({ model: 'gemini-2.5-flash', mode: 'file', ...base });
     stage.on('job', (e: { state: string; batchName?: string }) => {
       if (e.state === 'RUNNING' && e.batchName) void client.batches.cancel(e.batchName);
     });
@@ -124,7 +124,7 @@ describe('geminiBatch under faults', () => {
 
   it('gives up after bounded retries with an error that says what was being done', async () => {
     const base = await setup({ errorRates: { upload: 1 }, errorStatuses: [503] });
-    const err = await collect(records(10), geminiBatch({ model: 'm', mode: 'file', ...base, retry: { maxAttempts: 3, initialDelayMs: 5, maxDelayMs: 10 } })).catch((e: Error) => e);
+    const err = await collect(records(10), geminiBatch({ model: 'gemini-2.5-flash', mode: 'file', ...base, retry: { maxAttempts: 3, initialDelayMs: 5, maxDelayMs: 10 } })).catch((e: Error) => e);
     expect(err).toMatchObject({ httpStatus: 503, status: 'UNAVAILABLE', code: 'ERR_GEMINI_HTTP' });
     expect((err as Error).message).toMatch(/^uploading chunk 0 \(records 0\.\.9\): .*503/);
   });
@@ -136,7 +136,7 @@ describe('geminiBatch under faults', () => {
       seed: 11,
     });
     const input = records(150);
-    const out = await collect(input, geminiBatch({ model: 'm', mode: 'file', maxRequestsPerBatch: 50, ...base }));
+    const out = await collect(input, geminiBatch({ model: 'gemini-2.5-flash', mode: 'file', maxRequestsPerBatch: 50, ...base }));
     expect(out.map((r) => r.key)).toEqual(input.map((r) => r.key));
     expect(out.filter((r) => 'error' in r)).toEqual([]);
     expect(emu!.counters().injectedErrors).toBeGreaterThan(0);

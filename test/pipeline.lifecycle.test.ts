@@ -48,7 +48,7 @@ describe('backpressure', () => {
   it('stops reading the source when the sink stalls', async () => {
     const src = countingSource(200_000);
     let got = 0;
-    const stage = geminiBatch({ model: 'm', mode: 'file', maxRequestsPerBatch: 50, maxJobsInFlight: 2, uploadConcurrency: 1, tmpDir: newTmp(), ...base() });
+    const stage = geminiBatch({ model: 'gemini-2.5-flash', mode: 'file', maxRequestsPerBatch: 50, maxJobsInFlight: 2, uploadConcurrency: 1, tmpDir: newTmp(), ...base() });
     const sink = new Writable({
       objectMode: true,
       highWaterMark: 1,
@@ -67,7 +67,7 @@ describe('backpressure', () => {
 
   it('stops reading the source while jobs are slow', async () => {
     const src = countingSource(200_000);
-    const stage = geminiBatch({ model: 'm', mode: 'file', maxRequestsPerBatch: 50, maxJobsInFlight: 2, uploadConcurrency: 1, tmpDir: newTmp(), ...base(slow) });
+    const stage = geminiBatch({ model: 'gemini-2.5-flash', mode: 'file', maxRequestsPerBatch: 50, maxJobsInFlight: 2, uploadConcurrency: 1, tmpDir: newTmp(), ...base(slow) });
     const done = pipeline(src.stream, stage, new Writable({ objectMode: true, write: (_r, _e, cb) => cb() })).catch(() => undefined);
     const readAhead = await settle(src.read);
     expect(readAhead).toBeLessThan(2_000);
@@ -79,7 +79,7 @@ describe('backpressure', () => {
 describe('destroy and abort', () => {
   it('destroy() mid-stream closes everything and leaves no temp files', async () => {
     const dir = newTmp();
-    const stage = geminiBatch({ model: 'm', mode: 'file', maxRequestsPerBatch: 20, tmpDir: dir, ...base(slow) });
+    const stage = geminiBatch({ model: 'gemini-2.5-flash', mode: 'file', maxRequestsPerBatch: 20, tmpDir: dir, ...base(slow) });
     const src = countingSource(1_000);
     src.stream.pipe(stage);
     await once(stage, 'job');
@@ -93,7 +93,7 @@ describe('destroy and abort', () => {
   it('an aborted signal with cancelOnAbort cancels the batches in flight and deletes uploads', async () => {
     const dir = newTmp();
     const ac = new AbortController();
-    const stage = geminiBatch({ model: 'm', mode: 'file', maxRequestsPerBatch: 20, maxJobsInFlight: 3, tmpDir: dir, signal: ac.signal, cancelOnAbort: true, runId: 'abort-test', ...base(slow) });
+    const stage = geminiBatch({ model: 'gemini-2.5-flash', mode: 'file', maxRequestsPerBatch: 20, maxJobsInFlight: 3, tmpDir: dir, signal: ac.signal, cancelOnAbort: true, runId: 'abort-test', ...base(slow) });
     const running = new Set<string>();
     stage.on('job', (e: { state: string; batchName?: string }) => {
       if (e.state === 'RUNNING' && e.batchName) running.add(e.batchName);
@@ -116,7 +116,7 @@ describe('destroy and abort', () => {
 describe('bad input through the pipeline', () => {
   it('fails the pipeline with ERR_INVALID_RECORD naming seq and key (onInvalid: error)', async () => {
     const input = [textRecord('a', 'x'), { key: 'b', request: { contents: 'nope' } }, textRecord('c', 'y')];
-    await expect(collect(input, geminiBatch({ model: 'm', tmpDir: newTmp(), ...base() }))).rejects.toMatchObject({
+    await expect(collect(input, geminiBatch({ model: 'gemini-2.5-flash', tmpDir: newTmp(), ...base() }))).rejects.toMatchObject({
       code: 'ERR_INVALID_RECORD',
       message: 'record 1 (key "b"): request.contents must be an array of Content',
     });
@@ -124,7 +124,7 @@ describe('bad input through the pipeline', () => {
 
   it('turns bad records into their own error results (onInvalid: emit)', async () => {
     const input: unknown[] = [textRecord('a', 'x'), { key: 'b' }, 42, textRecord('d', 'y')];
-    const out: KeyedResult[] = await collect(input, geminiBatch({ model: 'm', onInvalid: 'emit', maxRequestsPerBatch: 2, tmpDir: newTmp(), ...base() }));
+    const out: KeyedResult[] = await collect(input, geminiBatch({ model: 'gemini-2.5-flash', onInvalid: 'emit', maxRequestsPerBatch: 2, tmpDir: newTmp(), ...base() }));
     expect(out.map((r) => [r.key, 'error' in r ? r.error.status : 'ok'])).toEqual([
       ['a', 'ok'],
       ['b', 'INVALID_RECORD'],
@@ -135,14 +135,14 @@ describe('bad input through the pipeline', () => {
 
   it('refuses bad options synchronously with a precise message', () => {
     expect(() => geminiBatch({ model: '' })).toThrowError(/option model: model is required/);
-    expect(() => geminiBatch({ model: 'm', maxFileBytes: 3e9, baseUrl: emu.url })).toThrowError(/option maxFileBytes/);
-    expect(() => geminiBatch({ model: 'm', mode: 'fast' as never, baseUrl: emu.url })).toThrowError(/option mode/);
-    expect(() => geminiBatch({ model: 'm', skipResults: 5, ordered: false, baseUrl: emu.url })).toThrowError(/skipResults needs ordered: true/);
+    expect(() => geminiBatch({ model: 'gemini-2.5-flash', maxFileBytes: 3e9, baseUrl: emu.url })).toThrowError(/option maxFileBytes/);
+    expect(() => geminiBatch({ model: 'gemini-2.5-flash', mode: 'fast' as never, baseUrl: emu.url })).toThrowError(/option mode/);
+    expect(() => geminiBatch({ model: 'gemini-2.5-flash', skipResults: 5, ordered: false, baseUrl: emu.url })).toThrowError(/skipResults needs ordered: true/);
   });
 
   it('an oversized record fails with ERR_RECORD_TOO_LARGE', async () => {
     const input = [textRecord('a', 'x'), textRecord('big', 'y'.repeat(5000))];
-    await expect(collect(input, geminiBatch({ model: 'm', mode: 'file', maxFileBytes: 1000, tmpDir: newTmp(), ...base() }))).rejects.toMatchObject({
+    await expect(collect(input, geminiBatch({ model: 'gemini-2.5-flash', mode: 'file', maxFileBytes: 1000, tmpDir: newTmp(), ...base() }))).rejects.toMatchObject({
       code: 'ERR_RECORD_TOO_LARGE',
       message: expect.stringMatching(/^record 1 \(key "big"\)/),
     });
@@ -152,12 +152,12 @@ describe('bad input through the pipeline', () => {
 describe('delivery modes', () => {
   it('ordered: false still emits every record exactly once', async () => {
     const input = records(200);
-    const out = await collect(input, geminiBatch({ model: 'm', mode: 'file', maxRequestsPerBatch: 30, ordered: false, tmpDir: newTmp(), ...base() }));
+    const out = await collect(input, geminiBatch({ model: 'gemini-2.5-flash', mode: 'file', maxRequestsPerBatch: 30, ordered: false, tmpDir: newTmp(), ...base() }));
     expect(out.map((r) => r.key).sort()).toEqual(input.map((r) => String(r.key)).sort());
   });
 
   it('flushAfterMs gets results for a slow source that never ends quickly', async () => {
-    const stage = geminiBatch({ model: 'm', flushAfterMs: 100, tmpDir: newTmp(), ...base() });
+    const stage = geminiBatch({ model: 'gemini-2.5-flash', flushAfterMs: 100, tmpDir: newTmp(), ...base() });
     const got: string[] = [];
     stage.on('data', (r: KeyedResult) => got.push(r.key));
     stage.write(textRecord('early', 'first'));
@@ -170,7 +170,7 @@ describe('delivery modes', () => {
   });
 
   it('jsonl output emits ready lines with the user key', async () => {
-    const out = (await collect([textRecord('a:b', 'hi'), textRecord(7, 'yo')], geminiBatch({ model: 'm', output: 'jsonl', tmpDir: newTmp(), ...base() }))) as unknown as Buffer[];
+    const out = (await collect([textRecord('a:b', 'hi'), textRecord(7, 'yo')], geminiBatch({ model: 'gemini-2.5-flash', output: 'jsonl', tmpDir: newTmp(), ...base() }))) as unknown as Buffer[];
     const lines = out.map((b) => JSON.parse(b.toString()) as { key: string; response: unknown });
     expect(lines.map((l) => l.key)).toEqual(['a:b', '7']);
     expect(lines.every((l) => l.response)).toBe(true);

@@ -54,7 +54,7 @@ describe('a failed or expired job that carries partial output', () => {
     const base = await setup(knobs);
     const input = records(60);
     const jobs: JobEvent[] = [];
-    const stage = geminiBatch({ model: 'm', mode, maxRequestsPerBatch: 20, ...base });
+    const stage = geminiBatch({ model: 'gemini-2.5-flash', mode, maxRequestsPerBatch: 20, ...base });
     stage.on('job', (e: JobEvent) => jobs.push(e));
     let progress: ProgressSnapshot | undefined;
     stage.on('progress', (p: ProgressSnapshot) => (progress = p));

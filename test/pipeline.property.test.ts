@@ -44,7 +44,7 @@ describe('geminiBatch property', () => {
           const out = await collect(
             input,
             geminiBatch({
-              model: 'm',
+              model: 'gemini-2.5-flash',
               baseUrl: emu.url,
               apiKey: 'k',
               tmpDir: tmp,

@@ -21,7 +21,7 @@ afterAll(async () => {
   rmSync(root, { recursive: true, force: true });
 });
 
-const opts = () => ({ model: 'm', apiKey: 'k', baseUrl: emu.url, mode: 'file' as const, maxRequestsPerBatch: 5, pollInterval: { initialMs: 5, maxMs: 20 } });
+const opts = () => ({ model: 'gemini-2.5-flash', apiKey: 'k', baseUrl: emu.url, mode: 'file' as const, maxRequestsPerBatch: 5, pollInterval: { initialMs: 5, maxMs: 20 } });
 
 /** A pid that belonged to a process that has exited. */
 function deadPid(): number {

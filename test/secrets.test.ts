@@ -30,7 +30,7 @@ describe('the API key', () => {
   it('appears in no event, result, error, journal or file of a whole job', async () => {
     const seen: string[] = [];
     const stateDir = join(dir, 'state');
-    const stage = geminiBatch({ model: 'm', apiKey: KEY, baseUrl: emu.url, mode: 'file', maxRequestsPerBatch: 20, stateDir, pollInterval: { initialMs: 5, maxMs: 20 }, retry: { initialDelayMs: 5 }, completeOnEnd: false, adoptWindowMs: 500 });
+    const stage = geminiBatch({ model: 'gemini-2.5-flash', apiKey: KEY, baseUrl: emu.url, mode: 'file', maxRequestsPerBatch: 20, stateDir, pollInterval: { initialMs: 5, maxMs: 20 }, retry: { initialDelayMs: 5 }, completeOnEnd: false, adoptWindowMs: 500 });
     stage.on('progress', (p) => seen.push(JSON.stringify(p)));
     stage.on('job', (e) => seen.push(JSON.stringify(e)));
     const out = await collect(records(100), stage);
@@ -43,7 +43,7 @@ describe('the API key', () => {
 
   it('appears in no error when the key is wrong', async () => {
     const wrong = `${KEY}-wrong`;
-    const err = await collect(records(3), geminiBatch({ model: 'm', apiKey: wrong, baseUrl: emu.url, mode: 'file', retry: { maxAttempts: 1 } })).catch((e: Error) => e);
+    const err = await collect(records(3), geminiBatch({ model: 'gemini-2.5-flash', apiKey: wrong, baseUrl: emu.url, mode: 'file', retry: { maxAttempts: 1 } })).catch((e: Error) => e);
     expect(err).toBeInstanceOf(Error);
     const text = `${String(err)} ${(err as Error).stack} ${JSON.stringify(err)} ${String((err as Error).cause)}`;
     expect(text).toMatch(/API key not valid|API_KEY_INVALID/);

@@ -66,7 +66,7 @@ describe('stage 4 with the service quirks on', () => {
   it('a lost create answer with a lagging list: adopted, never created twice', async () => {
     const base = await setup({ ambiguousCreateRate: 1, listLagMs: 400 });
     const input = records(60);
-    const out = await collect(input, geminiBatch({ model: 'm', mode: 'file', maxRequestsPerBatch: 20, adoptWindowMs: 5_000, ...base } as GeminiBatchOptions));
+    const out = await collect(input, geminiBatch({ model: 'gemini-2.5-flash', mode: 'file', maxRequestsPerBatch: 20, adoptWindowMs: 5_000, ...base } as GeminiBatchOptions));
     expectAllAnswered(input, out);
     expect(emu!.counters().batchesCreated).toBe(3);
     expect(createdOnce()).toBe(true);
@@ -76,7 +76,7 @@ describe('stage 4 with the service quirks on', () => {
     const base = await setup({ succeededWithoutOutputPolls: 3 });
     for (const mode of ['file', 'inline'] as const) {
       const input = records(40);
-      const out = await collect(input, geminiBatch({ model: 'm', mode, maxRequestsPerBatch: 20, ...base }));
+      const out = await collect(input, geminiBatch({ model: 'gemini-2.5-flash', mode, maxRequestsPerBatch: 20, ...base }));
       expectAllAnswered(input, out);
     }
   });
@@ -85,7 +85,7 @@ describe('stage 4 with the service quirks on', () => {
     const base = await setup({ omitInlineMetadata: true, shuffleResults: false });
     const input = records(30);
     const jobs: JobEvent[] = [];
-    const stage = geminiBatch({ model: 'm', mode: 'inline', maxRequestsPerBatch: 10, ...base });
+    const stage = geminiBatch({ model: 'gemini-2.5-flash', mode: 'inline', maxRequestsPerBatch: 10, ...base });
     stage.on('job', (e: JobEvent) => jobs.push(e));
     const out = await collect(input, stage);
     expectAllAnswered(input, out);
@@ -95,7 +95,7 @@ describe('stage 4 with the service quirks on', () => {
   it('a batch that keeps expiring is split only down to the floor, not to single requests', async () => {
     const base = await setup({ expireJobs: 1 });
     const input = records(64);
-    const stage = geminiBatch({ model: 'm', mode: 'file', maxRequestsPerBatch: 64, ...base });
+    const stage = geminiBatch({ model: 'gemini-2.5-flash', mode: 'file', maxRequestsPerBatch: 64, ...base });
     const live = new Set<string>();
     let mostLive = 0;
     stage.on('job', (e: JobEvent) => {
@@ -116,7 +116,7 @@ describe('stage 4 with the service quirks on', () => {
     const base = await setup({});
     const image = (i: number) => ({ key: `i${i}`, request: { contents: [{ role: 'user', parts: [{ text: `prompt ${i} draw` }] }], generationConfig: { responseModalities: ['TEXT', 'IMAGE'] } } });
     const input = [...records(10), ...Array.from({ length: 10 }, (_, i) => image(10 + i))];
-    const out = await collect(input, geminiBatch({ model: 'm', maxRequestsPerBatch: 10, ...base }));
+    const out = await collect(input, geminiBatch({ model: 'gemini-2.5-flash', maxRequestsPerBatch: 10, ...base }));
     expect(out.map((r) => r.key)).toEqual(input.map((r) => r.key));
     expect(out.filter((r) => 'error' in r)).toEqual([]);
     // chunk 0 (text) inline: no upload; chunk 1 (images) as a file: one upload
@@ -142,7 +142,7 @@ describe('stage 4 with the service quirks on', () => {
   it('keyless inline responses whose number differs from the requests: never guessed, each record gets an error naming the cause', async () => {
     const base = await setup({ omitInlineMetadata: true, dropResults: 1 });
     const input = records(10);
-    const out = await collect(input, geminiBatch({ model: 'm', mode: 'inline', maxRequestsPerBatch: 10, ...base }));
+    const out = await collect(input, geminiBatch({ model: 'gemini-2.5-flash', mode: 'inline', maxRequestsPerBatch: 10, ...base }));
     expect(out.map((r) => r.key)).toEqual(input.map((r) => r.key));
     for (const r of out) {
       expect('error' in r && r.error.status).toBe('INLINE_RESPONSE_WITHOUT_KEY');

@@ -28,7 +28,7 @@ async function setup(knobs: EmulatorOptions): Promise<GeminiBatchOptions> {
   emu = await startEmulator({ port: 0, ...knobs });
   tmp = mkdtempSync(join(tmpdir(), 'gb-stage4-redo-'));
   return {
-    model: 'm',
+    model: 'gemini-2.5-flash',
     baseUrl: emu.url,
     apiKey: 'test-api-key-h8',
     mode: 'file',

@@ -22,7 +22,7 @@ describe('storage budget', () => {
     const input = records(100);
     const events: JobEvent[] = [];
     const stage = geminiBatch({
-      model: 'm',
+      model: 'gemini-2.5-flash',
       baseUrl: emu.url,
       apiKey: 'test-api-key-h8',
       mode: 'file',
@@ -53,7 +53,7 @@ describe('storage budget', () => {
     emu = await startEmulator({ port: 0, pendingMs: 200, runningMs: 20 });
     tmp = mkdtempSync(join(tmpdir(), 'gb-stage4-storage-'));
     const events: JobEvent[] = [];
-    const stage = geminiBatch({ model: 'm', baseUrl: emu.url, apiKey: 'test-api-key-h8', mode: 'file', maxRequestsPerBatch: 20, uploadConcurrency: 4, maxJobsInFlight: 4, pollInterval: { initialMs: 10, maxMs: 50 }, tmpDir: tmp });
+    const stage = geminiBatch({ model: 'gemini-2.5-flash', baseUrl: emu.url, apiKey: 'test-api-key-h8', mode: 'file', maxRequestsPerBatch: 20, uploadConcurrency: 4, maxJobsInFlight: 4, pollInterval: { initialMs: 10, maxMs: 50 }, tmpDir: tmp });
     stage.on('job', (e: JobEvent) => events.push(e));
     await collect(records(100), stage);
     let held = 0;

@@ -1,10 +1,12 @@
 /**
  * INPUT (a path, or - for stdin) → a stream of records. JSONL unless the first
- * non-blank byte is `[`, which makes it a JSON array.
+ * non-blank byte is `[`, which makes it a JSON array. A path ending in .gz is
+ * decompressed as it is read (`.jsonl.gz`, `.json.gz`).
  */
 import { createReadStream, openSync, fstatSync, closeSync } from 'node:fs';
 import type { Readable } from 'node:stream';
 import { CliUsageError } from './errors.js';
+import { gunzipInput, isGzipPath } from './gzip.js';
 import { readJsonArray } from './json-array-reader.js';
 import { readJsonl, type JsonlStats } from './jsonl-reader.js';
 import { peekFirstByte } from './peek.js';
@@ -39,7 +41,8 @@ function openFile(path: string): Readable {
     closeSync(fd);
     throw new CliUsageError(`INPUT ${path} is a directory; give a JSONL or JSON array file (or - for stdin)`);
   }
-  return createReadStream(path, { fd, highWaterMark: 256 * 1024 });
+  const file = createReadStream(path, { fd, highWaterMark: 256 * 1024 });
+  return isGzipPath(path) ? gunzipInput(file, path) : file;
 }
 
 export interface OpenInputOptions {

@@ -28,6 +28,8 @@ export class RunView {
   written = 0;
   resumed = 0;
   inputDone = false;
+  /** When `written` last grew: the ETA is measured up to then. */
+  private writtenAt = this.startedAt;
   private readonly batchNames = new Set<string>();
 
   get batches(): number {
@@ -38,33 +40,52 @@ export class RunView {
     if (e.batchName) this.batchNames.add(e.batchName);
   }
 
-  onWritten(total: number): void {
+  onWritten(total: number, now = Date.now()): void {
+    if (total !== this.written) this.writtenAt = now;
     this.written = total;
   }
 
   /**
-   * ms left, once the input is all read and results are flowing. Measured on
-   * the whole run, not since the first result: results land a batch at a time,
-   * and the first batch would promise a finish that never comes.
+   * ms left, once the input is all read and results are flowing: the rate of
+   * the work completed so far (results written, over the whole run up to the
+   * last one, not since the first: results land a batch at a time), less the
+   * time since that last result. So it counts down while batches wait, and
+   * moves only when results come in.
    */
   eta(now = Date.now()): number | undefined {
     if (!this.inputDone || !this.progress || this.written === 0) return undefined;
     const left = this.progress.recordsIn - this.resumed - this.written;
-    const rate = this.written / Math.max(1, now - this.startedAt);
-    return left > 0 ? left / rate : 0;
+    if (left <= 0) return 0;
+    const msPerResult = Math.max(1, this.writtenAt - this.startedAt) / this.written;
+    return Math.max(0, left * msPerResult - (now - this.writtenAt));
   }
 
-  line(now = Date.now()): string {
+  /**
+   * The status line, at most `width` characters: results, elapsed time and
+   * ETA first; then what is read, the batches and the bytes uploaded, each
+   * kept only while it fits whole.
+   */
+  line(now = Date.now(), width = Number.POSITIVE_INFINITY): string {
     const p = this.progress;
     const eta = this.eta(now);
-    return [
-      `records ${int(p?.recordsIn ?? 0)} read${this.inputDone ? ' (all)' : ''}`,
-      `${mb(p?.bytesUploaded ?? 0)} uploaded`,
-      `batches: ${jobStates(p?.jobs ?? {})}`,
-      `results ${int(this.written)} written`,
+    const total = this.inputDone && p ? ` of ${int(p.recordsIn - this.resumed)}` : '';
+    const uploaded = p?.bytesUploaded ?? 0;
+    const parts = [
+      `results ${int(this.written)}${total}`,
       duration(now - this.startedAt),
-      ...(eta !== undefined ? [`ETA ${duration(eta)}`] : []),
-    ].join(' · ');
+      ...(eta === undefined ? [] : [eta > 0 ? `ETA ${duration(eta)}` : 'ETA any moment']),
+      `read ${int(p?.recordsIn ?? 0)}${this.inputDone ? ' (all)' : ''}`,
+      `batches: ${jobStates(p?.jobs ?? {})}`,
+      // Inline runs upload nothing: no "0.0 MB uploaded".
+      ...(uploaded > 0 ? [`${mb(uploaded)} uploaded`] : []),
+    ];
+    let text = '';
+    for (const part of parts) {
+      const next = text === '' ? part : `${text} · ${part}`;
+      if (next.length > width) return text === '' ? `${part.slice(0, Math.max(0, width - 1))}…` : text;
+      text = next;
+    }
+    return text;
   }
 }
 
@@ -141,9 +162,8 @@ class TtyReporter extends BaseReporter {
     this.timer.unref();
   }
   private draw(): void {
-    const text = this.view.line();
-    const width = Math.max(20, this.columns() - 1);
-    this.write(`\r\x1b[2K${text.length > width ? `${text.slice(0, width - 1)}…` : text}`);
+    // One column spare: a line exactly as wide as the terminal wraps on some terminals.
+    this.write(`\r\x1b[2K${this.view.line(Date.now(), Math.max(20, this.columns() - 1))}`);
     this.drawn = true;
   }
   private clear(): void {

@@ -3,7 +3,7 @@
  * do not involve running them (cancel, delete, the 48 h expiry).
  */
 import type { Batch, BatchInput, BatchWebhookConfig, Task } from './batch.js';
-import { TERMINAL } from './batch.js';
+import { TERMINAL, shownCounts } from './batch.js';
 import type { Context } from './context.js';
 import { randomId } from './prng.js';
 import { limitFor, quotaExceeded } from './quota.js';
@@ -93,6 +93,8 @@ export class BatchStore {
       fate: this.ctx.faults.jobFate(ordinal),
       succeeded: 0,
       failed: 0,
+      runningFrom: undefined,
+      paceMs: 0,
       outputFileId: undefined,
       inlined: undefined,
       error: undefined,
@@ -139,7 +141,13 @@ export class BatchStore {
   }
 
   cancel(id: string): void {
-    this.finish(this.get(id), 'CANCELLED');
+    this.finish(this.stopped(this.get(id)), 'CANCELLED');
+  }
+
+  /** A job stopped before its end answered only what it had shown so far. */
+  private stopped(b: Batch): Batch {
+    if (!TERMINAL.has(b.state)) ({ succeeded: b.succeeded, failed: b.failed } = shownCounts(b));
+    return b;
   }
 
   /**
@@ -155,7 +163,7 @@ export class BatchStore {
 
   /** Jobs pending or running past 48 h on the (possibly simulated) clock expire, like the real ones. */
   private expireIfStale(b: Batch): void {
-    if (!TERMINAL.has(b.state) && this.ctx.now() - b.createTime > JOB_TTL_MS) this.finish(b, 'EXPIRED');
+    if (!TERMINAL.has(b.state) && this.ctx.now() - b.createTime > JOB_TTL_MS) this.finish(this.stopped(b), 'EXPIRED');
   }
 
   closeAll(): void {

@@ -1,4 +1,5 @@
 /** The in-memory record of one batch job and how it looks on the wire (an Operation). */
+import { performance } from 'node:perf_hooks';
 import type { JobFate } from './faults.js';
 import { isoTimeNanos } from './wire.js';
 
@@ -36,8 +37,12 @@ export interface Batch {
   input: BatchInput;
   fate: JobFate;
   requestCount: number;
+  /** Requests the runner has answered (it answers a job at once, then holds it RUNNING for runningMs). */
   succeeded: number;
   failed: number;
+  /** performance.now() when the job turned RUNNING, and runningMs then: stats show answers at that pace. */
+  runningFrom: number | undefined;
+  paceMs: number;
   outputFileId: string | undefined;
   inlined: InlineResult[] | undefined;
   error: { code: number; message: string } | undefined;
@@ -56,16 +61,30 @@ export interface Batch {
 
 const TYPE_PREFIX = 'type.googleapis.com/google.ai.generativelanguage.v1main.';
 
+/**
+ * How many answers the job shows: none while PENDING; while RUNNING, the
+ * runner's answers spread evenly over its running time (it computes them at
+ * once, the service works through them); all once SUCCEEDED. A job that ended
+ * otherwise keeps what it showed when it ended (finish() freezes it).
+ */
+export function shownCounts(b: Batch): { succeeded: number; failed: number } {
+  if (b.state === 'PENDING') return { succeeded: 0, failed: 0 };
+  if (b.state !== 'RUNNING' || b.runningFrom === undefined || b.paceMs <= 0) return { succeeded: b.succeeded, failed: b.failed };
+  const share = Math.min(1, (performance.now() - b.runningFrom) / b.paceMs);
+  return { succeeded: Math.floor(b.succeeded * share), failed: Math.floor(b.failed * share) };
+}
+
 /** int64 counters go out as strings, zero counters not at all. */
 function stats(b: Batch): Record<string, string> {
   const s: Record<string, string> = {};
   const put = (k: string, v: number): void => {
     if (v > 0) s[k] = String(v);
   };
+  const shown = shownCounts(b);
   put('requestCount', b.requestCount);
-  put('successfulRequestCount', b.succeeded);
-  put('failedRequestCount', b.failed);
-  put('pendingRequestCount', TERMINAL.has(b.state) && b.state !== 'SUCCEEDED' ? 0 : b.requestCount - b.succeeded - b.failed);
+  put('successfulRequestCount', shown.succeeded);
+  put('failedRequestCount', shown.failed);
+  put('pendingRequestCount', TERMINAL.has(b.state) && b.state !== 'SUCCEEDED' ? 0 : b.requestCount - shown.succeeded - shown.failed);
   return s;
 }
 

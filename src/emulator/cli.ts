@@ -187,6 +187,7 @@ export function registerEmulatorCommand(program: Command): Command {
     .option('--succeeded-without-output-polls <n>', 'a finished job answers SUCCEEDED without output for its first N GETs', parseCount)
     .option('--state-prefix <prefix>', 'state names on the wire: BATCH_STATE_ (the service, default) or JOB_STATE_ (the SDKs\' names)', parseStatePrefix)
     .option('--partial-output-on-failure', 'jobs that end FAILED or EXPIRED carry results for the first half of their requests')
+    .option('--any-model', 'accept any model name (by default an unknown or retired model answers 404 NOT_FOUND, as the service does)')
     .option('--list-lag-ms <ms>', 'a new batch shows in batches.list only this long after its create', parseCount)
     .option(
       '--storage-limit-bytes <n>',

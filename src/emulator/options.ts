@@ -47,6 +47,7 @@ const schema = z
     succeededWithoutOutputPolls: count,
     listLagMs: count,
     partialOutputOnFailure: z.boolean(),
+    anyModel: z.boolean(),
     statePrefix: z.enum(['BATCH_STATE_', 'JOB_STATE_']),
     storageLimitBytes: count,
     webhookFaults: z

@@ -2,6 +2,7 @@
  * The default responder: deterministic (same request, same answer), cheap
  * enough for ~2M lines per job (FNV-1a, no crypto per line).
  */
+import { embeddingDimensions } from './models.js';
 import { mulberry32 } from './prng.js';
 import { unknownNameMessage, unknownRequestField } from './request-fields.js';
 import type { EmulatorRequestContext, Responder } from './types.js';
@@ -139,10 +140,9 @@ function embedText(request: Record<string, unknown>): string {
   return Array.isArray(content) ? content.map(partsText).join('') : partsText(content);
 }
 
-function embed(request: Record<string, unknown>): { response: unknown } {
+function embed(request: Record<string, unknown>, model: string): { response: unknown } {
   const text = embedText(request);
-  const dimsRaw = request.outputDimensionality ?? request.output_dimensionality;
-  const dims = typeof dimsRaw === 'number' && dimsRaw >= 1 ? Math.min(Math.floor(dimsRaw), 3072) : 8;
+  const dims = embeddingDimensions(model, request.outputDimensionality ?? request.output_dimensionality);
   const rng = mulberry32(fnv1a(text));
   const values = new Array<number>(dims);
   let norm = 0;
@@ -158,7 +158,7 @@ function embed(request: Record<string, unknown>): { response: unknown } {
 }
 
 export const defaultResponder: Responder = (request, ctx) =>
-  ctx.task === 'embed' ? embed(request) : generate(request, ctx);
+  ctx.task === 'embed' ? embed(request, ctx.model) : generate(request, ctx);
 
 /**
  * Why a request cannot be answered, or undefined when it can. Strict like the

@@ -5,6 +5,7 @@ import { toOperation } from './batch.js';
 import type { BatchStore, NewBatch } from './batch-store.js';
 import type { Context } from './context.js';
 import { parseCreate } from './create-request.js';
+import { checkModel } from './models.js';
 import { fileTokens, inlineTokens } from './quota.js';
 import type { JobRunner } from './runner.js';
 import { decodePageToken, HttpError, pageSizeOf, paginate, readJson, sendJson } from './wire.js';
@@ -25,6 +26,7 @@ export class BatchRoutes {
   async create(req: IncomingMessage, res: ServerResponse, model: string, task: Task): Promise<void> {
     // The whole body counts against the inline limit, as the service's 20 MB request cap does.
     const body = await readJson(req, this.ctx.settings.maxInlineBytes);
+    checkModel(model, task, this.ctx.options.anyModel === true);
     const spec = parseCreate(body, task, model, this.ctx.files);
     const b = this.store.create(spec, await this.tokensOf(spec));
     this.ctx.counters.created(b.displayName);

@@ -42,6 +42,8 @@ export class JobRunner {
     if (TERMINAL.has(b.state)) return;
     b.state = 'RUNNING';
     b.updateTime = this.ctx.now();
+    b.runningFrom = performance.now();
+    b.paceMs = this.ctx.settings.runningMs;
     const end: EndState = b.fate === 'fail' ? 'FAILED' : b.fate === 'expire' ? 'EXPIRED' : 'SUCCEEDED';
     if (end === 'FAILED') b.error = { code: 13, message: 'Batch failed (injected by the emulator).' };
     if (end !== 'SUCCEEDED' && !this.ctx.options.partialOutputOnFailure) {

@@ -139,6 +139,12 @@ export interface EmulatorOptions {
    * such output when present). Default false: no output.
    */
   partialOutputOnFailure?: boolean;
+  /**
+   * Accept any model name. By default a create naming a model the service does
+   * not serve (made up, retired like gemini-2.0-*, or of the other kind) is
+   * answered 404 NOT_FOUND, as the service answers it.
+   */
+  anyModel?: boolean;
   /** A new batch shows in batches.list only this many ms after its create. Default 0. */
   listLagMs?: number;
   /**

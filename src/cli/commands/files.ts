@@ -1,12 +1,20 @@
 /** `gemini-batch files list|delete`: uploaded inputs and result files on the service (48 h, 20 GB quota). */
 import type { Command } from 'commander';
 import type { GeminiFile } from '../../backends/gemini/types.js';
+import { canGetOrDeleteFile } from '../../backends/gemini/names.js';
 import { withClient } from '../client.js';
+import { CliUsageError } from '../errors.js';
 import { mb } from '../format.js';
 import { positiveInt } from '../parse.js';
 import { table } from '../table.js';
 
 type Print = (text: string) => void;
+
+function undeletable(name: string): CliUsageError {
+  return new CliUsageError(
+    `cannot delete ${name}: the service refuses to delete files whose id is over 40 characters (batch output files); it expires 48 h after it was created`,
+  );
+}
 
 export function registerFilesCommand(program: Command, print: Print): Command {
   const files = program.command('files').description('List or delete files on the service');
@@ -37,8 +45,10 @@ export function registerFilesCommand(program: Command, print: Print): Command {
     .description('Delete a file')
     .argument('<name>', 'files/ID or ID')
     .action(async (name: string) => {
+      // A batch's output file (id over 40 chars) cannot be deleted: say so and exit 2, never "deleted".
+      if (!canGetOrDeleteFile(name)) throw undeletable(name);
       await withClient(async (client) => {
-        await client.files.delete(name);
+        if (!(await client.files.delete(name))) throw undeletable(name);
         print(`deleted ${name}`);
       });
     });

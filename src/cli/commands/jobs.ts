@@ -1,7 +1,8 @@
 /** `gemini-batch jobs list|get|cancel|delete`: look after batches on the service. */
 import type { Command } from 'commander';
-import type { BatchOperation } from '../../backends/gemini/types.js';
+import { TERMINAL_STATES, type BatchOperation } from '../../backends/gemini/types.js';
 import { withClient } from '../client.js';
+import { CliUsageError } from '../errors.js';
 import { positiveInt } from '../parse.js';
 import { table } from '../table.js';
 
@@ -60,8 +61,12 @@ export function registerJobsCommand(program: Command, print: Print): Command {
     .argument('<name>', 'batches/ID or ID')
     .action(async (name: string) => {
       await withClient(async (client) => {
+        // The service answers {} to a cancel whatever the state: a job that already ended was not cancelled.
+        const before = await client.batches.get(name);
+        if (before.state === 'CANCELLED') return print(`${name} was already cancelled`);
+        if (TERMINAL_STATES.has(before.state)) throw new CliUsageError(`cannot cancel ${name}: it already ended (${before.state})`);
         await client.batches.cancel(name);
-        print(`cancelled ${name}`);
+        print(`cancel requested for ${name} (was ${before.state}; the service stops it shortly)`);
       });
     });
   jobs

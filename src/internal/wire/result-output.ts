@@ -4,7 +4,7 @@
  * mode a success line of a generate batch is rekeyed by slicing, with no
  * parse, whatever its field order; every other line is parsed once.
  */
-import type { BatchTask, KeyedResult, ResultError } from '../../types.js';
+import type { BatchTask, GenerateContentResponse, KeyedResult, ResultError } from '../../types.js';
 import { isSuccessLine, rekeyResultLine, type ParsedWireKey } from './result-line.js';
 import { toResultError } from './result-error.js';
 import { skipSpace } from './json-bytes.js';
@@ -24,7 +24,8 @@ export function keyedResult(userKey: string, parsed: unknown, task: BatchTask): 
       const values = line.response.embedding?.values;
       if (Array.isArray(values)) return { key: userKey, embedding: values as number[] };
     }
-    return { key: userKey, response: line.response };
+    // The service's JSON, passed on as it came: typed for readers, not checked field by field.
+    return { key: userKey, response: line.response as GenerateContentResponse };
   }
   return { key: userKey, error: toResultError(line.error ?? line.status) };
 }
