@@ -12,7 +12,7 @@ import { join } from 'node:path';
 import { Readable, Transform } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { geminiBatch, type JobEvent, type KeyedResult } from '../src/index.js';
-import { batchPrice } from '../src/cli/prices.js';
+import { estimateChunkCost } from '../src/cost/cost.js';
 import { openService } from './service.js';
 
 const MODEL = 'gemini-2.5-flash-lite';
@@ -38,12 +38,10 @@ function* prompts(): Generator<{ key: string; request: Record<string, unknown> }
 
 /** The most this run can cost: ~4 characters a token in, every answer at its token cap out. */
 function costCeiling(): string {
-  const price = batchPrice(MODEL)!;
   let chars = 0;
   for (const p of prompts()) chars += JSON.stringify(p.request.contents).length;
-  const input = (chars / 4) * price.inputPerM;
-  const output = RECORDS * MAX_OUTPUT_TOKENS * price.outputPerM;
-  return `$${((input + output) / 1e6).toFixed(4)}`;
+  const cost = estimateChunkCost({ inputTokens: chars / 4, requests: RECORDS, outputTokens: RECORDS * MAX_OUTPUT_TOKENS }, MODEL)!;
+  return `$${cost.high!.toFixed(4)}`;
 }
 
 function answerText(response: Record<string, unknown>): string | undefined {

@@ -87,6 +87,7 @@ function assemble<R>(run: Run, o: ResolvedOptions<R>, internals: GeminiBatchInte
       task: o.task,
       onInvalid: o.onInvalid,
       maxLineBytes: o.maxLineBytes,
+      store: o.store,
       lineNumbers: internals.lineNumbers,
       onLine: (rl) => {
         progress.recordsIn++;

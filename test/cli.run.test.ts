@@ -168,7 +168,7 @@ describe('gemini-batch run', () => {
     expect(r.code).toBe(0);
     expect(r.stdout.trimEnd().split('\n')).toHaveLength(3);
     expect(r.stderr).toContain('embedded emulator');
-    expect(r.stderr).toContain('unknown model some-new-model: no estimate');
+    expect(r.stderr).toMatch(/cost\s+unknown: no price for some-new-model/);
   });
 
   it('never shows the API key: not on stdout, stderr, in the output or the state dir', async () => {
