@@ -4,12 +4,22 @@ import { formatPlan } from '../planning/format-plan.js';
 import { connect, type Connection } from './connection.js';
 import { EXIT_OK } from './errors.js';
 import { openInput } from './input.js';
-import type { RunFlags } from './run-batch.js';
 
-export async function dryRun(
+/** The run flags a dry run reads itself (the rest go through libraryOptions). */
+export interface DryRunFlags {
+  maxLineBytes?: number;
+  promptField?: string;
+  emulator?: boolean;
+  json?: boolean;
+  outputTokens?: number;
+  tier?: 1 | 2 | 3;
+  countTokens?: number;
+}
+
+export async function dryRun<F extends DryRunFlags>(
   inputPath: string,
-  flags: RunFlags,
-  libraryOptions: (f: RunFlags, conn: Connection) => PlanOptions<Record<string, unknown>>,
+  flags: F,
+  libraryOptions: (f: F, conn: Connection) => PlanOptions<Record<string, unknown>>,
   signal: AbortSignal,
 ): Promise<number> {
   const input = await openInput(inputPath, { maxLineChars: flags.maxLineBytes, rawLines: flags.promptField === undefined });
