@@ -61,7 +61,7 @@ describe('planBatch', () => {
     const plan = await planBatch(huge, { model: 'gemini-2.5-flash', mode: 'file', ...opts() });
     expect(plan.inputTokens.estimated).toBeGreaterThan(3_000_000);
     expect(plan.fits).toBe(false);
-    expect(plan.chunks[0]!.problems.join()).toMatch(/over the 3000000 enqueued-token quota/);
+    expect(plan.chunks[0]!.problems.join()).toMatch(/over the 3,000,000 enqueued-token quota/);
     expect(plan.output).toMatchObject({ source: 'unknown', tokens: undefined, requestsWithoutLimit: 32 });
     expect(plan.cost!.high).toBeUndefined();
     const tier2 = await planBatch(huge, { model: 'gemini-2.5-flash', mode: 'file', tier: 2, ...opts() });

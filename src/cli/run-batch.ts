@@ -189,7 +189,11 @@ export async function runBatch(inputPath: string, flags: RunFlags): Promise<numb
     checkFlags(flags);
     // Before anything is opened for writing: OUT must not be INPUT under another name.
     refuseOutputOverInput(inputPath, flags.output);
-    if (flags.dryRun) return await dryRun(inputPath, flags, libraryOptions, abort.signal);
+    if (flags.dryRun) {
+      // The plan is the output: no progress display beside it.
+      reporter.stop();
+      return await dryRun(inputPath, flags, libraryOptions, abort.signal);
+    }
 
     // Resume: a journal in the state dir and an OUT file from the run it records.
     // Only a regular file can be cut back and appended to: stdout, /dev/null or a pipe get no resume.

@@ -47,6 +47,8 @@ const planOnlySchema = z
 
 export type PlanOptions<R = BatchRecord> = GeminiBatchOptions<R> & z.input<typeof planOnlySchema>;
 
+const int = (n: number): string => String(Math.round(n)).replace(/\B(?=(\d{3})+$)/g, ',');
+
 /** Chunks listed one by one in the plan; past this they are only counted in the totals. */
 const MAX_LISTED_CHUNKS = 1_000;
 
@@ -230,11 +232,11 @@ function chunkPlan(chunk: Chunk, read: ChunkRead, model: string, when: Date, pri
   const problems: string[] = [];
   const tokens = chunk.estimatedTokens ?? 0;
   const bytes = chunk.mode === 'inline' ? chunk.inlineBytes : chunk.bytes;
-  if (chunk.mode === 'file' && bytes > SERVICE_LIMITS.fileBytes) problems.push(`${bytes} bytes is over the 2 GB file limit`);
-  if (chunk.mode === 'inline' && bytes > SERVICE_LIMITS.inlineBytes) problems.push(`${bytes} bytes is over the 20 MB inline limit`);
-  if (chunk.lineCount > SERVICE_LIMITS.requests) problems.push(`${chunk.lineCount} requests is over the 200,000 a batch`);
+  if (chunk.mode === 'file' && bytes > SERVICE_LIMITS.fileBytes) problems.push(`${int(bytes)} bytes is over the 2 GB file limit`);
+  if (chunk.mode === 'inline' && bytes > SERVICE_LIMITS.inlineBytes) problems.push(`${int(bytes)} bytes is over the 20 MB inline limit`);
+  if (chunk.lineCount > SERVICE_LIMITS.requests) problems.push(`${int(chunk.lineCount)} requests is over the 200,000 a batch`);
   if (quota !== undefined && tokens > quota) {
-    problems.push(`~${tokens} tokens is over the ${quota} enqueued-token quota: it would be split (set maxBatchTokens)`);
+    problems.push(`~${int(tokens)} tokens is over the ${int(quota)} enqueued-token quota: the service refuses it, so it would be split (smaller batches: maxBatchTokens)`);
   }
   const outputTokens = read.withoutLimit === 0 ? read.output : undefined;
   return {
