@@ -2,6 +2,7 @@
 export { geminiBatch, type GeminiBatchInternals, type GeminiBatchStream } from './gemini-batch.js';
 export type { GeminiBatchOptions } from './options.js';
 export { planBatch, type BatchPlan, type ChunkPlan, type PlanOptions, type TokenSample } from './planning/plan-batch.js';
+export { reserveForChunk } from './planning/chunk-read.js';
 export { costOfUsage, estimateChunkCost, reserveFor, priceTally, UsageTally, type UsageBucket, type RunCost } from './cost/cost.js';
 export { priceOf, parsePriceTable, type ModelPrice, type PriceTable } from './cost/prices.js';
 export { checkStoreOption } from './options/cost.js';

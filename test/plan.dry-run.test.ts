@@ -1,12 +1,13 @@
 /** planBatch: a dry run makes no upload and no create, and its estimate holds against the run it plans. */
-import { mkdtempSync, readdirSync, rmSync } from 'node:fs';
+import { mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Readable, Writable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startEmulator, type RunningEmulator } from '../src/emulator/index.js';
-import { geminiBatch, planBatch, priceTally, type ProgressSnapshot } from '../src/index.js';
+import { geminiBatch, planBatch, priceTally, reserveForChunk, type ProgressSnapshot } from '../src/index.js';
+import { estimateRequestTokens } from '../src/internal/wire/token-estimate.js';
 
 let emu: RunningEmulator;
 let tmp: string;
@@ -97,5 +98,20 @@ describe('planBatch', () => {
     // The uncorrected estimate errs high (it is what chunks are cut on): the sample is what makes it close.
     expect(plan.inputTokens.corrected!).toBeLessThan(plan.inputTokens.estimated);
     expect(Math.abs(plan.inputTokens.corrected! - last!.tokens.prompt) / last!.tokens.prompt).toBeLessThan(0.15);
+  });
+});
+
+describe('reserveForChunk', () => {
+  it('reserves input plus each request\'s output limit; nothing when one request has none', async () => {
+    const lines = records(3, { maxOutputTokens: 1000, thinkingConfig: { thinkingBudget: 1000 } }).map((r, i) => Buffer.from(JSON.stringify({ key: `${i}:${r.key}`, request: r.request })));
+    const spoolPath = join(tmp, 'chunk.jsonl');
+    writeFileSync(spoolPath, Buffer.concat(lines.flatMap((l) => [l, Buffer.from('\n')])));
+    const estimatedTokens = lines.reduce((a, l) => a + estimateRequestTokens(l), 0);
+    const chunk = { spoolPath, lineCount: 3, estimatedTokens };
+    expect(await reserveForChunk(chunk, 'gemini-2.5-flash')).toBeCloseTo((estimatedTokens * 0.15 + 6000 * 1.25) / 1e6, 10);
+    expect(await reserveForChunk(chunk, 'gemini-2.5-flash', { outputTokens: 10 })).toBeCloseTo((estimatedTokens * 0.15 + 30 * 1.25) / 1e6, 10);
+    writeFileSync(spoolPath, `${JSON.stringify({ key: '0:a', request: { contents: [] } })}\n`);
+    expect(await reserveForChunk({ spoolPath, lineCount: 1, estimatedTokens: 20 }, 'gemini-2.5-flash')).toBeUndefined();
+    rmSync(spoolPath);
   });
 });

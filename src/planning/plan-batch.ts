@@ -15,11 +15,8 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { z } from 'zod/v3';
 import { createGeminiClient } from '../backends/gemini/client.js';
 import type { GeminiClient } from '../backends/gemini/types.js';
-import { estimateChunkCost, TIER_TOKENS, type ChunkCost } from '../cost/cost.js';
-import { outputAssumption } from '../cost/output-assumption.js';
+import { estimateChunkCost, type ChunkCost } from '../cost/cost.js';
 import { priceOf, PRICES_AS_OF } from '../cost/prices.js';
-import { forEachLineAsync } from '../internal/io/lines.js';
-import { estimateRequestTokens } from '../internal/wire/token-estimate.js';
 import { chunkerOptionsSchema } from '../options/chunker.js';
 import { parseOptions, pickFor } from '../options/parse.js';
 import { resolveOptions, type GeminiBatchOptions, type ResolvedOptions } from '../options.js';
@@ -28,6 +25,7 @@ import { sizeChunker } from '../stages/size-chunker.js';
 import { toRequestLine } from '../stages/to-request-line.js';
 import type { BatchRecord, Chunk } from '../types.js';
 import { enqueuedTokenQuota, SERVICE_LIMITS, type Tier } from './limits.js';
+import { readBack, type ChunkRead } from './chunk-read.js';
 import { LineSample } from './sample.js';
 
 const planOnlySchema = z
@@ -117,13 +115,6 @@ export interface PlanInternals {
   lineNumbers?: boolean;
 }
 
-/** What the read-back of one chunk found. */
-interface ChunkRead {
-  output: number;
-  withoutLimit: number;
-  over200k: number;
-}
-
 /**
  * A dry run over `records`: what geminiBatch() with the same options would
  * send, in how many batches, and what it would cost. Sends nothing that costs
@@ -211,21 +202,6 @@ export async function planBatch<R = BatchRecord>(
     fits: totals.fits,
     ...(counted ? { countTokens: counted } : {}),
   };
-}
-
-/** One pass over a chunk's spool: each request's output assumption, and the sample. */
-async function readBack(chunk: Chunk, perRequest: number | undefined, sample: LineSample): Promise<ChunkRead> {
-  const r: ChunkRead = { output: 0, withoutLimit: 0, over200k: 0 };
-  await forEachLineAsync(chunk.spoolPath, (line) => {
-    if (line.length === 0) return;
-    const out = perRequest ?? outputAssumption(line);
-    if (out === undefined) r.withoutLimit++;
-    else r.output += out;
-    const tokens = estimateRequestTokens(line);
-    if (tokens > TIER_TOKENS) r.over200k += tokens;
-    sample.offer(line, tokens);
-  });
-  return r;
 }
 
 function chunkPlan(chunk: Chunk, read: ChunkRead, model: string, when: Date, prices: Parameters<typeof priceOf>[2], quota: number | undefined): ChunkPlan {
