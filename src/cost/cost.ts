@@ -68,18 +68,28 @@ const MAX_BUCKETS = 64;
 /** Responses' usage summed by (model, tier, day): a few buckets for a run of any length. */
 export class UsageTally {
   private readonly buckets = new Map<string, UsageBucket>();
+  /** The bucket of the last response: most responses of a run go to the same one (no key built). */
+  private last: UsageBucket | undefined;
+  /** Today (UTC) and when it ends, so a response does not format a date. */
+  private today = '';
+  private todayEndsAt = 0;
 
-  add(u: UsageCounts, modelVersion: string | undefined, date: Date = new Date()): void {
+  /** Add one response's usage; `date` (default now) is the day it is priced on. */
+  add(u: UsageCounts, modelVersion: string | undefined, date?: Date): void {
     let model = modelVersion ?? '';
     const over200k = u.prompt > TIER_TOKENS;
-    const day = utcDay(date);
-    let id = `${model}\t${over200k ? 1 : 0}\t${day}`;
-    if (!this.buckets.has(id) && this.buckets.size >= MAX_BUCKETS) {
-      model = '';
-      id = `\t${over200k ? 1 : 0}\t${day}`;
+    const day = date ? utcDay(date) : this.currentDay();
+    let b = this.last;
+    if (!b || b.model !== model || b.over200k !== over200k || b.day !== day) {
+      let id = `${model}\t${over200k ? 1 : 0}\t${day}`;
+      if (!this.buckets.has(id) && this.buckets.size >= MAX_BUCKETS) {
+        model = '';
+        id = `\t${over200k ? 1 : 0}\t${day}`;
+      }
+      b = this.buckets.get(id);
+      if (!b) this.buckets.set(id, (b = { model, over200k, day, responses: 0, prompt: 0, candidates: 0, thoughts: 0, cached: 0 }));
+      this.last = b;
     }
-    let b = this.buckets.get(id);
-    if (!b) this.buckets.set(id, (b = { model, over200k, day, responses: 0, prompt: 0, candidates: 0, thoughts: 0, cached: 0 }));
     b.responses++;
     b.prompt += u.prompt;
     // Output as billed: a response that gave only totals counts total - prompt.
@@ -87,6 +97,15 @@ export class UsageTally {
     b.candidates += billedOutput(u) - thoughts;
     b.thoughts += thoughts;
     b.cached += u.cached ?? 0;
+  }
+
+  private currentDay(): string {
+    const now = Date.now();
+    if (now >= this.todayEndsAt) {
+      this.today = utcDay(new Date(now));
+      this.todayEndsAt = Date.parse(`${this.today}T00:00:00Z`) + 86_400_000;
+    }
+    return this.today;
   }
 
   snapshot(): UsageBucket[] {
