@@ -11,7 +11,7 @@ import { createWriteStream, mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { Readable, Transform } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
-import { geminiBatch, type GenerateContentResponse, type JobEvent, type KeyedResult } from 'gemini-batch-stream';
+import { estimateChunkCost, geminiBatch, type GenerateContentResponse, type JobEvent, type KeyedResult } from 'gemini-batch-stream';
 import { openService } from './service.js';
 
 const MODEL = 'gemini-2.5-flash-lite';
@@ -35,17 +35,12 @@ function* prompts(): Generator<{ key: string; request: Record<string, unknown> }
   }
 }
 
-/** Batch price of MODEL, USD per 1M tokens (half the list price at ai.google.dev/pricing). */
-const PRICE = { inputPerM: 0.05, outputPerM: 0.2 };
-
 /** The most this run can cost: ~4 characters a token in, every answer at its token cap out. */
 function costCeiling(): string {
-  const price = PRICE;
   let chars = 0;
   for (const p of prompts()) chars += JSON.stringify(p.request.contents).length;
-  const input = (chars / 4) * price.inputPerM;
-  const output = RECORDS * MAX_OUTPUT_TOKENS * price.outputPerM;
-  return `$${((input + output) / 1e6).toFixed(4)}`;
+  const cost = estimateChunkCost({ inputTokens: chars / 4, requests: RECORDS, outputTokens: RECORDS * MAX_OUTPUT_TOKENS }, MODEL)!;
+  return `$${cost.high!.toFixed(4)}`;
 }
 
 function answerText(response: GenerateContentResponse): string | undefined {

@@ -113,6 +113,7 @@ function assemble<R>(run: Run, o: ResolvedOptions<R>, internals: GeminiBatchInte
       task: o.task,
       onInvalid: o.onInvalid,
       maxLineBytes: o.maxLineBytes,
+      store: o.store,
       lineNumbers: internals.lineNumbers,
       wire: run.backend.wire,
       onLine: (rl) => {

@@ -1,6 +1,11 @@
 /** gemini-batch-stream: the public API. */
 export { geminiBatch, type GeminiBatchInternals, type GeminiBatchStream } from './gemini-batch.js';
 export type { GeminiBatchOptions } from './options.js';
+export { planBatch, type BatchPlan, type ChunkPlan, type PlanOptions, type TokenSample } from './planning/plan-batch.js';
+export { reserveForChunk } from './planning/chunk-read.js';
+export { costOfUsage, estimateChunkCost, reserveFor, priceTally, UsageTally, type UsageBucket, type RunCost } from './cost/cost.js';
+export { priceOf, parsePriceTable, type ModelPrice, type PriceTable } from './cost/prices.js';
+export { checkStoreOption } from './options/cost.js';
 export { toRequestLine, InvalidInput, RequestLineMaker, type ToRequestLineOptions } from './stages/to-request-line.js';
 export { sizeChunker, ChunkBuilder, type SizeChunkerOptions, type ChunkerContext } from './stages/size-chunker.js';
 export { uploader, uploadChunk, type UploaderOptions, type UploaderContext } from './stages/uploader.js';

@@ -7,6 +7,7 @@ import { z } from 'zod/v3';
 import { GeminiBatchError } from './errors.js';
 import type { BatchRecord } from './types.js';
 import { chunkerOptionsSchema } from './options/chunker.js';
+import { costOptionsSchema } from './options/cost.js';
 import { demuxerOptionsSchema } from './options/demuxer.js';
 import { parseOptions } from './options/parse.js';
 import { recordOptionsSchema } from './options/record.js';
@@ -48,6 +49,7 @@ export const runOptionsSchema = z
 
 export const optionsSchema = runOptionsSchema
   .merge(recordOptionsSchema)
+  .merge(costOptionsSchema)
   .merge(chunkerOptionsSchema)
   .merge(uploaderOptionsSchema)
   .merge(submitterOptionsSchema)

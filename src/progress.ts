@@ -1,4 +1,6 @@
 /** Counters shared by the stages, snapshotted into `progress` events. */
+import { UsageTally } from './cost/cost.js';
+import type { TokenUsage } from './internal/wire/usage.js';
 import type { BatchState, JobEvent, ProgressSnapshot, ResultError } from './types.js';
 
 const MAX_STATUSES = 64;
@@ -16,6 +18,8 @@ export class ProgressCounters {
   /** Error results by status; a service inventing statuses cannot grow it past MAX_STATUSES. */
   private readonly errorsByStatus = new Map<string, number>();
   tokens = { prompt: 0, candidates: 0, thoughts: 0, cached: 0, total: 0 };
+  /** The same tokens by the model that answered, tier and day: what the cost is priced from. */
+  private readonly usage = new UsageTally();
   /** State of each chunk's batch while it is live; finished ones only count (bounded for endless input). */
   private readonly live = new Map<number, BatchState>();
   private readonly byState = new Map<BatchState, number>();
@@ -33,6 +37,16 @@ export class ProgressCounters {
     this.errorsOut++;
     const status = this.errorsByStatus.has(error.status) || this.errorsByStatus.size < MAX_STATUSES ? error.status : 'OTHER';
     this.errorsByStatus.set(status, (this.errorsByStatus.get(status) ?? 0) + 1);
+  }
+
+  /** One response's usageMetadata. */
+  onUsage(u: TokenUsage): void {
+    this.tokens.prompt += u.prompt;
+    this.tokens.candidates += u.candidates;
+    this.tokens.thoughts += u.thoughts;
+    this.tokens.cached += u.cached;
+    this.tokens.total += u.total;
+    this.usage.add(u, u.modelVersion);
   }
 
   onJob(e: JobEvent): void {
@@ -64,6 +78,7 @@ export class ProgressCounters {
       errorsOut: this.errorsOut,
       errorsByStatus: Object.fromEntries(this.errorsByStatus),
       tokens: { ...this.tokens },
+      usage: this.usage.snapshot(),
     };
   }
 }

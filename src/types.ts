@@ -1,4 +1,5 @@
 /** Public data types that flow between the stages (see DESIGN.md, "Data flow"). */
+import type { UsageBucket } from './cost/cost.js';
 import type { BatchState, BatchTask } from './backends/gemini/types.js';
 
 /** The default record shape: one line of a Gemini batch JSONL file. */
@@ -160,6 +161,11 @@ export interface ProgressSnapshot {
    * results' usageMetadata, read the same way in objects and jsonl output.
    */
   tokens: { prompt: number; candidates: number; thoughts: number; cached: number; total: number };
+  /**
+   * The same tokens by the model that answered (modelVersion), tier (prompt
+   * over 200k) and UTC day: price them with priceTally (src/cost/cost.ts).
+   */
+  usage?: UsageBucket[];
 }
 
 export interface JobEvent {

@@ -1,4 +1,4 @@
-/** The CLI's small cores, in process: the JSONL and JSON array readers, prices, the resume cut. */
+/** The CLI's small cores, in process: the JSONL and JSON array readers, the resume cut. */
 import { createHash } from 'node:crypto';
 import { rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -7,7 +7,6 @@ import { describe, expect, it } from 'vitest';
 import { openInput } from '../src/cli/input.js';
 import { readJsonl } from '../src/cli/jsonl-reader.js';
 import { countCompleteLines } from '../src/cli/output.js';
-import { batchPrice, estimateCost } from '../src/cli/prices.js';
 import { chooseMode } from '../src/cli/reporter.js';
 import { InvalidInput, RequestLineMaker, SourceLine, SourceValue } from '../src/stages/to-request-line.js';
 import { tempDir } from './cli.helpers.js';
@@ -95,18 +94,6 @@ describe('openInput', () => {
     broken.end('[{"k": 1}, {"k": ');
     const err = await records((await openInput('-', { stdin: broken })).records).catch((e: unknown) => e);
     expect((err as Error).message).toMatch(/^stdin is not a valid JSON array/);
-  });
-});
-
-describe('prices', () => {
-  it('half the list price, by model family, longest name first; unknown models have none', () => {
-    expect(batchPrice('gemini-2.5-flash')).toEqual({ inputPerM: 0.15, outputPerM: 1.25 });
-    expect(batchPrice('models/gemini-2.5-flash-lite')).toEqual({ inputPerM: 0.05, outputPerM: 0.2 });
-    expect(batchPrice('gemini-2.5-flash-preview-09-2025')).toEqual({ inputPerM: 0.15, outputPerM: 1.25 });
-    expect(batchPrice('gemini-2.5-flashy')).toBeUndefined();
-    expect(batchPrice('my-model')).toBeUndefined();
-    // Thinking tokens are billed as output: output = total - prompt.
-    expect(estimateCost('gemini-2.5-pro', { prompt: 1_000_000, candidates: 100_000, total: 1_300_000 })).toBeCloseTo(0.625 + 0.3 * 5);
   });
 });
 

@@ -45,3 +45,9 @@ export function httpUrl(v: string): string {
   if (!URL.canParse(v) || !/^https?:$/.test(new URL(v).protocol)) throw new InvalidArgumentError(`expected an http(s) URL, got "${v}".`);
   return v;
 }
+
+/** A usage tier: 1, 2 or 3. */
+export function tier(v: string): 1 | 2 | 3 {
+  if (v !== '1' && v !== '2' && v !== '3') throw new InvalidArgumentError(`expected 1, 2 or 3, got "${v}".`);
+  return Number(v) as 1 | 2 | 3;
+}

@@ -4,7 +4,7 @@
  * one sentence on stderr; the output file is flushed whatever happens, so the
  * same command can pick up where this one stopped.
  */
-import { existsSync, statSync } from 'node:fs';
+import { existsSync, readFileSync, statSync } from 'node:fs';
 import { pipeline } from 'node:stream/promises';
 import { GeminiBatchError } from '../errors.js';
 import { geminiBatch, type GeminiBatchStream } from '../gemini-batch.js';
@@ -27,6 +27,8 @@ import { inputIdentity, judgeState, runSettings, writeSettings, type CliCompleti
 import { refuseOutputOverInput } from './same-file.js';
 import { defaultStateDir } from './state-dir.js';
 import { buildSummary } from './summary.js';
+import { dryRun } from './dry-run.js';
+import { parsePriceTable, type PriceTable } from '../cost/prices.js';
 
 export interface RunFlags {
   model: string;
@@ -61,6 +63,15 @@ export interface RunFlags {
   webhookListen?: { host: string; port: number };
   webhookUrl?: string;
   webhookSecret?: string;
+  /** --no-store: every request says "store": false. */
+  store?: boolean;
+  /** --prices FILE: a JSON price table that adds to or overrides the built-in one. */
+  prices?: string;
+  /** --dry-run: plan only (see dry-run.ts). */
+  dryRun?: boolean;
+  outputTokens?: number;
+  tier?: 1 | 2 | 3;
+  countTokens?: number;
 }
 
 function checkFlags(f: RunFlags): void {
@@ -71,9 +82,28 @@ function checkFlags(f: RunFlags): void {
       throw new CliUsageError(`${flag} builds requests from plain records, so it needs --prompt-field too`);
     }
   }
+  if (!f.dryRun) {
+    const planOnly = (['outputTokens', 'tier', 'countTokens'] as const).find((k) => f[k] !== undefined);
+    if (planOnly) throw new CliUsageError(`--${planOnly.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`)} is a --dry-run flag: add --dry-run to plan the run`);
+  }
   if (f.quiet && f.json) throw new CliUsageError('--quiet and --json do not go together: pick one');
   if (f.webhookListen === undefined && (f.webhookUrl !== undefined || f.webhookSecret !== undefined)) {
     throw new CliUsageError(`${f.webhookUrl !== undefined ? '--webhook-url' : '--webhook-secret'} needs --webhook-listen: the run must receive the events itself`);
+  }
+}
+
+/** The --prices file, read and checked once. */
+function loadPrices(file: string): PriceTable {
+  let text: string;
+  try {
+    text = readFileSync(file, 'utf8');
+  } catch (err) {
+    throw new CliUsageError(`cannot read --prices ${file}: ${(err as Error).message}`);
+  }
+  try {
+    return parsePriceTable(text, `--prices ${file}`);
+  } catch (err) {
+    throw new CliUsageError((err as Error).message);
   }
 }
 
@@ -88,6 +118,8 @@ function libraryOptions(f: RunFlags, conn: Connection): GeminiBatchOptions<Recor
     cleanupRemote: f.cleanup,
     cancelOnAbort: f.cancelOnAbort ?? false,
   };
+  if (f.store === false) o.store = false;
+  if (f.prices !== undefined) o.prices = loadPrices(f.prices);
   if (conn.apiKey !== undefined) o.apiKey = conn.apiKey;
   if (conn.baseUrl !== undefined) o.baseUrl = conn.baseUrl;
   if (f.maxFileBytes !== undefined) o.maxFileBytes = f.maxFileBytes;
@@ -158,6 +190,11 @@ export async function runBatch(inputPath: string, flags: RunFlags): Promise<numb
     checkFlags(flags);
     // Before anything is opened for writing: OUT must not be INPUT under another name.
     refuseOutputOverInput(inputPath, flags.output);
+    if (flags.dryRun) {
+      // The plan is the output: no progress display beside it.
+      reporter.stop();
+      return await dryRun(inputPath, flags, libraryOptions, abort.signal);
+    }
     // Before the state dir, OUT or the service is touched: an endpoint, key or webhook port that cannot work fails now.
     await preflight(flags, abort.signal);
 
@@ -207,10 +244,11 @@ export async function runBatch(inputPath: string, flags: RunFlags): Promise<numb
     // The journal geminiBatch opens uses our lock instead of taking its own; we release it at the end.
     lock?.lend();
     let gb: GeminiBatchStream;
+    const libOptions = libraryOptions(flags, conn);
     try {
       gb = geminiBatch<Record<string, unknown>>(
         // completeOnEnd false: the journal is completed below, once OUT is durable.
-        { ...libraryOptions(flags, conn), signal: abort.signal, skipResults: resume?.lines ?? 0, completeOnEnd: false, ...(stateDir ? { stateDir } : {}) },
+        { ...libOptions, signal: abort.signal, skipResults: resume?.lines ?? 0, completeOnEnd: false, ...(stateDir ? { stateDir } : {}) },
         { lineNumbers: input.lineNumbers },
       );
     } catch (err) {
@@ -263,6 +301,7 @@ export async function runBatch(inputPath: string, flags: RunFlags): Promise<numb
         wallMs: Date.now() - startedAt,
         output: flags.output,
         lost,
+        ...(libOptions.prices ? { prices: libOptions.prices } : {}),
       }),
     );
     // Every record came back as an error: nothing usable was produced, and a script should know.

@@ -2,7 +2,10 @@
 import type { LostWork } from '../journal/types.js';
 import type { ProgressSnapshot } from '../types.js';
 import { duration, int } from './format.js';
-import { estimateCost, formatUsd, outputTokens, type TokenCounts } from './prices.js';
+import { billedOutput, formatUsd, priceTally, type ModelCost } from '../cost/cost.js';
+import type { PriceTable } from '../cost/prices.js';
+
+type TokenCounts = ProgressSnapshot['tokens'];
 
 export interface Summary {
   model: string;
@@ -15,8 +18,12 @@ export interface Summary {
   errors: Record<string, number>;
   batches: number;
   tokens: TokenCounts;
-  /** USD at batch price; undefined for a model with no known price. */
+  /** USD at batch price; undefined when a model that answered has no known price (never a partial sum shown as whole). */
   estimatedCostUsd?: number;
+  /** Cost by the model that answered (modelVersion, routed names as what they route to); usd undefined: no price. */
+  costByModel?: ModelCost[];
+  /** Models with no known price (give them with --prices). */
+  unknownModels?: string[];
   wallMs: number;
   output: string;
   /** Chunks redone because the service no longer had their work; `paid` ones had already run. */
@@ -31,8 +38,11 @@ export function buildSummary(a: {
   wallMs: number;
   output: string;
   lost?: readonly LostWork[];
+  prices?: PriceTable;
 }): Summary {
-  const cost = estimateCost(a.model, a.progress.tokens);
+  // Each response priced by the model that answered it, in its own tier, on its day.
+  const priced = priceTally(a.progress.usage ?? [], a.model, a.prices);
+  const cost = priced.usd;
   const lost = a.lost ?? [];
   return {
     model: a.model,
@@ -45,6 +55,8 @@ export function buildSummary(a: {
     batches: a.batches,
     tokens: a.progress.tokens,
     ...(cost !== undefined ? { estimatedCostUsd: cost } : {}),
+    ...(priced.byModel.length ? { costByModel: priced.byModel } : {}),
+    ...(priced.unknownModels.length ? { unknownModels: priced.unknownModels } : {}),
     wallMs: a.wallMs,
     output: a.output,
     ...(lost.length ? { lost: { chunks: lost.length, paid: lost.filter((l) => l.paid).length } } : {}),
@@ -59,20 +71,16 @@ export function formatSummary(s: Summary): string {
   const results = `${int(s.ok)} ok, ${int(errorCount)} error${errorCount === 1 ? '' : 's'}${errorCount ? ` (${byStatus})` : ''}`;
   const resumed = s.resumed ? `; ${int(s.resumed)} kept from the interrupted run` : '';
   const tokens =
-    s.tokens.total > 0 ? `${int(s.tokens.prompt)} in, ${int(outputTokens(s.tokens))} out` : 'none reported by the service';
-  const cost =
-    s.estimatedCostUsd === undefined
-      ? `unknown model ${s.model}: no estimate`
-      : s.tokens.total === 0
-        ? 'no token counts: no estimate'
-        : `~${formatUsd(s.estimatedCostUsd)} at batch price (${s.model})`;
+    s.tokens.total > 0
+      ? `${int(s.tokens.prompt)} in${s.tokens.cached ? ` (${int(s.tokens.cached)} cached)` : ''}, ${int(billedOutput(s.tokens))} out${s.tokens.thoughts ? ` (${int(s.tokens.thoughts)} thinking)` : ''}`
+      : 'none reported by the service';
   return [
     `gemini-batch: done in ${duration(s.wallMs)}`,
     `  records  ${int(s.records)}`,
     `  results  ${results}${resumed}`,
     `  batches  ${int(s.batches)}`,
     `  tokens   ${tokens}`,
-    `  cost     ${cost}`,
+    `  cost     ${costLine(s)}`,
     `  output   ${s.output === '-' ? 'stdout' : s.output}`,
     ...(s.lost
       ? [
@@ -81,4 +89,18 @@ export function formatSummary(s: Summary): string {
         ]
       : []),
   ].join('\n');
+}
+
+/** The cost line: the total, by model when more than one answered; an unknown price is said, never $0. */
+function costLine(s: Summary): string {
+  const models = s.costByModel ?? [];
+  if (s.tokens.total === 0 || models.length === 0) return 'no token counts: no estimate';
+  const names = models.map((m) => m.model).join(', ');
+  if (s.unknownModels?.length) {
+    const known = models.filter((m) => m.usd !== undefined);
+    const part = known.length ? `; ~${formatUsd(known.reduce((a, m) => a + (m.usd ?? 0), 0))} for ${known.map((m) => m.model).join(', ')}` : '';
+    return `unknown: no price for ${s.unknownModels.join(', ')} (give one with --prices FILE)${part}`;
+  }
+  const each = models.length > 1 ? ` (${models.map((m) => `${m.model} ${formatUsd(m.usd ?? 0)}`).join(', ')})` : ` (${names})`;
+  return `~${formatUsd(s.estimatedCostUsd ?? 0)} at batch price${each}`;
 }

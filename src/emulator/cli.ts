@@ -8,7 +8,7 @@ import type { EmulatorOptions, EmulatorRoute, EnqueuedTokenLimits, WebhookFaults
 /** Everything startEmulator takes that can come from a command line. */
 export type EmulatorCommandArgs = Omit<EmulatorOptions, 'responder' | 'now'>;
 
-const ROUTES: readonly EmulatorRoute[] = ['upload', 'files', 'create', 'get', 'list', 'cancel', 'delete', 'download', 'webhooks'];
+const ROUTES: readonly EmulatorRoute[] = ['upload', 'files', 'create', 'get', 'list', 'cancel', 'delete', 'download', 'webhooks', 'countTokens'];
 
 /** Serves until SIGINT/SIGTERM, then closes and exits 0. Prints exactly `listening <url>` once ready. */
 export async function runEmulatorCommand(args: EmulatorCommandArgs): Promise<void> {

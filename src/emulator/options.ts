@@ -10,7 +10,7 @@ import type { EmulatorOptions } from './types.js';
 const count = z.number().int().nonnegative();
 const probability = z.number().min(0).max(1);
 const jobSpec = z.union([probability, z.array(z.number().int().positive())]);
-const route = z.enum(['upload', 'files', 'create', 'get', 'list', 'cancel', 'delete', 'download', 'webhooks']);
+const route = z.enum(['upload', 'files', 'create', 'get', 'list', 'cancel', 'delete', 'download', 'webhooks', 'countTokens']);
 
 const schema = z
   .object({

@@ -6,6 +6,7 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Context } from './context.js';
 import { originOf } from './context.js';
 import type { BatchRoutes } from './routes-batches.js';
+import { countTokensRoute } from './count-tokens.js';
 import { deleteFile, downloadFile, getFile, listFiles } from './routes-files.js';
 import type { EmulatorRoute } from './types.js';
 import type { Uploads } from './uploads.js';
@@ -91,6 +92,12 @@ export function createRouter(
       group: 'create',
       handle: (c) =>
         batches.create(c.req, c.res, decodeURIComponent(c.m[1]!), c.m[2] === 'asyncBatchEmbedContent' ? 'embed' : 'generate'),
+    },
+    {
+      method: 'POST',
+      path: new RegExp(`^/${V}/((?:models|tunedModels)/[^/:]+):countTokens$`),
+      group: 'countTokens',
+      handle: (c) => countTokensRoute(c.req, c.res, decodeURIComponent(c.m[1]!)),
     },
     { method: 'GET', path: new RegExp(`^/${V}/batches$`), group: 'list', handle: (c) => batches.list(c.res, c.url) },
     { method: 'GET', path: new RegExp(`^/${V}/batches/${ID}$`), group: 'get', handle: (c) => batches.get(c.res, c.m[1]!) },

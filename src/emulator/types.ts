@@ -164,7 +164,7 @@ export interface EmulatorOptions {
 }
 
 /** Route groups for injected errors; `webhooks` is the WebhookService (static webhooks). */
-export type EmulatorRoute = 'upload' | 'files' | 'create' | 'get' | 'list' | 'cancel' | 'delete' | 'download' | 'webhooks';
+export type EmulatorRoute = 'upload' | 'files' | 'create' | 'get' | 'list' | 'cancel' | 'delete' | 'download' | 'webhooks' | 'countTokens';
 
 export interface EmulatorCounters {
   /** Batch creations accepted, by displayName (crash tests check every chunk was created once). */

@@ -13,6 +13,12 @@ export const recordOptionsSchema = z
     onInvalid: z.enum(['error', 'emit']).default('error'),
     /** Longest serialised request line accepted (default: the service's limit). */
     maxLineBytes: positiveInt.optional(),
+    /**
+     * false: every request says `"store": false`, opting out of request
+     * storage (on by default for new paid projects since 2026-10-26). Developer
+     * API only: a backend that refuses the field refuses the option (checkStoreOption).
+     */
+    store: z.boolean().optional(),
   })
   .strict();
 

@@ -7,6 +7,7 @@
  */
 import { parseOptions } from '../options/parse.js';
 import { toRequestLineOptionsSchema } from '../options/record.js';
+import { withStoreFalse } from '../internal/wire/store-field.js';
 import { isUtf8 } from 'node:buffer';
 import { Transform, type TransformCallback } from 'node:stream';
 import { InvalidRecordError } from '../errors.js';
@@ -89,6 +90,8 @@ export interface ToRequestLineOptions<R = BatchRecord> {
   onLine?: (line: RequestLine) => void;
   /** The backend's line rules (refused request fields, its line encoding); default: the Developer API's, none extra. */
   wire?: WireCodec;
+  /** false: write `"store": false` into every request (request storage opt-out). */
+  store?: boolean;
 }
 
 interface Where {
@@ -170,7 +173,8 @@ export class RequestLineMaker<R = BatchRecord> {
   }
 
   /** The size limit, the token estimate, the image flag: the last steps of every valid line. */
-  private finish(seq: number, key: string, line: Buffer, imageOutput: boolean, where: Where): RequestLine {
+  private finish(seq: number, key: string, made: Buffer, imageOutput: boolean, where: Where): RequestLine {
+    const line = this.opts.store === false ? withStoreFalse(made) : made;
     if (line.length > this.maxLineBytes) {
       const limit = this.opts.maxLineBytes === undefined ? "the service's limit of" : 'the line limit of';
       return this.invalid(

@@ -7,6 +7,7 @@ import { z } from 'zod/v3';
 import { GeminiBatchError } from '../../errors.js';
 import { createBatchesApi } from './batches.js';
 import { createFilesApi } from './files.js';
+import { createModelsApi } from './models.js';
 import { HttpTransport } from './http.js';
 import { createWebhooksApi } from './webhooks.js';
 import { DEFAULT_RETRY } from './retry.js';
@@ -73,6 +74,7 @@ export function createGeminiClient(opts: GeminiClientOptions = {}): GeminiClient
   return {
     files: createFilesApi(http),
     batches: createBatchesApi(http),
+    models: createModelsApi(http),
     webhooks: createWebhooksApi(http),
     baseUrl,
     close: () => (closed ??= http.close()),

@@ -326,8 +326,15 @@ export interface WebhooksApi {
   rotateSigningSecret(id: string, opts?: { revocationBehavior?: string; signal?: AbortSignal }): Promise<{ secret: string }>;
 }
 
+/** models/{m}:countTokens: free, rate limited (about 3,000 a minute). */
+export interface ModelsApi {
+  /** Tokens of a GenerateContentRequest's prompt, as the service counts them. */
+  countTokens(model: string, request: Record<string, unknown>, signal?: AbortSignal): Promise<{ totalTokens: number }>;
+}
+
 export interface GeminiClient {
   readonly files: FilesApi;
+  readonly models: ModelsApi;
   readonly batches: BatchesApi;
   /** Static webhooks (WebhookService). */
   readonly webhooks: WebhooksApi;

@@ -1,6 +1,6 @@
 /** `gemini-batch run`: its flags and help. The work is in ../run-batch.ts. */
 import { Option, type Command } from 'commander';
-import { hostPort, httpUrl, jsonObject, nonNegativeInt, positiveInt } from '../parse.js';
+import { hostPort, httpUrl, jsonObject, nonNegativeInt, positiveInt, tier } from '../parse.js';
 import { runBatch, type RunFlags } from '../run-batch.js';
 
 export function registerRunCommand(program: Command, setExitCode: (code: number) => void): Command {
@@ -37,6 +37,12 @@ export function registerRunCommand(program: Command, setExitCode: (code: number)
     .option('--webhook-url <url>', 'with --webhook-listen: the public URL the service POSTs to (a tunnel, a proxy); default the local address', httpUrl)
     .option('--webhook-secret <whsec>', 'verify deliveries with this signing secret (from `webhooks create`); or set GEMINI_WEBHOOK_SECRET')
     .option('--fresh', 'start a new run even if the state dir holds one (finished or not); the old journal is archived in the state dir')
+    .option('--no-store', 'send "store": false on every request: the service keeps no copy of them (Developer API)')
+    .option('--prices <file>', 'JSON price table adding to or overriding the built-in one: {"model": {"input": USD/1M, "output": USD/1M, "cached"?: ...}}')
+    .option('--dry-run', 'plan only: records, batches, tokens, cost and limits on stdout; nothing uploaded, created or paid, no OUT')
+    .option('--output-tokens <n>', 'with --dry-run: output tokens to assume per request (default: each request\'s maxOutputTokens + thinking budget)', nonNegativeInt)
+    .option('--tier <n>', 'with --dry-run: the project\'s usage tier 1, 2 or 3, for the enqueued-token quota (default 1)', tier)
+    .option('--count-tokens <n>', 'with --dry-run: measure N sampled requests with the free countTokens (about 3,000 a minute) to correct the estimate', positiveInt)
     .option('-q, --quiet', 'print nothing but fatal errors')
     .option('--json', 'progress, job and summary events as JSON lines on stderr')
     .addHelpText(
@@ -57,6 +63,7 @@ One run per state dir at a time: a second one is refused.
 
 Examples:
   gemini-batch run requests.jsonl -m gemini-2.5-flash -o results.jsonl
+  gemini-batch run requests.jsonl -m gemini-2.5-flash -o results.jsonl --dry-run --count-tokens 200
   gemini-batch run reviews.jsonl -m gemini-2.5-flash-lite -o out.jsonl --prompt-field text --key-field id
   cat requests.jsonl | gemini-batch run - -m gemini-2.5-flash -o - --emulator > results.jsonl`,
     )

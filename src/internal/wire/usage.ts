@@ -24,6 +24,8 @@ export interface TokenUsage {
   total: number;
   /** Prompt tokens by modality (TEXT, IMAGE, AUDIO, ...), when the service gave them. */
   promptDetails: ModalityTokens[];
+  /** The response's modelVersion (the model that answered, e.g. `gemini-3-flash-preview@default`): what it is priced as. */
+  modelVersion?: string;
 }
 
 const count = (v: unknown): number => {
@@ -54,12 +56,17 @@ export function normaliseUsage(u: unknown): TokenUsage | undefined {
 export function usageFromResponse(response: unknown): TokenUsage | undefined {
   if (response === null || typeof response !== 'object') return undefined;
   const r = response as Record<string, unknown>;
-  return normaliseUsage(r.usageMetadata ?? r.usage_metadata);
+  const u = normaliseUsage(r.usageMetadata ?? r.usage_metadata);
+  const version = r.modelVersion ?? r.model_version;
+  if (u && typeof version === 'string' && version !== '') u.modelVersion = version;
+  return u;
 }
 
 const RESPONSE = Buffer.from('"response"');
 const USAGE = Buffer.from('"usageMetadata"');
 const USAGE_SNAKE = Buffer.from('"usage_metadata"');
+const VERSION = Buffer.from('"modelVersion"');
+const VERSION_SNAKE = Buffer.from('"model_version"');
 
 /** What one walk over a result line's structure finds (see scanResultLine). */
 export interface ResultLineShape {
@@ -68,6 +75,9 @@ export interface ResultLineShape {
   /** [usageOpen, usageClose): the `usageMetadata` object of the top-level `response`, or -1, -1. */
   usageOpen: number;
   usageClose: number;
+  /** [versionOpen, versionClose): the string of the top-level `response`'s modelVersion (quotes included), or -1, -1. */
+  versionOpen: number;
+  versionClose: number;
 }
 
 /**
@@ -84,6 +94,8 @@ export function scanResultLine(line: Buffer, open: number): ResultLineShape {
   let inResponse = false;
   let usageOpen = -1;
   let usageClose = -1;
+  let versionOpen = -1;
+  let versionClose = -1;
   for (let i = open; i < line.length; i++) {
     const c = line[i];
     if (c === 0x22) {
@@ -104,23 +116,38 @@ export function scanResultLine(line: Buffer, open: number): ResultLineShape {
             i = close - 1;
             continue;
           }
+        } else if (inResponse && versionOpen === -1 && (n === VERSION.length ? bytesAt(line, i, VERSION) : n === VERSION_SNAKE.length && bytesAt(line, i, VERSION_SNAKE))) {
+          const o = skipSpace(line, skipSpace(line, end) + 1);
+          if (line[o] === 0x22) {
+            const close = skipString(line, o);
+            if (close === -1) break;
+            versionOpen = o;
+            versionClose = close;
+            i = close - 1;
+            continue;
+          }
         }
       }
       i = end - 1;
     } else if (c === 0x7b || c === 0x5b) depth++;
     else if (c === 0x7d || c === 0x5d) {
       depth--;
-      if (depth === 0) return { end: i + 1, usageOpen, usageClose };
+      if (depth === 0) return { end: i + 1, usageOpen, usageClose, versionOpen, versionClose };
     }
   }
-  return { end: -1, usageOpen, usageClose };
+  return { end: -1, usageOpen, usageClose, versionOpen, versionClose };
 }
 
 /** The token usage at a shape's usageMetadata (undefined when there is none or it does not parse). */
 export function usageAt(line: Buffer, shape: ResultLineShape): TokenUsage | undefined {
   if (shape.usageOpen === -1) return undefined;
   try {
-    return normaliseUsage(JSON.parse(line.toString('utf8', shape.usageOpen, shape.usageClose)));
+    const u = normaliseUsage(JSON.parse(line.toString('utf8', shape.usageOpen, shape.usageClose)));
+    if (u && shape.versionOpen !== -1) {
+      const version = JSON.parse(line.toString('utf8', shape.versionOpen, shape.versionClose)) as string;
+      if (version !== '') u.modelVersion = version;
+    }
+    return u;
   } catch {
     return undefined;
   }

@@ -56,15 +56,7 @@ export function resultDemuxer(ctx: DemuxerContext = {}, options: ResultDemuxerOp
   const journal = ctx.journal;
   const progress = ctx.events?.progress;
   const onResult = progress ? (error: ResultError | undefined) => progress.onResult(error) : undefined;
-  const onTokens = progress
-    ? (u: TokenUsage) => {
-        progress.tokens.prompt += u.prompt;
-        progress.tokens.candidates += u.candidates;
-        progress.tokens.thoughts += u.thoughts;
-        progress.tokens.cached += u.cached;
-        progress.tokens.total += u.total;
-      }
-    : undefined;
+  const onTokens = progress ? (u: TokenUsage) => progress.onUsage(u) : undefined;
   const waiting = new Map<number, FinishedJob>();
   const arrivals: FinishedJob[] = [];
   let nextIndex = opts.firstIndex;
