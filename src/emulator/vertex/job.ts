@@ -14,8 +14,6 @@ export type JobState =
   | 'UPDATING'
   | 'PARTIALLY_SUCCEEDED';
 
-export type EndState = 'SUCCEEDED' | 'FAILED' | 'CANCELLED' | 'EXPIRED' | 'PARTIALLY_SUCCEEDED';
-
 export const ENDED: ReadonlySet<JobState> = new Set<JobState>(['SUCCEEDED', 'FAILED', 'CANCELLED', 'EXPIRED', 'PARTIALLY_SUCCEEDED']);
 
 export type JobFate = 'succeed' | 'fail' | 'expire';
