@@ -283,6 +283,17 @@ describe('shared fault knobs', () => {
       expect((await call('GET', `${emu.url}/storage/v1/b/b/o/in.jsonl`)).status).toBe(200);
     }));
 
+  it('listLagMs: a new job shows in list (filtered or not) only after the lag; get finds it at once', () =>
+    withEmu({ listLagMs: 300 }, async (emu) => {
+      await put(emu.url, 'b', 'in.jsonl', lines(1));
+      const j = await create(emu.url, jobBody('gs://b/in.jsonl', 'gs://b/out', { labels: { gbs_run: 'lag' } }));
+      const q = `${emu.url}/v1/${P}/batchPredictionJobs?filter=${encodeURIComponent('labels.gbs_run="lag"')}`;
+      expect((await call('GET', q, { headers: AUTH })).json().batchPredictionJobs).toBeUndefined();
+      expect((await get(emu.url, String(j.name))).status).toBe(200);
+      await new Promise((r) => setTimeout(r, 350));
+      expect((await call('GET', q, { headers: AUTH })).json().batchPredictionJobs).toHaveLength(1);
+    }));
+
   it('maxLineBytes: a longer line is a failed row; the lines around it are answered', () =>
     withEmu({ maxLineBytes: 1000, vertexOutputInfoHiddenPolls: 0 }, async (emu) => {
       const long = JSON.stringify({ request: { contents: [{ parts: [{ text: 'x'.repeat(300_000) }] }] } });
