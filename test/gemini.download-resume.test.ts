@@ -153,7 +153,7 @@ describe('emulator: downloads answer Range with 206 and can be cut', () => {
       const input = records(90);
       const out = await collect(
         input,
-        geminiBatch({ model: 'm', mode: 'file', maxRequestsPerBatch: 30, baseUrl: emu.url, apiKey: 'k', tmpDir: tmp, pollInterval: { initialMs: 10, maxMs: 50 }, retry: { initialDelayMs: 5, maxDelayMs: 50 } }),
+        geminiBatch({ model: 'gemini-2.5-flash', mode: 'file', maxRequestsPerBatch: 30, baseUrl: emu.url, apiKey: 'k', tmpDir: tmp, pollInterval: { initialMs: 10, maxMs: 50 }, retry: { initialDelayMs: 5, maxDelayMs: 50 } }),
       );
       expect(out.map((r) => r.key)).toEqual(input.map((r) => r.key));
       expect(out.every((r) => 'response' in r)).toBe(true);
