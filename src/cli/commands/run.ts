@@ -37,6 +37,7 @@ export function registerRunCommand(program: Command, setExitCode: (code: number)
     .option('--webhook-url <url>', 'with --webhook-listen: the public URL the service POSTs to (a tunnel, a proxy); default the local address', httpUrl)
     .option('--webhook-secret <whsec>', 'verify deliveries with this signing secret (from `webhooks create`); or set GEMINI_WEBHOOK_SECRET')
     .option('--fresh', 'start a new run even if the state dir holds one (finished or not); the old journal is archived in the state dir')
+    .option('--overwrite', 'replace an existing OUT that no run of gemini-batch wrote (refused without it)')
     .option('-q, --quiet', 'print nothing but fatal errors')
     .option('--json', 'progress, job and summary events as JSON lines on stderr')
     .addHelpText(
@@ -48,9 +49,11 @@ Environment:
   GEMINI_WEBHOOK_SECRET             webhook signing secret (instead of --webhook-secret, kept out of ps)
   DEBUG=gemini-batch                stack traces for unexpected errors
 
-Exit codes: 0 done (per-request errors are results), 1 fatal, 2 usage or refused
-(OUT is INPUT, flags changed on resume, ...), 3 done but every record failed,
+Exit codes: 0 done (per-request errors are results), 1 fatal (or another run
+holds the state dir), 2 usage or refused (OUT is INPUT, OUT exists without
+--overwrite, flags changed on resume, ...), 3 done but every record failed,
 130/143 interrupted.
+Results go to OUT.partial and replace OUT only when the run succeeds.
 Run the same command again after a crash or Ctrl-C: it resumes where it stopped.
 After a finished run it does nothing (OUT is complete); --fresh runs it again.
 One run per state dir at a time: a second one is refused.
