@@ -4,7 +4,7 @@
  * can be read (--key-field, or the line's "key"), else null with the line
  * number in its message; never another record's key, never one key twice.
  */
-import { readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { RunningEmulator } from '../src/emulator/index.js';

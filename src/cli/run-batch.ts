@@ -170,9 +170,6 @@ export async function runBatch(inputPath: string, flags: RunFlags): Promise<numb
     const fileOutput = flags.output !== '-' && (!existsSync(flags.output) || statSync(flags.output).isFile());
     const stateDir = flags.stateDir ?? (fileOutput ? defaultStateDir(flags.output) : undefined);
     resumable = stateDir !== undefined && fileOutput;
-    if (flags.output === '-') {
-      reporter.notice('results go to stdout, so this run cannot resume if it stops (running it again starts over and pays again); to make it resumable, write to a file with -o FILE');
-    }
     const settings = runSettings(flags);
     let resume: CompleteLines | undefined;
     let resumed: JournalState | undefined;
@@ -236,7 +233,15 @@ export async function runBatch(inputPath: string, flags: RunFlags): Promise<numb
       view.onWritten(p.resultsOut);
       reporter.progress(p);
     });
-    gb.on('job', (e: JobEvent) => reporter.job(e));
+    // Said once, when the first batch is on the service: from then on a stop costs money.
+    let warnedNoResume = flags.output !== '-';
+    gb.on('job', (e: JobEvent) => {
+      if (!warnedNoResume) {
+        warnedNoResume = true;
+        reporter.notice('results go to stdout, so this run cannot resume if it stops (running it again starts over and pays again); to make it resumable, write to a file with -o FILE');
+      }
+      reporter.job(e);
+    });
     // Say where the events must arrive (port 0 resolved): the url to expose through a tunnel.
     if (flags.webhookListen !== undefined) {
       gb.webhookUrl().then((url) => url && reporter.notice(`receiving webhook events at ${url}`), () => undefined);
