@@ -6,7 +6,7 @@
  * its lease expires; a live run is refused however long it runs.
  */
 import { spawn } from 'node:child_process';
-import { existsSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { hostname } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -39,15 +39,26 @@ const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 const env = (staleMs = STALE_MS) => ({ ...emuEnv(emu), GEMINI_BATCH_LOCK_STALE_MS: String(staleMs) });
 const stateOf = (out: string) => join(dir, '.gemini-batch', out.split('/').pop()!);
 
+/** Who holds the lock of OUT's state dir: `lock.owner` (or, before the lease, the `lock` file itself). */
+function readOwner(out: string): { pid: number; host: string } | undefined {
+  for (const name of ['lock.owner', 'lock']) {
+    try {
+      return JSON.parse(readFileSync(join(stateOf(out), name), 'utf8')) as { pid: number; host: string };
+    } catch {
+      // Not there (or the lease directory itself).
+    }
+  }
+  return undefined;
+}
+
 async function waitForOwner(out: string): Promise<{ pid: number; host: string }> {
-  const file = join(stateOf(out), 'lock.owner');
   const until = Date.now() + 60_000;
-  while (!existsSync(file)) {
+  while (!readOwner(out)) {
     if (Date.now() > until) throw new Error('the first run never took the lock');
     await sleep(20);
   }
   await sleep(200); // and past its first steps
-  return JSON.parse(readFileSync(file, 'utf8')) as { pid: number; host: string };
+  return readOwner(out)!;
 }
 
 function procState(pid: number): string | undefined {
@@ -68,18 +79,13 @@ async function rerunTakesOver(out: string, staleMs = STALE_MS): Promise<number> 
   const started = Date.now();
   const again = spawnCli(['run', input, '-o', out, ...flags], env(staleMs));
   const done = collect(again);
-  const file = join(stateOf(out), 'lock.owner');
   try {
     for (;;) {
       if (again.exitCode !== null) {
         const r = await done;
         throw new Error(`the rerun exited ${r.code}: ${r.stderr}`);
       }
-      try {
-        if ((JSON.parse(readFileSync(file, 'utf8')) as { pid: number }).pid === again.pid) return Date.now() - started;
-      } catch {
-        // Between owners.
-      }
+      if (readOwner(out)?.pid === again.pid) return Date.now() - started;
       await sleep(20);
     }
   } finally {
