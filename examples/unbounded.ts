@@ -49,7 +49,7 @@ async function main(): Promise<void> {
     objectMode: true,
     write(r: KeyedResult, _enc, cb) {
       // The key carries the time the record was made: how long until its answer?
-      latencySum += Date.now() - Number(r.key.split(':')[1]);
+      latencySum += Date.now() - Number((r.key ?? '').split(':')[1]); // (null: an invalid record, none here)
       results++;
       cb();
     },

@@ -88,14 +88,19 @@ export interface UsageMetadata {
 export type KeyedResult =
   | { key: string; response: GenerateContentResponse }
   | { key: string; embedding: number[] }
-  | { key: string; error: ResultError };
+  /** key null: an invalid record whose own key could not be read (its message names the line or record). */
+  | { key: string | null; error: ResultError };
 
 /** A record serialised as one JSONL line of the batch input file. */
 export interface RequestLine {
   /** 0-based position of the record in the input. */
   seq: number;
-  /** The user's key (seq as a string when the record had none). */
-  key: string;
+  /**
+   * The user's key (seq as a string when a valid record had none). An invalid
+   * record keeps its own key when it can be read, else null: never a key
+   * another record may carry.
+   */
+  key: string | null;
   /** `{"key":"<seq>:<key>","request":{...}}\n` — the exact bytes uploaded. Absent for an invalid record. */
   line?: Buffer;
   /** Set (instead of `line`) when the record was invalid and onInvalid is 'emit'. */
@@ -124,7 +129,7 @@ export interface Chunk {
   sha256: string;
   mode: 'file' | 'inline';
   /** Invalid records of this chunk (onInvalid 'emit'), in seq order. */
-  invalid: Array<{ seq: number; key: string; error: ResultError }>;
+  invalid: Array<{ seq: number; key: string | null; error: ResultError }>;
 }
 
 export interface UploadedChunk extends Chunk {

@@ -58,18 +58,19 @@ describe('gemini-batch run: resume', () => {
     const child = spawnCli(args, emuEnv(emu));
     const done = collect(child);
     // Wait for results to start landing, then kill without warning.
-    while (!(existsSync(out) && statSync(out).size > 20_000)) {
+    while (!(existsSync(`${out}.partial`) && statSync(`${out}.partial`).size > 20_000)) {
       if (child.exitCode !== null) break;
       await sleep(5);
     }
     child.kill('SIGKILL');
     const killed = await done;
     expect(killed.signal).toBe('SIGKILL');
-    const linesAtKill = lineCount(out);
+    const linesAtKill = lineCount(`${out}.partial`);
+    expect(existsSync(out)).toBe(false); // OUT appears only when the run succeeded
     expect(linesAtKill).toBeGreaterThan(0);
     expect(linesAtKill).toBeLessThan(N);
     // A write torn by the kill: the rerun must cut it away, not keep it.
-    appendFileSync(out, '{"key":"k99","resp');
+    appendFileSync(`${out}.partial`, '{"key":"k99","resp');
 
     const again = await runCli(args, { env: emuEnv(emu) });
     expect(again.stderr).toBe('');
@@ -106,13 +107,13 @@ describe('gemini-batch run: resume', () => {
     const args = ['run', input, '-o', out, ...flags];
     const child = spawnCli(args, emuEnv(emu));
     const done = collect(child);
-    while (!(existsSync(out) && statSync(out).size > 0) && child.exitCode === null) await sleep(5);
+    while (!(existsSync(`${out}.partial`) && statSync(`${out}.partial`).size > 0) && child.exitCode === null) await sleep(5);
     child.kill('SIGINT');
     const stopped = await done;
     expect(stopped.code).toBe(130);
     expect(stopped.stderr).toContain('run the same command again to resume');
     expect(stopped.stderr).not.toContain('    at ');
-    const kept = readFileSync(out);
+    const kept = readFileSync(`${out}.partial`);
     // Only whole lines were written, and they are the start of the reference.
     expect(kept.length === 0 || kept[kept.length - 1] === 0x0a).toBe(true);
     expect(reference.subarray(0, kept.length).equals(kept)).toBe(true);
@@ -160,14 +161,15 @@ describe('gemini-batch run: resume', () => {
     const args = ['run', input, '-o', out, '--state-dir', state, ...flags, '--quiet'];
     const child = spawnCli(args, emuEnv(emu));
     const done = collect(child);
-    while (!(existsSync(out) && statSync(out).size > 0) && child.exitCode === null) await sleep(5);
+    while (!(existsSync(`${out}.partial`) && statSync(`${out}.partial`).size > 0) && child.exitCode === null) await sleep(5);
     child.kill('SIGKILL');
     await done;
     const other = join(dir, 'other.jsonl');
     writeFileSync(other, batchJsonl(N, 1));
     const r = await runCli(['run', other, '-o', out, '--state-dir', state, ...flags], { env: emuEnv(emu) });
-    expect(r.code).toBe(1);
+    expect(r.code).toBe(2); // a refused resume is a refusal (README: exit 2)
     expect(r.stderr).toContain('the input differs');
+    expect(r.stderr).toContain('use another state dir (--state-dir)'); // the library names its option, the CLI the flag
     expect(r.stderr).not.toContain('    at ');
   });
 });

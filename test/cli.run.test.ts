@@ -59,14 +59,14 @@ describe('gemini-batch run', () => {
 
   it('builds requests from any JSONL records with --prompt-field, --key-field, --system and --generation-config', async () => {
     const input = join(dir, 'reviews.jsonl');
-    writeFileSync(input, '{"id":"r1","text":"great ☕"}\n{"id":"r2","text":"meh"}\n{"text":"no id"}\n');
+    writeFileSync(input, '{"id":"r1","text":"great ☕"}\n{"id":"r2","text":"meh"}\n{"id":3,"text":"a number id"}\n');
     const r = await runCli(
       ['run', input, '-m', MODEL, '-o', '-', '--prompt-field', 'text', '--key-field', 'id', '--system', 'Be terse.', '--generation-config', '{"temperature":0}', ...fast],
       { env: emuEnv(emu) },
     );
     expect(r.code).toBe(0);
     const lines = r.stdout.trimEnd().split('\n').map((l) => JSON.parse(l) as { key: string; response: { candidates: Array<{ content: { parts: Array<{ text: string }> } }> } });
-    expect(lines.map((l) => l.key)).toEqual(['r1', 'r2', '2']);
+    expect(lines.map((l) => l.key)).toEqual(['r1', 'r2', '3']); // (a record without "id" is invalid: cli.keys.test.ts)
     expect(lines[0]!.response.candidates[0]!.content.parts[0]!.text).toContain('great ☕');
   });
 

@@ -88,14 +88,14 @@ describe('gemini-batch run: one run per state dir', () => {
     try {
       const first = spawnCli(args, emuEnv(slow));
       const firstDone = collect(first);
-      while (!(existsSync(out) && statSync(out).size > 0) && first.exitCode === null) await sleep(5);
+      while (!(existsSync(`${out}.partial`) && statSync(`${out}.partial`).size > 0) && first.exitCode === null) await sleep(5);
       const second = await runCli(args, { env: emuEnv(slow) });
       expect(second.code).toBe(1);
       expect(second.stderr).toContain(`in use by process ${first.pid} on ${hostname()}`);
       expectOneSentence(second.stderr);
       first.kill('SIGKILL');
       await firstDone;
-      expect(readFileSync(out, 'utf8').split('\n').length).toBeLessThan(N);
+      expect(readFileSync(`${out}.partial`, 'utf8').split('\n').length).toBeLessThan(N);
 
       const again = await runCli([...args, '--adopt-window', '1000'], { env: emuEnv(slow) });
       expect(again.stderr).toBe('');
@@ -171,7 +171,7 @@ describe('gemini-batch run: a completed run is recognised', () => {
     const base = ['run', src, '-o', out, '--prompt-field', 'text', '--key-field', 'id', ...flags, '--quiet'];
     const first = spawnCli([...base, '--system', 'Be terse.'], emuEnv(emu));
     const done = collect(first);
-    while (!(existsSync(out) && statSync(out).size > 0) && first.exitCode === null) await sleep(5);
+    while (!(existsSync(`${out}.partial`) && statSync(`${out}.partial`).size > 0) && first.exitCode === null) await sleep(5);
     first.kill('SIGKILL');
     await done;
     const r = await runCli([...base, '--system', 'Be verbose.'], { env: emuEnv(emu) });

@@ -6,12 +6,12 @@
  */
 import { spawn } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, utimesSync, writeFileSync } from 'node:fs';
 import { hostname, tmpdir } from 'node:os';
 import { join, relative } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { archiveJournal, chunkPart, openJournal, readJournal } from '../src/journal/journal.js';
-import { acquireStateLock, LOCK_FILE } from '../src/journal/lock.js';
+import { acquireStateLock, LOCK_FILE, OWNER_FILE } from '../src/journal/lock.js';
 import type { Chunk } from '../src/types.js';
 
 const dirs: string[] = [];
@@ -30,9 +30,9 @@ function chunk(index: number, firstSeq: number, count: number): Chunk {
 }
 
 /** A child process that takes the lock of `dir`, says so, and waits. */
-function lockingChild(dir: string): Promise<{ pid: number; kill: (s: NodeJS.Signals) => Promise<void> }> {
+function lockingChild(dir: string, staleMs?: number): Promise<{ pid: number; kill: (s: NodeJS.Signals) => Promise<void> }> {
   const script = `import { acquireStateLock } from ${JSON.stringify(join(import.meta.dirname, '../src/journal/lock.ts'))};
-acquireStateLock(${JSON.stringify(dir)}); process.stdout.write('locked\\n'); setInterval(() => {}, 1000);`;
+acquireStateLock(${JSON.stringify(dir)}, ${JSON.stringify(staleMs === undefined ? {} : { staleMs })}); process.stdout.write('locked\\n'); setInterval(() => {}, 1000);`;
   const child = spawn(process.execPath, ['--import', 'tsx', '--input-type=module', '-e', script], { stdio: ['ignore', 'pipe', 'inherit'] });
   const exited = new Promise<void>((r) => child.once('exit', () => r()));
   return new Promise((resolve, reject) => {
@@ -70,24 +70,52 @@ describe('journal: one run per state dir', () => {
     }
     expect(existsSync(join(dir, LOCK_FILE))).toBe(true); // left behind by the kill
     const j = openJournal(dir, { fingerprint: fp });
-    const owner = JSON.parse(readFileSync(join(dir, LOCK_FILE), 'utf8')) as { pid: number };
+    const owner = JSON.parse(readFileSync(join(dir, OWNER_FILE), 'utf8')) as { pid: number };
     expect(owner.pid).toBe(process.pid);
     await j.close();
   });
 
-  it('files left by a process killed while taking the lock are removed', () => {
+  it('owner records left by a process killed while writing one are removed once older than the lease', () => {
     const dir = newDir();
-    writeFileSync(join(dir, 'lock.999999-abcd1234'), '{}');
-    writeFileSync(join(dir, 'lock.stale-999999-abcd1234'), '{}');
+    const old = new Date(Date.now() - 60_000);
+    writeFileSync(join(dir, `${OWNER_FILE}.999999-abcd1234`), '{}');
+    utimesSync(join(dir, `${OWNER_FILE}.999999-abcd1234`), old, old);
     const lock = acquireStateLock(dir);
-    expect(readdirSync(dir).sort()).toEqual([LOCK_FILE]);
+    expect(readdirSync(dir).sort()).toEqual([LOCK_FILE, OWNER_FILE]);
+    lock.release();
+    expect(readdirSync(dir)).toEqual([]);
+  });
+
+  it('a lease of another host is refused while fresh and taken over once not renewed for staleMs, naming owner, renewal and how to break it', () => {
+    const dir = newDir();
+    mkdirSync(join(dir, LOCK_FILE));
+    writeFileSync(join(dir, OWNER_FILE), JSON.stringify({ pid: 999999, host: 'elsewhere.example', startedAt: '2026-01-01T00:00:00Z' }));
+    let message = '';
+    try {
+      acquireStateLock(dir, { staleMs: 2_000 });
+    } catch (err) {
+      message = (err as Error).message;
+    }
+    expect(message).toMatch(/in use by process 999999 on elsewhere\.example \(since 2026-01-01T00:00:00Z\)/);
+    expect(message).toMatch(/last renewed at \S+ and is taken over if not renewed by \S+/);
+    expect(message).toContain(`remove the directory ${join(dir, LOCK_FILE)}`);
+    expect(message).not.toMatch(/--/); // a library error names no CLI flag
+    const old = new Date(Date.now() - 3_000);
+    utimesSync(join(dir, LOCK_FILE), old, old);
+    const lock = acquireStateLock(dir, { staleMs: 2_000 });
+    expect(JSON.parse(readFileSync(join(dir, OWNER_FILE), 'utf8'))).toMatchObject({ pid: process.pid, host: hostname() });
     lock.release();
   });
 
-  it('a lock of another host is never judged stale', () => {
+  it('the holder renews its lease, so a live holder is never taken over however long it runs', async () => {
     const dir = newDir();
-    writeFileSync(join(dir, LOCK_FILE), JSON.stringify({ pid: 999999, host: 'elsewhere.example', startedAt: '2026-01-01T00:00:00Z' }));
-    expect(() => acquireStateLock(dir)).toThrow(/in use by process 999999 on elsewhere\.example/);
+    const child = await lockingChild(dir, 2_000);
+    try {
+      await new Promise((r) => setTimeout(r, 3_500));
+      expect(() => acquireStateLock(dir, { staleMs: 2_000 })).toThrow(new RegExp(`in use by process ${child.pid} on `));
+    } finally {
+      await child.kill('SIGKILL');
+    }
   });
 
   it('a lent lock is used by the next open and kept by its holder after close', async () => {

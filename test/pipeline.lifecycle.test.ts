@@ -128,7 +128,7 @@ describe('bad input through the pipeline', () => {
     expect(out.map((r) => [r.key, 'error' in r ? r.error.status : 'ok'])).toEqual([
       ['a', 'ok'],
       ['b', 'INVALID_RECORD'],
-      ['2', 'INVALID_RECORD'],
+      [null, 'INVALID_RECORD'], // no key of its own to read: null, never another record's
       ['d', 'ok'],
     ]);
   });
@@ -159,7 +159,7 @@ describe('delivery modes', () => {
   it('flushAfterMs gets results for a slow source that never ends quickly', async () => {
     const stage = geminiBatch({ model: 'gemini-2.5-flash', flushAfterMs: 100, tmpDir: newTmp(), ...base() });
     const got: string[] = [];
-    stage.on('data', (r: KeyedResult) => got.push(r.key));
+    stage.on('data', (r: KeyedResult) => got.push(String(r.key)));
     stage.write(textRecord('early', 'first'));
     const t0 = Date.now();
     while (got.length === 0 && Date.now() - t0 < 5_000) await sleep(20);

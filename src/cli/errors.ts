@@ -52,10 +52,13 @@ export function isExplainable(err: unknown): boolean {
   return isUserError(err) || EXPLAINABLE_CODES.has(errorCode(err) ?? '');
 }
 
-/** Usage errors (ours, and options the library refused) exit 2; everything else 1. */
+/** Exit 2: usage errors (ours, options the library refused) and refusals to resume (the state dir holds another input's run). */
+const USAGE_CODES = new Set(['ERR_USAGE', 'ERR_INVALID_OPTIONS', 'ERR_STATE_MISMATCH', 'ERR_STATE_COMPLETE']);
+
+/** Usage errors and refusals exit 2; everything else 1 (a state dir in use too: wait and run again). */
 export function exitCodeOf(err: unknown): number {
   const code = err instanceof GeminiBatchError ? err.code : undefined;
-  return code === 'ERR_USAGE' || code === 'ERR_INVALID_OPTIONS' ? EXIT_USAGE : EXIT_FATAL;
+  return code !== undefined && USAGE_CODES.has(code) ? EXIT_USAGE : EXIT_FATAL;
 }
 
 /**

@@ -56,8 +56,20 @@ export function withFlagNames(message: string): string {
     .replace(CAMEL_OPTION, (_m, name: string) => FLAG_OF[name] ?? name);
 }
 
-/** ERR_INVALID_OPTIONS from the library becomes a usage error naming flags; anything else passes through. */
+/** Library errors that name options (by "option name") and keep their code in the CLI. */
+const NAMES_OPTIONS = new Set(['ERR_STATE_MISMATCH', 'ERR_STATE_COMPLETE', 'ERR_STATE_LOCKED']);
+
+/**
+ * ERR_INVALID_OPTIONS from the library becomes a usage error naming flags;
+ * other errors that name options keep their code with flags named instead;
+ * anything else passes through.
+ */
 export function asFlagError(err: unknown): unknown {
-  if (err instanceof GeminiBatchError && err.code === 'ERR_INVALID_OPTIONS') return new CliUsageError(withFlagNames(err.message), { cause: err });
+  if (!(err instanceof GeminiBatchError)) return err;
+  if (err.code === 'ERR_INVALID_OPTIONS') return new CliUsageError(withFlagNames(err.message), { cause: err });
+  if (NAMES_OPTIONS.has(err.code)) {
+    const message = withFlagNames(err.message);
+    if (message !== err.message) return new GeminiBatchError(err.code, message, { cause: err });
+  }
   return err;
 }

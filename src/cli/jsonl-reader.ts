@@ -9,7 +9,7 @@
  * bounded by the limit).
  */
 import { Transform, type Readable, type TransformCallback } from 'node:stream';
-import { InvalidInput, SourceLine, type LineOrigin } from '../stages/to-request-line.js';
+import { InvalidInput, keyFromHead, SourceLine, type LineOrigin } from '../stages/to-request-line.js';
 
 /** Bytes in one line before we give up on it (a line is buffered whole). */
 export const DEFAULT_MAX_LINE_CHARS = 64 * 1024 * 1024;
@@ -46,18 +46,6 @@ const isBlank = (line: Buffer): boolean => {
   }
   return true;
 };
-
-/** The key of a line from its first bytes, for naming an over-long line. */
-function keyFromHead(head: Buffer): string | undefined {
-  const m = /^\s*\{\s*"key"\s*:\s*("(?:[^"\\]|\\.)*"|-?[0-9][0-9.eE+-]*)/.exec(head.toString('utf8'));
-  if (!m) return undefined;
-  try {
-    const k: unknown = JSON.parse(m[1]!);
-    return typeof k === 'string' ? k : m[1];
-  } catch {
-    return undefined;
-  }
-}
 
 export function readJsonl(source: Readable, opts: ReadJsonlOptions): JsonlRecords {
   const max = opts.maxLineChars ?? DEFAULT_MAX_LINE_CHARS;

@@ -14,32 +14,38 @@ export interface PromptRequestOptions {
 
 type Fields = Record<string, unknown>;
 
+/** A record toRequest refuses; `key` (its own --key-field value, when readable) keys its error line. */
+class RecordRefused extends Error {
+  constructor(
+    message: string,
+    readonly key?: string | number,
+  ) {
+    super(message);
+  }
+}
+
 export function promptToRequest(o: PromptRequestOptions): (record: Fields, seq: number) => BatchRecord {
   const systemInstruction = o.system !== undefined ? { parts: [{ text: o.system }] } : undefined;
-  // Whether any record so far had the key field: until one has, a record without it is taken for a typo.
-  let keySeen = false;
   return (record) => {
     if (record === null || typeof record !== 'object' || Array.isArray(record)) {
-      throw new Error(`expected a JSON object with a "${o.promptField}" field`);
+      throw new RecordRefused(`expected a JSON object with a "${o.promptField}" field`);
+    }
+    // The key first: whatever else is wrong with the record, its error line carries its own key.
+    let key: string | number | undefined;
+    if (o.keyField !== undefined) {
+      const k = record[o.keyField];
+      // Never keyed by its number instead: that number may be another record's id.
+      if (k === undefined) {
+        throw new RecordRefused(`the record has no "${o.keyField}" field (named by --key-field); give every record one, or leave --key-field out to key results by record number`);
+      }
+      if ((typeof k !== 'string' && typeof k !== 'number') || (typeof k === 'number' && !Number.isFinite(k))) {
+        throw new RecordRefused(`"${o.keyField}" (named by --key-field) must be a string or a number, got ${k === null ? 'null' : Array.isArray(k) ? 'an array' : typeof k}`);
+      }
+      key = k;
     }
     const text = record[o.promptField];
     if (typeof text !== 'string') {
-      throw new Error(`"${o.promptField}" must be a string (set by --prompt-field), got ${text === undefined ? 'nothing' : typeof text}`);
-    }
-    let key: string | number | undefined;
-    if (o.keyField !== undefined) {
-      // A typo in --key-field must not quietly key every result by record number instead.
-      const k = record[o.keyField];
-      if (k === undefined && !keySeen) {
-        throw new Error(`the record has no "${o.keyField}" field (named by --key-field); check the field name, or leave --key-field out to key results by record number`);
-      }
-      if (k !== undefined && typeof k !== 'string' && typeof k !== 'number') {
-        throw new Error(`"${o.keyField}" (named by --key-field) must be a string or a number, got ${k === null ? 'null' : Array.isArray(k) ? 'an array' : typeof k}`);
-      }
-      if (k !== undefined) {
-        keySeen = true;
-        key = k;
-      }
+      throw new RecordRefused(`"${o.promptField}" must be a string (set by --prompt-field), got ${text === undefined ? 'nothing' : typeof text}`, key);
     }
     const request: Record<string, unknown> =
       o.task === 'embed'

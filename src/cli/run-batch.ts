@@ -9,9 +9,10 @@ import { pipeline } from 'node:stream/promises';
 import { GeminiBatchError } from '../errors.js';
 import { geminiBatch, type GeminiBatchStream } from '../gemini-batch.js';
 import { openBackend } from '../backends/index.js';
-import { archiveJournal, openJournal, spentAnything, type JournalState } from '../journal/journal.js';
+import { openJournal, spentAnything, type JournalState } from '../journal/journal.js';
 import { reconcileWithService } from '../journal/reconcile.js';
 import { acquireStateLock, type StateLock } from '../journal/lock.js';
+import { archiveForRestart, partialPathOf, publishOut, refuseForeignOut, type Restart } from './replace-out.js';
 import { makeDirs } from '../internal/io/make-dirs.js';
 import type { GeminiBatchOptions } from '../options.js';
 import type { BatchRecord, JobEvent, ProgressSnapshot } from '../types.js';
@@ -60,6 +61,8 @@ export interface RunFlags {
   json?: boolean;
   /** Start a new run even if the state dir holds one (its journal is archived). */
   fresh?: boolean;
+  /** Replace an existing OUT that no journal of this tool accounts for. */
+  overwrite?: boolean;
   webhookListen?: { host: string; port: number };
   webhookUrl?: string;
   webhookSecret?: string;
@@ -181,6 +184,10 @@ export async function runBatch(inputPath: string, flags: RunFlags): Promise<numb
   let input: OpenedInput | undefined;
   let lock: StateLock | undefined;
   let resumable = false;
+  /** Where OUT's lines go until the run succeeds (a regular-file OUT only). */
+  let partial: string | undefined;
+  /** The archived journal of a run this one restarts, to put back if this one fails having spent nothing. */
+  let restart: Restart | undefined;
   const abort = new AbortController();
   const signals = trapSignals((sig) => {
     reporter.notice(`${sig}: stopping (press Ctrl-C again to quit at once)`);
@@ -214,23 +221,26 @@ export async function runBatch(inputPath: string, flags: RunFlags): Promise<numb
         throw new CliUsageError(`cannot create the state dir ${stateDir}: ${(err as Error).message}; ${fix}`);
       }
       // One run per state dir, from before OUT is touched until the journal records the end.
-      lock = acquireStateLock(stateDir);
+      lock = acquireStateLock(stateDir, { staleMs: lockStaleMs(), onLost: (err) => abort.abort(lockLost(stateDir, err)) });
       const verdict = judgeState({ stateDir, inputPath, output: flags.output, settings, fresh: flags.fresh ?? false });
       if (verdict.kind === 'done') {
         reporter.notice(`nothing to do: run ${verdict.runId} already wrote all ${verdict.records} results to ${flags.output} from this INPUT with these flags (add --fresh to run it again)`);
         return EXIT_OK;
       }
       if (verdict.kind === 'refuse') throw new CliUsageError(verdict.why);
+      if (verdict.kind === 'new' && fileOutput) refuseForeignOut(flags.output, stateDir, flags.overwrite ?? false);
       if (verdict.kind === 'restart') {
-        const archived = archiveJournal(stateDir);
+        restart = archiveForRestart(stateDir);
+        const archived = restart.archived;
         if (verdict.why !== '--fresh') reporter.notice(`starting a new run: ${verdict.why}`);
         else if (archived) reporter.notice(`starting a new run (the old journal is kept as ${archived})`);
       }
       if (verdict.kind !== 'resume') writeSettings(stateDir, settings);
       else resumed = verdict.journal;
-      if (verdict.kind === 'resume' && fileOutput && existsSync(flags.output)) {
-        resume = countCompleteLines(flags.output);
-        reporter.notice(`resuming: ${resume.lines} results already in ${flags.output}`);
+      if (fileOutput) partial = partialPathOf(flags.output);
+      if (verdict.kind === 'resume' && partial && existsSync(partial)) {
+        resume = countCompleteLines(partial);
+        reporter.notice(`resuming: ${resume.lines} results already in ${partial}`);
       }
     }
 
@@ -254,7 +264,7 @@ export async function runBatch(inputPath: string, flags: RunFlags): Promise<numb
     } catch (err) {
       throw asFlagError(err);
     }
-    output = openOutput(flags.output, resume);
+    output = openOutput(partial ?? flags.output, resume);
     const digest = new OutputDigest(resume);
     const view = reporter.view;
     view.resumed = resume?.lines ?? 0;
@@ -264,7 +274,15 @@ export async function runBatch(inputPath: string, flags: RunFlags): Promise<numb
       view.onWritten(p.resultsOut);
       reporter.progress(p);
     });
-    gb.on('job', (e: JobEvent) => reporter.job(e));
+    // Said once, when the first batch is on the service: from then on a stop costs money.
+    let warnedNoResume = flags.output !== '-';
+    gb.on('job', (e: JobEvent) => {
+      if (!warnedNoResume) {
+        warnedNoResume = true;
+        reporter.notice('results go to stdout, so this run cannot resume if it stops (running it again starts over and pays again); to make it resumable, write to a file with -o FILE');
+      }
+      reporter.job(e);
+    });
     // Say where the events must arrive (port 0 resolved): the url to expose through a tunnel.
     if (flags.webhookListen !== undefined) {
       gb.webhookUrl().then((url) => url && reporter.notice(`receiving webhook events at ${url}`), () => undefined);
@@ -277,9 +295,13 @@ export async function runBatch(inputPath: string, flags: RunFlags): Promise<numb
     if ((resume?.lines ?? 0) > progress.recordsIn) {
       throw new GeminiBatchError(
         'ERR_STATE_MISMATCH',
-        `${flags.output} had ${resume!.lines} lines but INPUT has only ${progress.recordsIn} records, so it is not this run's output; delete it and run again`,
+        `${partial ?? flags.output} had ${resume!.lines} lines but INPUT has only ${progress.recordsIn} records, so it is not this run's output; delete it and run again`,
       );
     }
+    // OUT is replaced only now, by a run that succeeded. Before the journal records the end: a
+    // crash between the two leaves an unfinished journal, whose rerun writes OUT again from
+    // the results it kept (the other order would leave a completed journal and an old OUT).
+    if (partial) publishOut(partial, flags.output);
     // Only now, with OUT on disk, may the journal drop what a resume would need. What it
     // records lets the same command again see that there is nothing left to do.
     const input_ = inputIdentity(inputPath);
@@ -315,6 +337,8 @@ export async function runBatch(inputPath: string, flags: RunFlags): Promise<numb
     } catch {
       // Flushing is best effort here; the error that brought us here matters more.
     }
+    // A run that failed having spent nothing leaves a finished run's OUT and journal as they were.
+    if (restart?.undo(partial)) restart = undefined;
     const sig = signals.signal();
     if (sig) {
       reporter.notice(
@@ -326,8 +350,9 @@ export async function runBatch(inputPath: string, flags: RunFlags): Promise<numb
       // `… -o - | head`: the reader left on purpose. Nothing worth a word on the terminal.
       return EXIT_FATAL;
     }
-    reporter.fatal(err);
-    return exitCodeOf(err);
+    const shown = asFlagError(err);
+    reporter.fatal(shown);
+    return exitCodeOf(shown);
   } finally {
     reporter.stop();
     signals.release();
@@ -364,6 +389,19 @@ async function redoWhatTheServiceLost(
     await journal.close();
     await backend.close().catch(() => undefined);
   }
+}
+
+/** How long the state dir's lease may go unrenewed before another run takes it (GEMINI_BATCH_LOCK_STALE_MS, for tests; default 30 s). */
+function lockStaleMs(): number | undefined {
+  const ms = Number(process.env.GEMINI_BATCH_LOCK_STALE_MS);
+  return Number.isFinite(ms) && ms > 0 ? ms : undefined;
+}
+
+function lockLost(stateDir: string, err: Error): GeminiBatchError {
+  return new GeminiBatchError(
+    'ERR_STATE_LOCKED',
+    `lost the lock of the state dir ${stateDir} (it was not renewed in time: ${err.message}), so another run may have taken it; stopping before two runs write one journal`,
+  );
 }
 
 function emptyProgress(): ProgressSnapshot {

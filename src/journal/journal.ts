@@ -203,7 +203,7 @@ export class FileJournal implements RunJournal {
         if (changed.length) {
           throw new GeminiBatchError(
             'ERR_STATE_MISMATCH',
-            `the state dir ${this.dir} belongs to a run with other settings (${changed.join('; ')}); run with the same settings to resume it, or use another --state-dir`,
+            `the state dir ${this.dir} belongs to a run with other settings (${changed.join('; ')}); run with the same settings to resume it, or use another state dir (option stateDir)`,
           );
         }
       }
@@ -251,7 +251,7 @@ export class FileJournal implements RunJournal {
       if (known.sha256 !== chunk.sha256 || known.firstSeq !== chunk.firstSeq || known.count !== chunk.count) {
         throw new GeminiBatchError(
           'ERR_STATE_MISMATCH',
-          `the input differs from the run recorded in ${this.dir} (chunk ${chunk.index}, records ${chunk.firstSeq}..${chunk.firstSeq + chunk.count - 1} changed); use another --state-dir or delete it`,
+          `the input differs from the run recorded in ${this.dir} (chunk ${chunk.index}, records ${chunk.firstSeq}..${chunk.firstSeq + chunk.count - 1} changed); use another state dir (option stateDir) or delete it`,
         );
       }
       return known;

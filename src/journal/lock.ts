@@ -1,24 +1,49 @@
 /**
  * One run per state dir (DESIGN.md invariant 3): two processes resuming the
- * same journal would create every batch twice. The lock is a file created
- * with O_EXCL semantics (written aside, then hard-linked into place, so it is
- * never seen half-written) naming its owner; a lock whose owner process is
- * gone (same host, pid not alive) is stale and taken over.
+ * same journal would create every batch twice. The lock is a lease
+ * (proper-lockfile: a directory made with mkdir, its mtime renewed every few
+ * seconds by its holder). A lease not renewed for `staleMs` (30 s) is taken
+ * over whatever its pid or host says: a run killed in a container that is
+ * gone, a renamed host or a reused pid cannot hold it for ever. A holder of
+ * this host and pid namespace that provably exited (its pid gone, or a zombie
+ * its parent has not reaped) is taken over at once, so a `kill -9` and an
+ * immediate rerun just works. Who holds it is written beside it (`lock.owner`)
+ * for the refusal to name.
  */
-import { isProcessAlive } from '../internal/io/process-alive.js';
 import { randomBytes } from 'node:crypto';
-import { linkSync, readdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { lstatSync, readdirSync, readFileSync, renameSync, rmdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { hostname } from 'node:os';
 import { join, resolve } from 'node:path';
+import lockfile from 'proper-lockfile';
 import { GeminiBatchError } from '../errors.js';
+import { isOwnerGone, pidNamespace } from './owner-gone.js';
 
+/** The lease: a directory whose mtime its holder renews. */
 export const LOCK_FILE = 'lock';
+/** Who holds the lease (JSON), written after it is taken. */
+export const OWNER_FILE = 'lock.owner';
+/** A lease not renewed for this long is taken over. */
+export const DEFAULT_LOCK_STALE_MS = 30_000;
+/** proper-lockfile's floor: it renews at most every second, so less than 2 s would expire live holders. */
+const MIN_STALE_MS = 2_000;
 
 export interface LockOwner {
   pid: number;
   host: string;
   /** ISO time the owner took the lock. */
   startedAt: string;
+  /** The owner's pid namespace (Linux): a pid is only checked within the same one. */
+  pidns?: string;
+}
+
+export interface StateLockOptions {
+  /** Take over a lease not renewed for this long (default 30 s; at least 2 s). The holder renews it every staleMs/6. */
+  staleMs?: number;
+  /**
+   * Called once if the lease was lost while held (not renewed in time, e.g. a
+   * suspended machine, and taken over or removed): the holder must stop writing.
+   */
+  onLost?: (err: Error) => void;
 }
 
 export interface StateLock {
@@ -31,7 +56,7 @@ export interface StateLock {
    * release to this lock's holder.
    */
   lend(): void;
-  /** Remove the lock file (idempotent). */
+  /** Give the lease up (idempotent). */
   release(): void;
 }
 
@@ -46,66 +71,96 @@ export function borrowStateLock(dir: string): StateLock | undefined {
   return lock;
 }
 
-function readOwner(path: string): LockOwner | undefined {
+function readOwner(dir: string): LockOwner | undefined {
   try {
-    const o = JSON.parse(readFileSync(path, 'utf8')) as Partial<LockOwner>;
+    const o = JSON.parse(readFileSync(join(dir, OWNER_FILE), 'utf8')) as Partial<LockOwner>;
     if (typeof o.pid === 'number' && typeof o.host === 'string' && typeof o.startedAt === 'string') {
-      return { pid: o.pid, host: o.host, startedAt: o.startedAt };
+      return { pid: o.pid, host: o.host, startedAt: o.startedAt, ...(typeof o.pidns === 'string' ? { pidns: o.pidns } : {}) };
     }
-  } catch (err) {
-    if ((err as NodeJS.ErrnoException).code === 'ENOENT') throw err;
+  } catch {
+    // None (taken a moment ago, or by a process killed before it wrote one) or torn: unknown owner.
   }
   return undefined;
-}
-
-/** A lock is stale when its owner is a process of this host that no longer runs. */
-function isStale(owner: LockOwner | undefined): boolean {
-  if (!owner) return true; // unreadable: never written by us (we link whole files)
-  return owner.host === hostname() && owner.pid !== process.pid && !isProcessAlive(owner.pid);
 }
 
 export function describeOwner(o: LockOwner): string {
   return `process ${o.pid} on ${o.host} (since ${o.startedAt})`;
 }
 
+/** When the lease in `dir` was last renewed, or undefined when there is none. */
+function renewedAt(lockPath: string): number | undefined {
+  try {
+    return statSync(lockPath).mtimeMs;
+  } catch {
+    return undefined;
+  }
+}
+
+function refusal(abs: string, lockPath: string, staleMs: number, held: LockOwner | undefined): GeminiBatchError {
+  const who = held ? describeOwner(held) : 'another process';
+  const own = held?.pid === process.pid && held.host === hostname() ? ' (this same process: a run on this state dir is still open)' : '';
+  const at = renewedAt(lockPath);
+  const lease =
+    at === undefined
+      ? ''
+      : `; its lease was last renewed at ${new Date(at).toISOString()} and is taken over if not renewed by ${new Date(at + staleMs).toISOString()}`;
+  return new GeminiBatchError(
+    'ERR_STATE_LOCKED',
+    `the state dir ${abs} is in use by ${who}${own}${lease}; wait for that run to end or stop it, use another state dir, or, if that run is surely gone, remove the directory ${lockPath} to take the state dir at once`,
+  );
+}
+
 /**
  * Take the lock of state dir `dir` (which must exist), or throw
- * ERR_STATE_LOCKED naming its owner.
+ * ERR_STATE_LOCKED naming its owner, since when, and when it will be taken over.
  */
-export function acquireStateLock(dir: string): StateLock {
+export function acquireStateLock(dir: string, opts: StateLockOptions = {}): StateLock {
   const abs = resolve(dir);
-  const path = join(abs, LOCK_FILE);
-  removeLeftovers(abs);
-  const owner: LockOwner = { pid: process.pid, host: hostname(), startedAt: new Date().toISOString() };
-  const tmp = `${path}.${process.pid}-${randomBytes(4).toString('hex')}`;
-  writeFileSync(tmp, `${JSON.stringify(owner)}\n`);
+  const lockPath = join(abs, LOCK_FILE);
+  const staleMs = Math.max(opts.staleMs ?? DEFAULT_LOCK_STALE_MS, MIN_STALE_MS);
+  removeLeftovers(abs, staleMs);
+  let lost = false;
+  const take = () =>
+    lockfile.lockSync(abs, {
+      lockfilePath: lockPath,
+      realpath: false,
+      stale: staleMs,
+      update: Math.max(1_000, Math.floor(staleMs / 6)),
+      onCompromised: (err: Error) => {
+        if (lost) return;
+        lost = true;
+        opts.onLost?.(err);
+      },
+    });
+  let unlock: () => void;
   try {
-    for (let attempt = 0; ; attempt++) {
-      try {
-        linkSync(tmp, path);
-        break;
-      } catch (err) {
-        if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
+    unlock = take();
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code !== 'ELOCKED') throw err;
+    const held = readOwner(abs);
+    // A holder known to have exited need not be waited for. Two processes may both judge
+    // it so and both remove it; the loser's lease then has a foreign mtime, which its
+    // renewal notices (onLost) within staleMs/6.
+    if (!held || !isOwnerGone(held)) throw refusal(abs, lockPath, staleMs, held);
+    try {
+      rmdirSync(lockPath);
+      unlock = take();
+    } catch (again) {
+      if ((again as NodeJS.ErrnoException).code === 'ELOCKED' || (again as NodeJS.ErrnoException).code === 'ENOENT') {
+        throw refusal(abs, lockPath, staleMs, readOwner(abs));
       }
-      let held: LockOwner | undefined;
-      try {
-        held = readOwner(path);
-      } catch {
-        continue; // released between our link and our read: try again
-      }
-      if (attempt >= 3 || !isStale(held)) {
-        const who = held ? describeOwner(held) : 'another process';
-        const own = held?.pid === process.pid && held.host === owner.host ? ' (this same process: a run on this state dir is still open)' : '';
-        throw new GeminiBatchError(
-          'ERR_STATE_LOCKED',
-          `the state dir ${abs} is in use by ${who}${own}; wait for that run to end or stop it, or use another --state-dir`,
-        );
-      }
-      takeOverStale(path, held);
+      throw again;
     }
-  } finally {
-    rmSync(tmp, { force: true });
   }
+  const owner: LockOwner = { pid: process.pid, host: hostname(), startedAt: new Date().toISOString() };
+  const ns = pidNamespace();
+  if (ns) owner.pidns = ns;
+  const ownerText = `${JSON.stringify(owner)}\n`;
+  // Written aside and renamed: a reader sees the previous owner or this one, never half a file.
+  const tmp = join(abs, `${OWNER_FILE}.${process.pid}-${randomBytes(4).toString('hex')}`);
+  writeFileSync(tmp, ownerText);
+  renameSync(tmp, join(abs, OWNER_FILE));
+
   let released = false;
   const lock: StateLock = {
     dir: abs,
@@ -117,22 +172,28 @@ export function acquireStateLock(dir: string): StateLock {
       if (lent.get(abs) === lock) lent.delete(abs);
       if (released) return;
       released = true;
-      // Only our own lock file: a takeover by someone else after a stale judgement must survive.
-      const now = (() => {
-        try {
-          return readOwner(path);
-        } catch {
-          return undefined;
-        }
-      })();
-      if (now && now.pid === owner.pid && now.host === owner.host && now.startedAt === owner.startedAt) rmSync(path, { force: true });
+      // The owner record first, and only ours: a holder that took over our lost lease keeps its own.
+      try {
+        if (readFileSync(join(abs, OWNER_FILE), 'utf8') === ownerText) rmSync(join(abs, OWNER_FILE), { force: true });
+      } catch {
+        // Gone already.
+      }
+      if (lost) return; // no longer ours to remove
+      try {
+        unlock();
+      } catch {
+        // Released or removed already: nothing of ours is left.
+      }
     },
   };
   return lock;
 }
 
-/** `lock.<pid>-<hex>` / `lock.stale-<pid>-<hex>` files of processes killed mid-acquire. */
-function removeLeftovers(dir: string): void {
+/**
+ * Owner records written aside by a process killed before its rename, and a
+ * lock file of the versions before the lease (a plain file named `lock`).
+ */
+function removeLeftovers(dir: string, staleMs: number): void {
   let names: string[];
   try {
     names = readdirSync(dir);
@@ -140,35 +201,18 @@ function removeLeftovers(dir: string): void {
     return;
   }
   for (const name of names) {
-    const m = /^lock\.(?:stale-)?(\d+)-[0-9a-f]+$/.exec(name);
-    if (m && Number(m[1]) !== process.pid && !isProcessAlive(Number(m[1]))) rmSync(join(dir, name), { force: true });
-  }
-}
-
-/**
- * Move a stale lock aside atomically. Two processes may both judge it stale;
- * only one rename gets the stale file. If what we moved turns out to be a
- * fresh lock (the other process already took over), put it back.
- */
-function takeOverStale(path: string, stale: LockOwner | undefined): void {
-  const aside = `${path}.stale-${process.pid}-${randomBytes(4).toString('hex')}`;
-  try {
-    renameSync(path, aside);
-  } catch {
-    return; // gone already: the next link attempt decides
-  }
-  let moved: LockOwner | undefined;
-  try {
-    moved = readOwner(aside);
-  } catch {
-    moved = undefined;
-  }
-  if (stale && moved && JSON.stringify(moved) !== JSON.stringify(stale)) {
+    if (!name.startsWith(`${OWNER_FILE}.`) && !/^lock\.(?:stale-)?\d+-[0-9a-f]+$/.test(name)) continue;
     try {
-      linkSync(aside, path);
+      if (statSync(join(dir, name)).mtimeMs < Date.now() - staleMs) rmSync(join(dir, name), { force: true });
     } catch {
-      // Someone holds it now anyway.
+      // Removed by someone else meanwhile.
     }
   }
-  rmSync(aside, { force: true });
+  try {
+    const old = lstatSync(join(dir, LOCK_FILE));
+    // Never renewed by its writer: a lease by its age like any other.
+    if (old.isFile() && old.mtimeMs < Date.now() - staleMs) rmSync(join(dir, LOCK_FILE), { force: true });
+  } catch {
+    // None.
+  }
 }

@@ -82,7 +82,7 @@ export class ChunkBuilder {
         throw new InvalidRecordError(
           'ERR_RECORD_TOO_LARGE',
           `the request is ${bytes} bytes serialised, over the ${this.describeLimit()} of one batch`,
-          { seq: rl.seq, key: rl.key },
+          { seq: rl.seq, key: rl.key ?? undefined },
         );
       }
       if (this.current && this.current.lineCount > 0 && !this.fits(this.current, bytes, inline, rl.estimatedTokens ?? 0)) {

@@ -77,6 +77,11 @@ export class SourceValue {
  * are sent as they are when they already have the wire shape.
  */
 export interface ToRequestLineOptions<R = BatchRecord> {
+  /**
+   * Record → {key, request}. When it throws, the record is invalid; an error
+   * with a `key` property (string or number) names the record's own key, which
+   * its error result then carries (else the key is null).
+   */
   toRequest?: (record: R, seq: number) => BatchRecord;
   task?: BatchTask;
   onInvalid?: 'error' | 'emit';
@@ -141,6 +146,8 @@ export class RequestLineMaker<R = BatchRecord> {
       try {
         mapped = JSON.parse(raw.toString('utf8'));
       } catch (err) {
+        // A line cut or garbled after its key (`{"key":"k3","request":{...`) still names its own record.
+        if (!this.opts.toRequest) where.key = keyFromHead(raw.subarray(0, 512));
         return this.invalid(`not valid JSON: ${(err as Error).message}; each line must be one JSON object`, where);
       }
     } else {
@@ -150,6 +157,8 @@ export class RequestLineMaker<R = BatchRecord> {
       try {
         mapped = this.opts.toRequest(mapped as R, seq);
       } catch (err) {
+        const own = (err as { key?: unknown } | null)?.key;
+        if (typeof own === 'string' || (typeof own === 'number' && Number.isFinite(own))) where.key = String(own);
         return this.invalid(`could not make a request of this record: ${err instanceof Error ? err.message : String(err)}`, where);
       }
       raw = undefined; // the request is toRequest's, not the line's bytes
@@ -211,11 +220,28 @@ export class RequestLineMaker<R = BatchRecord> {
     const hint = stops && where.origin?.invalidHint ? `; ${where.origin.invalidHint}` : '';
     const err = new InvalidRecordError(code, what + hint, where);
     if (stops) throw err;
+    // Not the seq as a string: that may be another record's key (ids 1, 2, 3...). The message names the line.
     return {
       seq: where.seq,
-      key: where.key ?? String(where.seq),
+      key: where.key ?? null,
       invalid: { code: 400, status: 'INVALID_RECORD', message: err.message },
     };
+  }
+}
+
+/**
+ * The key of a Gemini batch line from its first bytes, when they start
+ * `{"key": "..."` or `{"key": 123`: names a line that cannot be parsed whole
+ * (torn, garbled later, or too long to read). Undefined otherwise.
+ */
+export function keyFromHead(head: Buffer): string | undefined {
+  const m = /^\s*\{\s*"key"\s*:\s*("(?:[^"\\]|\\.)*"|-?[0-9][0-9.eE+-]*)\s*[,}]/.exec(head.toString('utf8'));
+  if (!m) return undefined;
+  try {
+    const k: unknown = JSON.parse(m[1]!);
+    return typeof k === 'string' ? k : typeof k === 'number' && Number.isFinite(k) ? m[1] : undefined;
+  } catch {
+    return undefined;
   }
 }
 

@@ -43,6 +43,7 @@ export function registerRunCommand(program: Command, setExitCode: (code: number)
     .option('--output-tokens <n>', 'with --dry-run: output tokens to assume per request (default: each request\'s maxOutputTokens + thinking budget)', nonNegativeInt)
     .option('--tier <n>', 'with --dry-run: the project\'s usage tier 1, 2 or 3, for the enqueued-token quota (default 1)', tier)
     .option('--count-tokens <n>', 'with --dry-run: measure N sampled requests with the free countTokens (about 3,000 a minute) to correct the estimate', positiveInt)
+    .option('--overwrite', 'replace an existing OUT that no run of gemini-batch wrote (refused without it)')
     .option('-q, --quiet', 'print nothing but fatal errors')
     .option('--json', 'progress, job and summary events as JSON lines on stderr')
     .addHelpText(
@@ -54,9 +55,11 @@ Environment:
   GEMINI_WEBHOOK_SECRET             webhook signing secret (instead of --webhook-secret, kept out of ps)
   DEBUG=gemini-batch                stack traces for unexpected errors
 
-Exit codes: 0 done (per-request errors are results), 1 fatal, 2 usage or refused
-(OUT is INPUT, flags changed on resume, ...), 3 done but every record failed,
+Exit codes: 0 done (per-request errors are results), 1 fatal (or another run
+holds the state dir), 2 usage or refused (OUT is INPUT, OUT exists without
+--overwrite, flags changed on resume, ...), 3 done but every record failed,
 130/143 interrupted.
+Results go to OUT.partial and replace OUT only when the run succeeds.
 Run the same command again after a crash or Ctrl-C: it resumes where it stopped.
 After a finished run it does nothing (OUT is complete); --fresh runs it again.
 One run per state dir at a time: a second one is refused.
