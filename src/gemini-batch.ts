@@ -31,6 +31,8 @@ import type { BatchRecord, JobEvent, ProgressSnapshot } from './types.js';
 const compose = (nodeStream as unknown as { compose: (...streams: NodeJS.ReadWriteStream[]) => Duplex }).compose;
 
 const PROGRESS_EVERY_MS = 500;
+/** How long a failing stream waits for its cancels (cancelOnAbort) before it reports the error anyway. */
+const CANCEL_WAIT_MS = 15_000;
 
 /** The geminiBatch() duplex, with its events typed. */
 export interface GeminiBatchStream extends Duplex {
@@ -49,6 +51,14 @@ export interface GeminiBatchStream extends Duplex {
    * without webhooks; rejects when the receiver could not start.
    */
   webhookUrl(): Promise<string | undefined>;
+  /**
+   * Resolves once the run has ended after the stream finished, failed or was
+   * destroyed: with cancelOnAbort its batches are cancelled and its uploads
+   * removed, temp files are gone, sockets closed. Await it before
+   * `process.exit()`. (A failing stream already waits for its cancels, up
+   * to 15 s, before it reports the error.)
+   */
+  settled(): Promise<void>;
   on(event: 'progress', listener: (p: ProgressSnapshot) => void): this;
   on(event: 'job', listener: (e: JobEvent) => void): this;
   // Node's own signature, kept so every Duplex event still type-checks.
@@ -134,23 +144,34 @@ function assemble<R>(run: Run, o: ResolvedOptions<R>, internals: GeminiBatchInte
 function withLifecycle<R>(stream: Duplex, run: Run, o: ResolvedOptions<R>): GeminiBatchStream {
   run.events.onJob((e) => stream.emit('job', e));
 
-  // compose() turns a plain destroy() into an AbortError; a caller who destroys
-  // the stream on purpose should not get an error event for it.
-  const composedDestroy = stream._destroy.bind(stream);
-  stream._destroy = (err, cb) => composedDestroy(err, (e) => cb(err ? e : null));
-
   const timer = setInterval(() => stream.emit('progress', run.events.progress.snapshot()), PROGRESS_EVERY_MS);
   timer.unref();
-  let ended = false;
-  const end = (err: Error | null) => {
-    if (ended) return;
-    ended = true;
+  let ending: Promise<void> | undefined;
+  const end = (err: Error | null): Promise<void> => {
+    if (ending) return ending;
     clearInterval(timer);
     stream.emit('progress', run.events.progress.snapshot());
-    void run.end(err);
+    ending = run.end(err).catch(() => undefined);
+    return ending;
   };
-  stream.on('end', () => end(null));
-  stream.on('close', () => end(stream.errored ?? (stream.readableEnded ? null : abortError(run.signal))));
+
+  // compose() turns a plain destroy() into an AbortError; a caller who destroys
+  // the stream on purpose should not get an error event for it. With
+  // cancelOnAbort the cancels are sent, and answered (within CANCEL_WAIT_MS),
+  // before the error reaches the caller: a script that exits on it must not
+  // leave its batches running.
+  const composedDestroy = stream._destroy.bind(stream);
+  stream._destroy = (err, cb) => {
+    const aborted = err ?? (stream.readableEnded ? null : abortError(run.signal));
+    const cancelling = aborted && o.cancelOnAbort ? end(aborted) : undefined;
+    composedDestroy(err, (e) => {
+      const final = err ? e : null;
+      if (!cancelling) return cb(final);
+      void withTimeout(cancelling, CANCEL_WAIT_MS).then(() => cb(final));
+    });
+  };
+  stream.on('end', () => void end(null));
+  stream.on('close', () => void end(stream.errored ?? (stream.readableEnded ? null : abortError(run.signal))));
   if (o.signal) {
     const signal = o.signal;
     const onAbort = () => stream.destroy(abortError(signal));
@@ -159,5 +180,19 @@ function withLifecycle<R>(stream: Duplex, run: Run, o: ResolvedOptions<R>): Gemi
     stream.once('close', () => signal.removeEventListener('abort', onAbort));
   }
   const webhookUrl = async () => (run.webhook ? run.webhook.url() : undefined);
-  return Object.assign(stream, { journal: run.journal, complete: run.complete, webhookUrl }) as GeminiBatchStream;
+  // Resolves once the run has ended: cancels sent (cancelOnAbort), temp files gone, sockets closed.
+  const settled = () => new Promise<void>((resolve) => (ending ? resolve(ending) : stream.once('close', () => resolve(ending ?? Promise.resolve()))));
+  return Object.assign(stream, { journal: run.journal, complete: run.complete, webhookUrl, settled }) as GeminiBatchStream;
+}
+
+/** `p`, or nothing after `ms`: a cancel the service never answers must not hold the caller's error for ever. */
+function withTimeout(p: Promise<unknown>, ms: number): Promise<void> {
+  return new Promise<void>((resolve) => {
+    const t = setTimeout(resolve, ms);
+    t.unref();
+    void p.finally(() => {
+      clearTimeout(t);
+      resolve();
+    });
+  });
 }
