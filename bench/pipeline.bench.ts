@@ -227,7 +227,7 @@ interface Figures {
   rssSamplesMB?: number[];
   /** BENCH_CLI_EVENTS=1: per chunk, seconds into the run when it first reached each state. */
   chunkPhasesS?: Record<string, unknown>;
-  /** What the child measured about itself (floor and sdk; the CLI with BENCH_CLI_TRACE=1). */
+  /** What the child measured about itself (floor and sdk; cli and lib with BENCH_TRACE=1). */
   inner?: unknown;
   emulator?: { cpuS: number; peakRssMB: number };
   verified?: { lines: number; errorLines: number };
