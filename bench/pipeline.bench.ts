@@ -328,11 +328,16 @@ async function runOnce(
 }
 
 /** Repeat a contender k.repeat times; the figures are the run with the median wall, all runs listed. */
+/** Each finished run of a contender, as it comes: bench/out/partial.json keeps what a run cut short had done. */
+const finishedRuns: { name: string; node: string; figures: Figures }[] = [];
+
 async function measure(name: string, once: () => Promise<Figures>): Promise<Figures> {
   const runs: Figures[] = [];
   for (let i = 0; i < k.repeat; i++) {
     log(`${name}${k.repeat > 1 ? ` (${i + 1}/${k.repeat})` : ''}`);
     const f = await once();
+    finishedRuns.push({ name, node, figures: f });
+    savePartial();
     log(
       `${name}: ${f.error ? `FAILED ${f.error.slice(0, 300)} ` : ''}wall ${f.wallS}s cpu ${f.cpuS}s peak ${f.peakRssMB}MB at ${f.rssPeakAtS}s (p50 ${f.rssP50MB} p90 ${f.rssP90MB})` +
         (f.emulator ? ` (emulator cpu ${f.emulator.cpuS}s)` : ''),
@@ -572,7 +577,9 @@ const ratiosOf = (r: Run) => {
 /** One node line: every run with every contender under `node`. */
 const lines: { node: string; nodePath: string; runs: (Run & { ratios: Record<string, number | null> })[]; goals: Verdict[] }[] = [];
 // After each run, what is done so far goes to bench/out/partial.json: a long run cut short still leaves its figures.
-const savePartial = () => writeFileSync(join(outDir, 'partial.json'), JSON.stringify({ lines, date: new Date().toISOString() }, null, 1));
+function savePartial(): void {
+  writeFileSync(join(outDir, 'partial.json'), JSON.stringify({ lines, finishedRuns, date: new Date().toISOString() }, null, 1));
+}
 for (const nodePath of k.nodes) {
   node = nodePath;
   const version = spawnSync(node, ['--version'], { encoding: 'utf8' }).stdout.trim();

@@ -30,8 +30,8 @@ interface Line {
 }
 interface Result {
   lines: Line[];
-  machine: { benchNode: string; cpus: string; loadAvgBefore: number[]; loadAvgAfter: number[] };
-  knobs: { repeat: number };
+  machine?: { benchNode: string; cpus: string; loadAvgBefore: number[]; loadAvgAfter: number[] };
+  knobs?: { repeat: number };
   measured: string;
   date: string;
 }
@@ -47,8 +47,11 @@ const cell = (f: Run['results'][string] | undefined): string[] => {
   return [`${f.wallS} s`, `${f.cpuS} s (${f.userS} + ${f.sysS})`, `**${f.peakRssMB} MB**`, `${f.emulator?.cpuS ?? ''}`];
 };
 const out: string[] = [];
+// bench/out/partial.json (a run cut short) has only `lines` and `date`.
 out.push(
-  `${r.date.slice(0, 16).replace('T', ' ')} UTC, ${r.machine.cpus}, load average ${r.machine.loadAvgBefore.join(' / ')} before, ${r.machine.loadAvgAfter.join(' / ')} after; measured: ${r.measured}; ${r.knobs.repeat} run(s) per contender${r.knobs.repeat > 1 ? ' (medians, peak min-max)' : ''}.`,
+  r.machine
+    ? `${r.date.slice(0, 16).replace('T', ' ')} UTC, ${r.machine.cpus}, load average ${r.machine.loadAvgBefore.join(' / ')} before, ${r.machine.loadAvgAfter.join(' / ')} after; measured: ${r.measured}; ${r.knobs?.repeat ?? 1} run(s) per contender${(r.knobs?.repeat ?? 1) > 1 ? ' (medians, peak min-max)' : ''}.`
+    : `${r.date.slice(0, 16).replace('T', ' ')} UTC: a run cut short (bench/out/partial.json), the contenders done by then.`,
 );
 out.push('');
 out.push('| node | run | contender | wall | CPU | peak RSS | emulator CPU |');
