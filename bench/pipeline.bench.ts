@@ -1,20 +1,24 @@
 /**
- * End-to-end benchmark of the `gemini-batch` CLI against the emulator, on the
- * line shapes the real service produces (result lines key LAST, field order
- * inside `response` varying), next to two baselines measured in the same run:
+ * End-to-end benchmark of both ways to use the product, the library and the
+ * `gemini-batch` CLI, against the emulator, on the line shapes the real
+ * service produces (result lines key LAST, field order inside `response`
+ * varying), next to two baselines measured in the same run:
  *
  * - floor: read, JSON.parse + JSON.stringify every request line and every
  *   result line (what any JSONL-in, JSONL-out program pays at least);
  * - sdk: the official @google/genai recipe (whole files in memory, join by key);
- * - cli: the real bin (bench/out/build/bin/gemini-batch.js, a copy of bin/ over
- *   the compiled src), `run INPUT -m ... -o OUT`.
+ * - cli: the real bin (a copy of bin/ over the compiled src), `run INPUT -m ... -o OUT`;
+ * - lib: the library as the README's quickstart embeds it (bench/library.child.ts:
+ *   split2(JSON.parse) -> geminiBatch() -> JSON.stringify per result).
  *
  * Each runs as its own process, under GNU time: wall, CPU user + sys and peak
- * RSS of the whole process. Each gets a fresh emulator process.
+ * RSS of the whole process. Each gets a fresh emulator process. No contender
+ * gets a V8 flag or a NODE_OPTIONS value unless a knob asks for one.
  *
  *   npm run bench                                   # 100MB,200MB,1GB + the image run
  *   BENCH_SIZES=100MB BENCH_IMAGES=0 npm run bench
  *   BENCH_SIZES=100MB,1GB,5GB npm run bench          # the 5 GB run is opt-in
+ *   BENCH_NODES=current,/path/to/node24 npm run bench  # the whole set once per node binary
  *
  * Knobs: bench/README.md. One JSON object on stdout, also written to
  * bench/out/last.json; progress on stderr.
@@ -95,7 +99,8 @@ function prepareTree(): { srcRoot: string; buildDir: string; tsconfig: string; l
 const tree = k.buildDir ? { srcRoot: root, buildDir: k.buildDir, tsconfig: '', label: `build dir ${k.buildDir}` } : prepareTree();
 const buildDir = tree.buildDir;
 const bin = join(buildDir, 'bin', 'gemini-batch.js');
-const noFlagsBin = join(buildDir, 'bin', 'gemini-batch.noflags.js');
+/** The node binary the contenders of the current pass run under (BENCH_NODES: one pass per binary). */
+let node = process.execPath;
 
 /**
  * Children run as compiled JS, and the CLI through a copy of the real bin/:
@@ -125,12 +130,6 @@ function compile(): void {
   mkdirSync(join(buildDir, 'bin'), { recursive: true });
   copyFileSync(join(tree.srcRoot, 'bin', 'gemini-batch.js'), bin);
   chmodSync(bin, 0o755);
-  writeFileSync(
-    noFlagsBin,
-    "// bin/gemini-batch.js without its V8 flags, to measure flag sets from scratch.\n" +
-      "import { main } from '../dist/cli/main.js';\n" +
-      'main(process.argv).then((code) => { process.exitCode = code; }, (err) => { console.error(String(err)); process.exitCode = 1; });\n',
-  );
 }
 
 function exited(child: ChildProcess, name: string): Promise<void> {
@@ -228,7 +227,7 @@ interface Figures {
   rssSamplesMB?: number[];
   /** BENCH_CLI_EVENTS=1: per chunk, seconds into the run when it first reached each state. */
   chunkPhasesS?: Record<string, unknown>;
-  /** What the child measured about itself (floor and sdk; the CLI with BENCH_CLI_TRACE=1). */
+  /** What the child measured about itself (floor and sdk; cli and lib with BENCH_TRACE=1). */
   inner?: unknown;
   emulator?: { cpuS: number; peakRssMB: number };
   verified?: { lines: number; errorLines: number };
@@ -295,8 +294,9 @@ async function runOnce(
         }
       }
     : undefined;
-  rmSync(join(outDir, 'sdk.result.json'), { force: true });
-  rmSync(join(outDir, 'cli.trace.json'), { force: true });
+  const innerFiles = ['sdk.result.json', 'cli.trace.json', 'lib.trace.json'];
+  for (const f of innerFiles) rmSync(join(outDir, f), { force: true });
+  rmSync(join(outDir, '.gemini-batch-lib'), { recursive: true, force: true });
   try {
     const { cmd, args, env } = launch(emulator.url, output);
     t = await runTimed(cmd, args, { cwd: root, scratch: outDir, env, echo: process.env.BENCH_VERBOSE === '1', ...(onStderrLine ? { onStderrLine } : {}) });
@@ -312,12 +312,13 @@ async function runOnce(
   else if (opts.verify) {
     try {
       fig.verified = verifyOutput(output, input.records);
-      for (const f of ['sdk.result.json', 'cli.trace.json']) if (existsSync(join(outDir, f))) fig.inner = JSON.parse(readFileSync(join(outDir, f), 'utf8'));
+      for (const f of innerFiles) if (existsSync(join(outDir, f))) fig.inner = JSON.parse(readFileSync(join(outDir, f), 'utf8'));
     } catch (e) {
       fig.error = (e as Error).message;
     }
   }
   rmSync(stateDir, { recursive: true, force: true });
+  rmSync(join(outDir, '.gemini-batch-lib'), { recursive: true, force: true });
   if (opts.keepOutput) {
     rmSync(opts.keepOutput, { force: true });
     if (existsSync(output)) copyFileSync(output, opts.keepOutput);
@@ -327,11 +328,16 @@ async function runOnce(
 }
 
 /** Repeat a contender k.repeat times; the figures are the run with the median wall, all runs listed. */
+/** Each finished run of a contender, as it comes: bench/out/partial.json keeps what a run cut short had done. */
+const finishedRuns: { name: string; node: string; figures: Figures }[] = [];
+
 async function measure(name: string, once: () => Promise<Figures>): Promise<Figures> {
   const runs: Figures[] = [];
   for (let i = 0; i < k.repeat; i++) {
     log(`${name}${k.repeat > 1 ? ` (${i + 1}/${k.repeat})` : ''}`);
     const f = await once();
+    finishedRuns.push({ name, node, figures: f });
+    savePartial();
     log(
       `${name}: ${f.error ? `FAILED ${f.error.slice(0, 300)} ` : ''}wall ${f.wallS}s cpu ${f.cpuS}s peak ${f.peakRssMB}MB at ${f.rssPeakAtS}s (p50 ${f.rssP50MB} p90 ${f.rssP90MB})` +
         (f.emulator ? ` (emulator cpu ${f.emulator.cpuS}s)` : ''),
@@ -363,34 +369,49 @@ const cliEnv = (url: string, extra: NodeJS.ProcessEnv = {}): NodeJS.ProcessEnv =
   ...extra,
 });
 
-/** The CLI: the bin run directly (its shebang and its own settings), or `node <flags> bin` for a flag set. */
-function cliLaunch(input: Generated, cliArgs: string[], nodeFlags: string[] | undefined) {
-  return (url: string, output: string) => {
-    const args = ['run', input.path, '-m', 'gemini-2.5-flash', '-o', output, '--poll-interval', String(k.pollMs), k.cliEvents ? '--json' : '--quiet', ...cliArgs];
-    const trace = k.cliTrace ? ['--import', pathToFileURL(join(buildDir, 'bench/lib/mem-trace.js')).href] : [];
-    const flags = [...k.cliNodeFlags, ...trace, ...(nodeFlags ?? [])];
-    const env = cliEnv(url, {
-      ...(k.cliTrace ? { BENCH_TRACE_OUT: join(outDir, 'cli.trace.json') } : {}),
-      ...(k.cliTrace === 2 ? { BENCH_TRACE_HEAP_OUT: join(outDir, 'prof', `cli-at-peak-${input.records}.heapprofile`) } : {}),
-    });
-    // A flag set is compared on the bin without its own V8 flags (bin/gemini-batch.noflags.js), so "no flags" means none.
-    if (nodeFlags !== undefined) return { cmd: process.execPath, args: [...flags, noFlagsBin, ...args], env };
-    // Flags go in NODE_OPTIONS so the bin still starts as a program: through sh, which sets
-    // its glibc setting before it execs node (bin/gemini-batch.js).
-    const nodeOptions = [env['NODE_OPTIONS'] ?? '', ...flags].filter((f) => f !== '').join(' ');
-    return { cmd: bin, args, env: flags.length === 0 ? env : { ...env, NODE_OPTIONS: nodeOptions } };
-  };
+/**
+ * What the product's runs (cli, lib) get besides their arguments: diagnostic node flags
+ * (BENCH_NODE_FLAGS), bench/lib/mem-trace preloaded (BENCH_TRACE), a NODE_OPTIONS value a
+ * user may choose (BENCH_NODE_OPTIONS). None by default: the figures are the code's.
+ */
+function productLaunch(contender: 'cli' | 'lib', script: string, records: number, args: string[], url: string) {
+  const trace = k.trace ? ['--import', pathToFileURL(join(buildDir, 'bench/lib/mem-trace.js')).href] : [];
+  const env = cliEnv(url, {
+    ...(k.trace ? { BENCH_TRACE_OUT: join(outDir, `${contender}.trace.json`) } : {}),
+    ...(k.trace === 2 ? { BENCH_TRACE_HEAP_OUT: join(outDir, 'prof', `${contender}-at-peak-${records}.heapprofile`) } : {}),
+    ...(k.nodeOptions ? { NODE_OPTIONS: k.nodeOptions } : {}),
+  });
+  // The bin is a plain node script: run it with the chosen node, not the one its shebang finds on PATH.
+  return { cmd: node, args: [...k.nodeFlags, ...trace, script, ...args], env };
+}
+
+/** The CLI: `node bin/gemini-batch.js run INPUT -m ... -o OUT`. */
+function cliLaunch(input: Generated, cliArgs: string[]) {
+  return (url: string, output: string) =>
+    productLaunch(
+      'cli',
+      bin,
+      input.records,
+      ['run', input.path, '-m', 'gemini-2.5-flash', '-o', output, '--poll-interval', String(k.pollMs), k.cliEvents ? '--json' : '--quiet', ...cliArgs],
+      url,
+    );
+}
+
+/** The library as the README's quickstart embeds it (bench/library.child.ts). */
+function libLaunch(input: Generated) {
+  return (url: string, output: string) =>
+    productLaunch('lib', join(buildDir, 'bench/library.child.js'), input.records, [input.path, output, url, String(k.pollMs), join(outDir, '.gemini-batch-lib')], url);
 }
 
 function nodeChildLaunch(script: string, args: (url: string, output: string) => string[]) {
-  return (url: string, output: string) => ({ cmd: process.execPath, args: [join(buildDir, 'bench', script), ...args(url, output)] });
+  return (url: string, output: string) => ({ cmd: node, args: [join(buildDir, 'bench', script), ...args(url, output)] });
 }
 
 /** The floor reads two files: the requests and a results file (the CLI's, else the SDK recipe's). */
 async function floorRun(input: Generated, resultsFile: string | undefined): Promise<Figures> {
   const resultPath = join(outDir, 'floor.result.json');
   const files = resultsFile ? [input.path, resultsFile] : [input.path];
-  const t = await runTimed(process.execPath, [join(buildDir, 'bench/floor.child.js'), resultPath, outDir, ...files], { cwd: root, scratch: outDir });
+  const t = await runTimed(node, [join(buildDir, 'bench/floor.child.js'), resultPath, outDir, ...files], { cwd: root, scratch: outDir });
   const fig = figuresOf(t, input);
   const err = failed(t, 'floor');
   if (err) fig.error = err.message;
@@ -420,21 +441,23 @@ async function textRun(label: string, bytes: number) {
       results.sdk = await measure(`${label} sdk`, () =>
         runOnce(`sdk-${label}`, input, nodeChildLaunch('sdk-recipe.child.js', (url, out) => [join(outDir, 'sdk.result.json'), input.path, out, url, String(k.pollMs), outDir]), {
           verify: true,
-          keepOutput: k.contenders.includes('cli') ? undefined : resultsCopy,
+          keepOutput: k.contenders.includes('cli') || k.contenders.includes('lib') ? undefined : resultsCopy,
         }),
       );
-      haveResults ||= !results.sdk.error && !k.contenders.includes('cli');
+      haveResults ||= !results.sdk.error && !k.contenders.includes('cli') && !k.contenders.includes('lib');
     }
   }
   if (k.contenders.includes('cli')) {
-    const sets = k.flagSets ?? [undefined];
-    for (const set of sets) {
-      const name = set === undefined ? 'cli' : `cli ${set.length ? set.join(' ') : '(no flags)'}`;
-      results[name] = await measure(`${label} ${name}`, () =>
-        runOnce(`cli-${label}`, input, cliLaunch(input, k.cliArgs, set), { verify: true, keepOutput: haveResults ? undefined : resultsCopy }),
-      );
-      haveResults ||= !results[name]!.error;
-    }
+    results.cli = await measure(`${label} cli`, () =>
+      runOnce(`cli-${label}`, input, cliLaunch(input, k.cliArgs), { verify: true, keepOutput: haveResults ? undefined : resultsCopy }),
+    );
+    haveResults ||= !results.cli.error;
+  }
+  if (k.contenders.includes('lib')) {
+    results.lib = await measure(`${label} lib`, () =>
+      runOnce(`lib-${label}`, input, libLaunch(input), { verify: true, keepOutput: haveResults ? undefined : resultsCopy }),
+    );
+    haveResults ||= !results.lib.error;
   }
   if (k.contenders.includes('floor') && input.bytes > k.floorMaxBytes) {
     results.floor = { wallS: NaN, cpuS: null, userS: null, sysS: null, peakRssMB: NaN, skipped: `input over BENCH_FLOOR_MAX (${k.floorMaxBytes} bytes)` };
@@ -450,16 +473,15 @@ async function imageRun(count: number) {
   const input = generateImageInput(outDir, count);
   const results: Record<string, Figures> = {};
   if (k.contenders.includes('cli')) {
-    results.cli = await measure('images cli (default flags)', () => runOnce('cli-images', input, cliLaunch(input, [], undefined), { verify: true }));
-    results['cli --mode file'] = await measure('images cli --mode file', () =>
-      runOnce('cli-images-file', input, cliLaunch(input, ['--mode', 'file'], undefined), { verify: true }),
-    );
+    results.cli = await measure('images cli', () => runOnce('cli-images', input, cliLaunch(input, []), { verify: true }));
   }
-  rmSync(input.path, { force: true });
+  if (k.contenders.includes('lib')) {
+    results.lib = await measure('images lib', () => runOnce('lib-images', input, libLaunch(input), { verify: true }));
+  }
   return { label: `images-${count}`, bytes: input.bytes, records: input.records, results };
 }
 
-// ---- goals (issue 12) ----
+// ---- goals (issue 18, on Node 24; the same verdicts are printed for every node line) ----
 
 type Run = Awaited<ReturnType<typeof textRun>>;
 interface Verdict {
@@ -468,62 +490,59 @@ interface Verdict {
   figures: Record<string, number | string | null>;
 }
 
+const GOALS = {
+  lib: { rssMB: 150, flatMB: 15, cpuVsFloor: 1.0 },
+  cli: { rssMB: 130, flatMB: 15, cpuVsFloor: 0.8, wallVsSdkAt200MB: 0.9 },
+} as const;
+
 function verdicts(runs: Run[]): Verdict[] {
-  const byLabel = new Map(runs.map((r) => [r.label.toUpperCase(), r]));
   const ok = (f: Figures | undefined): f is Figures => f !== undefined && !f.error && !f.skipped;
+  const peak = (f: Figures) => f.medians?.peakRssMB ?? f.peakRssMB;
+  const cpu = (f: Figures) => f.medians?.cpuS ?? f.cpuS;
+  const wall = (f: Figures) => f.medians?.wallS ?? f.wallS;
+  const text = runs.filter((r) => !r.label.startsWith('images'));
   const out: Verdict[] = [];
-  const rss = (label: string, limit: number) => {
-    const cli = byLabel.get(label)?.results.cli;
-    out.push({
-      goal: `CLI peak RSS <= ${limit} MB at ${label}`,
-      verdict: !ok(cli) ? 'not measured' : cli.peakRssMB <= limit ? 'met' : 'not met',
-      figures: { cliPeakRssMB: cli?.peakRssMB ?? null, limitMB: limit, ...(cli?.error ? { error: cli.error } : {}) },
-    });
-  };
-  rss('100MB', 130);
-  rss('1GB', 130);
-  rss('5GB', 130);
-  {
-    const a = byLabel.get('100MB')?.results.cli;
-    const b = byLabel.get('5GB')?.results.cli;
-    out.push({
-      goal: 'flat: CLI peak RSS at 5GB within 10 MB of 100MB',
-      verdict: !ok(a) || !ok(b) ? 'not measured' : b.peakRssMB - a.peakRssMB <= 10 ? 'met' : 'not met',
-      figures: { at100MB: a?.peakRssMB ?? null, at5GB: b?.peakRssMB ?? null, diffMB: ok(a) && ok(b) ? round(b.peakRssMB - a.peakRssMB, 1) : null },
-    });
+  for (const who of ['lib', 'cli'] as const) {
+    const g = GOALS[who];
+    for (const run of text) {
+      const f = run.results[who];
+      out.push({
+        goal: `${who} peak RSS <= ${g.rssMB} MB at ${run.label}`,
+        verdict: !ok(f) ? 'not measured' : peak(f) <= g.rssMB ? 'met' : 'not met',
+        figures: { peakRssMB: f ? peak(f) : null, ...(f?.medians ? { rangeMB: f.medians.peakRangeMB.join('-') } : {}) },
+      });
+    }
+    // Flat: the largest text run against the smallest (5 GB against 100 MB in the full run).
+    const small = text[0]?.results[who];
+    const large = text.at(-1)?.results[who];
+    if (text.length > 1) {
+      out.push({
+        goal: `${who} flat: peak RSS at ${text.at(-1)!.label} within ${g.flatMB} MB of ${text[0]!.label}`,
+        verdict: !ok(small) || !ok(large) ? 'not measured' : peak(large) - peak(small) <= g.flatMB ? 'met' : 'not met',
+        figures: { small: small ? peak(small) : null, large: large ? peak(large) : null, diffMB: ok(small) && ok(large) ? round(peak(large) - peak(small), 1) : null },
+      });
+    }
+    for (const run of text) {
+      const f = run.results[who];
+      const floor = run.results.floor;
+      const ratio = ok(f) && ok(floor) && cpu(f) !== null && cpu(floor) ? round(cpu(f)! / cpu(floor)!) : null;
+      if (floor?.skipped) continue;
+      out.push({
+        goal: `${who} CPU <= ${g.cpuVsFloor}x the floor at ${run.label}`,
+        verdict: ratio === null ? 'not measured' : ratio <= g.cpuVsFloor ? 'met' : 'not met',
+        figures: { cpuS: f ? cpu(f) : null, floorCpuS: floor ? cpu(floor) : null, ratio },
+      });
+    }
   }
-  for (const [label, name] of [...byLabel.entries()].filter(([l]) => l.startsWith('IMAGES')).flatMap(([l, r]) => Object.keys(r.results).map((n) => [l, n] as const))) {
-    const f: Figures | undefined = byLabel.get(label)!.results[name];
-    const failedRun = f?.error !== undefined;
+  const r200 = text.find((r) => r.label.toUpperCase() === '200MB')?.results;
+  if (r200) {
+    const cli = r200.cli;
+    const sdk = r200.sdk;
+    const ratio = ok(cli) && ok(sdk) ? round(wall(cli) / wall(sdk)) : null;
     out.push({
-      goal:
-        name === 'cli'
-          ? `CLI peak RSS <= 180 MB on ${label.toLowerCase()} (~1 MB image per answer), default flags`
-          : `${name.replace(/^cli/, 'CLI')} peak RSS on ${label.toLowerCase()}, against the same 180 MB`,
-      verdict: failedRun ? 'not met' : !ok(f) ? 'not measured' : f.peakRssMB <= 180 ? 'met' : 'not met',
-      figures: { peakRssMB: f?.peakRssMB ?? null, wallS: f?.wallS ?? null, ...(f?.error ? { error: f.error.slice(0, 300) } : {}) },
-    });
-  }
-  for (const label of ['200MB', '1GB']) {
-    const r = byLabel.get(label)?.results;
-    const cli = r?.cli;
-    const floor = r?.floor;
-    const ratio = ok(cli) && ok(floor) && cli.cpuS !== null && floor.cpuS ? round(cli.cpuS / floor.cpuS) : null;
-    out.push({
-      goal: `CLI CPU <= 0.8x the floor at ${label} (stretch 0.6x)`,
-      verdict: ratio === null ? 'not measured' : ratio <= 0.8 ? 'met' : 'not met',
-      figures: { cliCpuS: cli?.cpuS ?? null, floorCpuS: floor?.cpuS ?? null, ratio },
-    });
-  }
-  for (const run of runs.filter((r) => !r.label.startsWith('images'))) {
-    const cli = run.results.cli;
-    const sdk = run.results.sdk;
-    const ratio = ok(cli) && ok(sdk) ? round(cli.wallS / sdk.wallS) : null;
-    const strict = ['100MB', '200MB'].includes(run.label.toUpperCase());
-    out.push({
-      goal: strict ? `CLI wall <= 0.8x the SDK recipe at ${run.label}` : `CLI wall below the SDK recipe at ${run.label} (where it runs)`,
-      verdict: ratio === null ? 'not measured' : ratio <= (strict ? 0.8 : 1) ? 'met' : 'not met',
-      figures: { cliWallS: cli?.wallS ?? null, sdkWallS: ok(sdk) ? sdk.wallS : null, ratio, ...(sdk?.skipped ? { sdk: 'cannot run at this size' } : {}) },
+      goal: `cli wall <= ${GOALS.cli.wallVsSdkAt200MB}x the SDK recipe at 200MB`,
+      verdict: ratio === null ? 'not measured' : ratio <= GOALS.cli.wallVsSdkAt200MB ? 'met' : 'not met',
+      figures: { cliWallS: ok(cli) ? wall(cli) : null, sdkWallS: ok(sdk) ? wall(sdk) : null, ratio },
     });
   }
   return out;
@@ -537,41 +556,61 @@ function git(args: string[]): string {
 // ---- main ----
 
 if (!k.buildDir) compile();
-if (k.cliTrace === 2) mkdirSync(join(outDir, 'prof'), { recursive: true });
+if (k.trace === 2) mkdirSync(join(outDir, 'prof'), { recursive: true });
 const load0 = loadavg();
-const runs: Run[] = [];
-// After each run, what is done so far goes to bench/out/partial.json: a long run cut short still leaves its figures.
-const savePartial = () => writeFileSync(join(outDir, 'partial.json'), JSON.stringify({ runs, date: new Date().toISOString() }, null, 1));
-for (const { label, bytes } of k.sizes) {
-  runs.push(await textRun(label, bytes));
-  savePartial();
-}
-if (k.images > 0) {
-  runs.push(await imageRun(k.images));
-  savePartial();
-}
 
 const ratiosOf = (r: Run) => {
-  const { cli, floor, sdk } = r.results;
-  const ok = (f: Figures | undefined) => f && !f.error && !f.skipped;
-  return {
-    cliCpuVsFloor: ok(cli) && ok(floor) && cli!.cpuS && floor!.cpuS ? round(cli!.cpuS / floor!.cpuS) : null,
-    cliWallVsFloor: ok(cli) && ok(floor) ? round(cli!.wallS / floor!.wallS) : null,
-    cliWallVsSdk: ok(cli) && ok(sdk) ? round(cli!.wallS / sdk!.wallS) : null,
-    cliRssVsSdk: ok(cli) && ok(sdk) ? round(cli!.peakRssMB / sdk!.peakRssMB) : null,
-  };
+  const ok = (f: Figures | undefined): f is Figures => f !== undefined && !f.error && !f.skipped;
+  const { floor, sdk } = r.results;
+  const out: Record<string, number | null> = {};
+  for (const who of ['cli', 'lib'] as const) {
+    const f = r.results[who];
+    if (!f) continue;
+    const cpu = (x: Figures) => x.medians?.cpuS ?? x.cpuS;
+    const wall = (x: Figures) => x.medians?.wallS ?? x.wallS;
+    out[`${who}CpuVsFloor`] = ok(f) && ok(floor) && cpu(f) && cpu(floor) ? round(cpu(f)! / cpu(floor)!) : null;
+    out[`${who}WallVsSdk`] = ok(f) && ok(sdk) ? round(wall(f) / wall(sdk)) : null;
+  }
+  return out;
 };
+
+/** One node line: every run with every contender under `node`. */
+const lines: { node: string; nodePath: string; runs: (Run & { ratios: Record<string, number | null> })[]; goals: Verdict[] }[] = [];
+// After each run, what is done so far goes to bench/out/partial.json: a long run cut short still leaves its figures.
+function savePartial(): void {
+  writeFileSync(join(outDir, 'partial.json'), JSON.stringify({ lines, finishedRuns, date: new Date().toISOString() }, null, 1));
+}
+for (const nodePath of k.nodes) {
+  node = nodePath;
+  const version = spawnSync(node, ['--version'], { encoding: 'utf8' }).stdout.trim();
+  if (!version) throw new Error(`BENCH_NODES: ${node} does not run`);
+  log(`==== node ${version} (${node})`);
+  const runs: Run[] = [];
+  const line = { node: version, nodePath, runs: [] as (Run & { ratios: Record<string, number | null> })[], goals: [] as Verdict[] };
+  lines.push(line);
+  for (const { label, bytes } of k.sizes) {
+    runs.push(await textRun(label, bytes));
+    line.runs = runs.map((r) => ({ ...r, ratios: ratiosOf(r) }));
+    savePartial();
+  }
+  if (k.images > 0) {
+    runs.push(await imageRun(k.images));
+    line.runs = runs.map((r) => ({ ...r, ratios: ratiosOf(r) }));
+    savePartial();
+  }
+  line.goals = verdicts(runs);
+  for (const v of line.goals) log(`goal (${version}): ${v.verdict.padEnd(12)} ${v.goal} ${JSON.stringify(v.figures)}`);
+}
 
 const result = {
   lineShape: {
     requests: `{"key":"r<i>","request":{"contents":[{"role":"user","parts":[{"text":...}]}]}} of ~${k.lineBytes} bytes, mixed non-ASCII text`,
     results: `{"response":{...},"key":"..."}: key last, field order inside response varying (${k.keyLast === 'proxy' ? 'rewritten by the bench proxy' : "the emulator's default"})`,
   },
-  runs: runs.map((r) => ({ ...r, ratios: ratiosOf(r) })),
-  goals: verdicts(runs),
+  lines,
   knobs: { ...k, sizes: k.sizes.map((s) => s.label) },
   machine: {
-    node: process.version,
+    benchNode: process.version,
     cpus: `${cpus().length} x ${cpus()[0]?.model ?? 'unknown'}`,
     loadAvgBefore: load0.map((x) => round(x)),
     loadAvgAfter: loadavg().map((x) => round(x)),
@@ -585,4 +624,3 @@ const json = JSON.stringify(result, (_key, v: unknown) => (typeof v === 'number'
 );
 writeFileSync(join(outDir, 'last.json'), json + '\n');
 process.stdout.write(json + '\n');
-for (const v of result.goals) log(`goal: ${v.verdict.padEnd(12)} ${v.goal} ${JSON.stringify(v.figures)}`);

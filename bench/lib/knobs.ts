@@ -29,7 +29,7 @@ function envInt(name: string, dflt: number, min = 1): number {
   return n;
 }
 
-export const CONTENDERS = ['floor', 'sdk', 'cli'] as const;
+export const CONTENDERS = ['floor', 'sdk', 'cli', 'lib'] as const;
 export type Contender = (typeof CONTENDERS)[number];
 
 export interface Knobs {
@@ -46,14 +46,19 @@ export interface Knobs {
   /** Extra CLI flags for every text run (e.g. "--max-requests 100000"). */
   cliArgs: string[];
   /**
-   * V8 flag sets to compare on the CLI ("|"-separated; each set space-separated; "none" = no flag).
-   * When given, each text run runs the CLI once per set as `node <set> bin/gemini-batch.js`.
+   * The node binaries every contender runs under (BENCH_NODES, comma-separated paths; "current" or
+   * empty: the node running the bench). The whole set runs once per binary, labelled with its version.
    */
-  flagSets: (string[] | undefined)[] | undefined;
-  /** node flags for every CLI run (e.g. "--cpu-prof --cpu-prof-dir=bench/out/prof"). */
-  cliNodeFlags: string[];
-  /** Preload bench/lib/mem-trace into the CLI: where its peak RSS goes (1: heap spaces, external, arrayBuffers; 2: also a heap profile at the peak). */
-  cliTrace: 0 | 1 | 2;
+  nodes: string[];
+  /**
+   * Diagnostic node flags for the product's runs (cli and lib), e.g. "--cpu-prof --cpu-prof-dir=bench/out/prof"
+   * or "--heap-prof": measurement only, never a setting of the product (BENCH_NODE_FLAGS; BENCH_CLI_NODE_FLAGS is its old name).
+   */
+  nodeFlags: string[];
+  /** A NODE_OPTIONS value for the product's runs: to measure a setting a user may choose (BENCH_NODE_OPTIONS). */
+  nodeOptions: string;
+  /** Preload bench/lib/mem-trace into cli and lib: where their peak RSS goes (1: heap spaces, external, arrayBuffers; 2: also a heap profile at the peak). */
+  trace: 0 | 1 | 2;
   /** Run the CLI with --json instead of --quiet and report each chunk's phases (uploaded, created, succeeded, results out) in seconds. */
   cliEvents: boolean;
   /** Run each contender this many times (figures: the median by wall; all runs kept). */
@@ -83,10 +88,8 @@ export function readKnobs(): Knobs {
   }
   const keyLast = process.env.BENCH_KEY_LAST ?? 'emulator';
   if (keyLast !== 'proxy' && keyLast !== 'emulator') throw new Error(`BENCH_KEY_LAST: expected emulator or proxy, got "${keyLast}"`);
-  // "bin" in the list is the real bin (with the V8 flags it sets itself), "none" the bin without them.
-  const flagSets = process.env.BENCH_FLAG_SETS
-    ? process.env.BENCH_FLAG_SETS.split('|').map((s) => (s.trim() === 'bin' ? undefined : s.trim().split(/\s+/).filter((f) => f && f !== 'none')))
-    : undefined;
+  if (process.env.BENCH_FLAG_SETS) throw new Error('BENCH_FLAG_SETS is gone with the V8 tuning it compared: use BENCH_NODE_OPTIONS for a start-up setting');
+  const trace = process.env.BENCH_TRACE ?? process.env.BENCH_CLI_TRACE;
   return {
     sizes: sizeList.map((label) => ({ label, bytes: parseBytes(label) })),
     images: envInt('BENCH_IMAGES', 2000, 0),
@@ -96,11 +99,12 @@ export function readKnobs(): Knobs {
     runningMs: envInt('BENCH_RUNNING_MS', 10),
     pollMs: envInt('BENCH_POLL_MS', 100),
     cliArgs: (process.env.BENCH_CLI_ARGS ?? '').split(/\s+/).filter(Boolean),
-    flagSets,
-    cliNodeFlags: (process.env.BENCH_CLI_NODE_FLAGS ?? '').split(/\s+/).filter(Boolean),
+    nodes: list(process.env.BENCH_NODES ?? process.env.BENCH_NODE, 'current').map((n) => (n === 'current' ? process.execPath : n)),
+    nodeFlags: (process.env.BENCH_NODE_FLAGS ?? process.env.BENCH_CLI_NODE_FLAGS ?? '').split(/\s+/).filter(Boolean),
+    nodeOptions: process.env.BENCH_NODE_OPTIONS ?? '',
     repeat: envInt('BENCH_REPEAT', 1),
     cliEvents: process.env.BENCH_CLI_EVENTS === '1',
-    cliTrace: process.env.BENCH_CLI_TRACE === '2' ? 2 : process.env.BENCH_CLI_TRACE === '1' ? 1 : 0,
+    trace: trace === '2' ? 2 : trace === '1' ? 1 : 0,
     keyLast,
     sdkForce: process.env.BENCH_SDK_FORCE === '1',
     floorMaxBytes: process.env.BENCH_FLOOR_MAX ? parseBytes(process.env.BENCH_FLOOR_MAX) : Infinity,

@@ -1,6 +1,6 @@
 /**
- * Preloaded into the CLI (`node --import .../mem-trace.js bin ...`, knob
- * BENCH_CLI_TRACE=1) to say where its peak RSS goes: process.memoryUsage()
+ * Preloaded into the CLI or the library child (`node --import .../mem-trace.js
+ * <script> ...`, knob BENCH_TRACE=1) to say where its peak RSS goes: process.memoryUsage()
  * and V8's heap spaces every 20 ms; on exit, the sample with the highest RSS
  * (its breakdown) and the largest value of each part over the run, written to
  * the file named by BENCH_TRACE_OUT. Costs ~0.1% CPU; reading the heap
