@@ -18,6 +18,7 @@ import { pickFor } from './options/parse.js';
 import { submitterOptionsSchema } from './options/submitter.js';
 import { uploaderOptionsSchema } from './options/uploader.js';
 import { resolveOptions, type GeminiBatchOptions, type ResolvedOptions } from './options.js';
+import type { BudgetReport } from './run/budget-ledger.js';
 import { openRun, type Run } from './run/context.js';
 import { journalChunks } from './run/journal-step.js';
 import { batchSubmitter } from './stages/batch-submitter/index.js';
@@ -49,6 +50,12 @@ export interface GeminiBatchStream extends Duplex {
    * without webhooks; rejects when the receiver could not start.
    */
   webhookUrl(): Promise<string | undefined>;
+  /**
+   * With the `budget` option: spent (this run's whole history), reserved, and
+   * where sending stopped when the budget ran out (a stopped run is not
+   * recorded complete: the same stateDir with a larger maxUsd sends the rest).
+   */
+  spending(): BudgetReport | undefined;
   on(event: 'progress', listener: (p: ProgressSnapshot) => void): this;
   on(event: 'job', listener: (e: JobEvent) => void): this;
   // Node's own signature, kept so every Duplex event still type-checks.
@@ -158,5 +165,6 @@ function withLifecycle<R>(stream: Duplex, run: Run, o: ResolvedOptions<R>): Gemi
     stream.once('close', () => signal.removeEventListener('abort', onAbort));
   }
   const webhookUrl = async () => (run.webhook ? run.webhook.url() : undefined);
-  return Object.assign(stream, { journal: run.journal, complete: run.complete, webhookUrl }) as GeminiBatchStream;
+  const spending = () => run.budget?.report();
+  return Object.assign(stream, { journal: run.journal, complete: run.complete, webhookUrl, spending }) as GeminiBatchStream;
 }

@@ -15,6 +15,9 @@
  *   demuxer once a job's results are all out
  * - webhook: with the `webhook` option, the receiver that wakes stage 4's
  *   polls (webhook.ts)
+ * - budget: with the `budget` option, the spending account stage 4 keeps
+ *   (budget-ledger.ts); a run the budget stopped is not recorded complete,
+ *   so the same state dir with a larger cap sends what was not sent
  */
 import { randomBytes } from 'node:crypto';
 import { setMaxListeners } from 'node:events';
@@ -26,6 +29,7 @@ import { Slots } from '../internal/concurrency/bounded.js';
 import { openJournal } from '../journal/journal.js';
 import type { CompletionInfo, RunJournal } from '../journal/types.js';
 import type { ResolvedOptions } from '../options.js';
+import { BudgetLedger } from './budget-ledger.js';
 import { RunEvents } from './events.js';
 import { InFlight } from './in-flight.js';
 import { openRunWebhook, type RunWebhook } from './webhook.js';
@@ -41,6 +45,7 @@ export interface RunContext {
   readonly inFlight: InFlight;
   readonly jobWindow: Slots;
   readonly webhook?: RunWebhook;
+  readonly budget?: BudgetLedger;
 }
 
 /** A run context with its lifecycle: made by openRun(), ended by end(). */
@@ -81,6 +86,7 @@ export function openRun(o: ResolvedOptions<unknown>, { backend, lent }: RunBacke
   // The one owner of the storage budget: what the backend lets us hold, or less if asked.
   const inFlight = new InFlight(Math.min(o.storageBudgetBytes, backend.input.capacityBytes ?? Infinity));
   const webhook = o.webhook && backend.limits.webhooks ? openRunWebhook(o.webhook, { runId, baseUrl: backend.webhookBaseUrl, signal, journal }) : undefined;
+  const budget = o.budget ? new BudgetLedger(o.budget, journal) : undefined;
   let ended = false;
 
   const complete = async (info?: CompletionInfo) => {
@@ -94,7 +100,7 @@ export function openRun(o: ResolvedOptions<unknown>, { backend, lent }: RunBacke
       // Collect what is in flight before the abort unwinds the stages.
       if (o.cancelOnAbort) cancelling = inFlight.cancelAll(backend);
       internalAbort.abort(err);
-    } else if (o.completeOnEnd) {
+    } else if (o.completeOnEnd && !budget?.stopped) {
       void complete().catch(() => undefined);
     }
     // No await before this point on success: the journal's writes are synchronous
@@ -117,6 +123,7 @@ export function openRun(o: ResolvedOptions<unknown>, { backend, lent }: RunBacke
     inFlight,
     jobWindow: new Slots(o.maxJobsInFlight, 'maxJobsInFlight'),
     ...(webhook ? { webhook } : {}),
+    ...(budget ? { budget } : {}),
     end,
     complete,
   };
