@@ -15,8 +15,7 @@ import { readJournal } from '../src/journal/journal.js';
 import type { BatchRecord, JobEvent, KeyedResult } from '../src/types.js';
 import { collect } from './helpers/records.js';
 
-/** Batch prices of gemini-2.5-flash per token (PROTOCOL.md). */
-const IN = 0.15e-6;
+/** Batch price of gemini-2.5-flash's output per token (PROTOCOL.md). */
 const OUT = 1.25e-6;
 
 /** Answers as long as each request allows: every output token and the whole thinking budget used. */
@@ -55,7 +54,7 @@ afterAll(async () => {
   rmSync(root, { recursive: true, force: true });
 });
 
-const opts = (stateDir: string, maxUsd: number, extra: Record<string, unknown> = {}) => ({
+const opts = (stateDir: string, maxUsd: number, extra: { outputTokens?: number; onExceed?: 'stop' | 'cancel' } = {}) => ({
   model: 'gemini-2.5-flash',
   apiKey: 'k',
   baseUrl: emu.url,

@@ -16,9 +16,11 @@ import { makeDirs } from '../internal/io/make-dirs.js';
 import type { GeminiBatchOptions } from '../options.js';
 import type { BatchRecord, JobEvent, ProgressSnapshot } from '../types.js';
 import { connect, type Connection } from './connection.js';
-import { CliUsageError, errorCode, EXIT_ALL_FAILED, EXIT_FATAL, EXIT_OK, EXIT_SIGINT, EXIT_SIGTERM, exitCodeOf } from './errors.js';
+import { CliUsageError, errorCode, EXIT_ALL_FAILED, EXIT_BUDGET, EXIT_FATAL, EXIT_OK, EXIT_SIGINT, EXIT_SIGTERM, exitCodeOf } from './errors.js';
 import { asFlagError } from './flag-names.js';
 import { openInput, type OpenedInput } from './input.js';
+import { firstLines } from './out-prefix.js';
+import { usd } from '../run/budget-ledger.js';
 import { countCompleteLines, openOutput, OutputDigest, type CompleteLines, type OutputTarget } from './output.js';
 import { promptToRequest } from './prompt-request.js';
 import { chooseMode, createReporter, type Reporter } from './reporter.js';
@@ -60,6 +62,10 @@ export interface RunFlags {
   webhookListen?: { host: string; port: number };
   webhookUrl?: string;
   webhookSecret?: string;
+  /** The budget: at most this many USD, the whole run (--max-cost). */
+  maxCost?: number;
+  outputTokens?: number;
+  onBudget?: 'stop' | 'cancel';
 }
 
 function checkFlags(f: RunFlags): void {
@@ -69,6 +75,12 @@ function checkFlags(f: RunFlags): void {
       const flag = `--${needs.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`)}`;
       throw new CliUsageError(`${flag} builds requests from plain records, so it needs --prompt-field too`);
     }
+  }
+  if (f.maxCost === undefined && (f.outputTokens !== undefined || f.onBudget !== undefined)) {
+    throw new CliUsageError(`${f.outputTokens !== undefined ? '--output-tokens' : '--on-budget'} sets how the budget works, so it needs --max-cost too`);
+  }
+  if (f.maxCost !== undefined && f.promptField !== undefined && f.task === 'generate' && f.outputTokens === undefined && typeof f.generationConfig?.maxOutputTokens !== 'number') {
+    throw new CliUsageError('--max-cost needs a bound on each answer: add "maxOutputTokens" to --generation-config, or give --output-tokens (output tokens to assume per request)');
   }
   if (f.quiet && f.json) throw new CliUsageError('--quiet and --json do not go together: pick one');
   if (f.webhookListen === undefined && (f.webhookUrl !== undefined || f.webhookSecret !== undefined)) {
@@ -105,6 +117,9 @@ function libraryOptions(f: RunFlags, conn: Connection): GeminiBatchOptions<Recor
   if (f.adoptWindow !== undefined) o.adoptWindowMs = f.adoptWindow;
   // The embedded emulator's list shows a batch at once: no need to wait 90 s for a lagging one.
   else if (f.emulator) o.adoptWindowMs = 2_000;
+  if (f.maxCost !== undefined) {
+    o.budget = { maxUsd: f.maxCost, onExceed: f.onBudget ?? 'stop', ...(f.outputTokens !== undefined ? { outputTokens: f.outputTokens } : {}) };
+  }
   if (f.webhookListen !== undefined) {
     const secret = f.webhookSecret ?? (process.env.GEMINI_WEBHOOK_SECRET?.trim() || undefined);
     o.webhook = { listen: f.webhookListen, ...(f.webhookUrl !== undefined ? { url: f.webhookUrl } : {}), ...(secret !== undefined ? { secret } : {}) };
@@ -189,8 +204,10 @@ export async function runBatch(inputPath: string, flags: RunFlags): Promise<numb
       if (verdict.kind !== 'resume') writeSettings(stateDir, settings);
       else resumed = verdict.journal;
       if (verdict.kind === 'resume' && fileOutput && existsSync(flags.output)) {
-        resume = countCompleteLines(flags.output);
-        reporter.notice(`resuming: ${resume.lines} results already in ${flags.output}`);
+        // Lines from where a budget stopped sending are BUDGET_EXCEEDED: those records go now.
+        const stop = verdict.journal.budgetStopSeq;
+        resume = stop !== undefined ? firstLines(flags.output, stop) : countCompleteLines(flags.output);
+        reporter.notice(`resuming: ${resume.lines} results already in ${flags.output}${stop !== undefined ? ` (the budget had stopped at record ${stop + 1})` : ''}`);
       }
     }
 
@@ -223,7 +240,7 @@ export async function runBatch(inputPath: string, flags: RunFlags): Promise<numb
       view.onWritten(p.resultsOut);
       reporter.progress(p);
     });
-    gb.on('job', (e: JobEvent) => reporter.job(e));
+    gb.on('job', (e: JobEvent) => (e.state === 'BUDGET' ? reporter.notice(`budget: ${e.detail ?? ''}`) : reporter.job(e)));
     // Say where the events must arrive (port 0 resolved): the url to expose through a tunnel.
     if (flags.webhookListen !== undefined) {
       gb.webhookUrl().then((url) => url && reporter.notice(`receiving webhook events at ${url}`), () => undefined);
@@ -238,6 +255,16 @@ export async function runBatch(inputPath: string, flags: RunFlags): Promise<numb
         'ERR_STATE_MISMATCH',
         `${flags.output} had ${resume!.lines} lines but INPUT has only ${progress.recordsIn} records, so it is not this run's output; delete it and run again`,
       );
+    }
+    const spending = gb.spending();
+    if (spending?.stoppedAtSeq !== undefined) {
+      // Not complete: the same command with a larger --max-cost sends the records not sent.
+      reporter.summary(buildSummary({ model: flags.model, progress, resumed: resume?.lines ?? 0, batches: view.batches, wallMs: Date.now() - startedAt, output: flags.output, lost: gb.journal?.lostWork() ?? [] }));
+      const notSent = progress.recordsIn - spending.stoppedAtSeq;
+      reporter.notice(
+        `budget reached: ${usd(spending.spentUsd)} spent of ${usd(spending.maxUsd)}, ${usd(Math.max(0, spending.maxUsd - spending.spentUsd))} left; ${notSent} record${notSent === 1 ? '' : 's'} from record ${spending.stoppedAtSeq + 1} on were not sent (BUDGET_EXCEEDED in ${flags.output}); run the same command with a larger --max-cost to send them (nothing is paid twice)`,
+      );
+      return EXIT_BUDGET;
     }
     // Only now, with OUT on disk, may the journal drop what a resume would need. What it
     // records lets the same command again see that there is nothing left to do.
@@ -284,8 +311,10 @@ export async function runBatch(inputPath: string, flags: RunFlags): Promise<numb
       // `… -o - | head`: the reader left on purpose. Nothing worth a word on the terminal.
       return EXIT_FATAL;
     }
-    reporter.fatal(err);
-    return exitCodeOf(err);
+    // An option refused mid-run (the budget at a record with no bound) names flags, as one refused at start does.
+    const shown = asFlagError(err);
+    reporter.fatal(shown);
+    return exitCodeOf(shown);
   } finally {
     reporter.stop();
     signals.release();

@@ -1,6 +1,6 @@
 /** `gemini-batch run`: its flags and help. The work is in ../run-batch.ts. */
 import { Option, type Command } from 'commander';
-import { hostPort, httpUrl, jsonObject, nonNegativeInt, positiveInt } from '../parse.js';
+import { hostPort, httpUrl, jsonObject, nonNegativeInt, positiveInt, positiveUsd } from '../parse.js';
 import { runBatch, type RunFlags } from '../run-batch.js';
 
 export function registerRunCommand(program: Command, setExitCode: (code: number) => void): Command {
@@ -36,6 +36,9 @@ export function registerRunCommand(program: Command, setExitCode: (code: number)
     .option('--webhook-listen <host:port>', 'finish batches on the service\'s signed webhook events, received on this local address (polling stays the safety net)', hostPort)
     .option('--webhook-url <url>', 'with --webhook-listen: the public URL the service POSTs to (a tunnel, a proxy); default the local address', httpUrl)
     .option('--webhook-secret <whsec>', 'verify deliveries with this signing secret (from `webhooks create`); or set GEMINI_WEBHOOK_SECRET')
+    .option('--max-cost <usd>', 'spend at most this many US dollars (batch prices, the whole run with its resumes): a batch is sent only if its most possible cost still fits; records not sent get BUDGET_EXCEEDED and the run exits 4', positiveUsd)
+    .option('--output-tokens <n>', 'with --max-cost: output tokens to assume per request that sets no generationConfig.maxOutputTokens', positiveInt)
+    .addOption(new Option('--on-budget <policy>', 'with --max-cost, when the next batch does not fit: stop sending (batches in flight finish) or also cancel those in flight').choices(['stop', 'cancel']))
     .option('--fresh', 'start a new run even if the state dir holds one (finished or not); the old journal is archived in the state dir')
     .option('-q, --quiet', 'print nothing but fatal errors')
     .option('--json', 'progress, job and summary events as JSON lines on stderr')
@@ -50,6 +53,7 @@ Environment:
 
 Exit codes: 0 done (per-request errors are results), 1 fatal, 2 usage or refused
 (OUT is INPUT, flags changed on resume, ...), 3 done but every record failed,
+4 the --max-cost budget ran out (the same command with a larger one sends the rest),
 130/143 interrupted.
 Run the same command again after a crash or Ctrl-C: it resumes where it stopped.
 After a finished run it does nothing (OUT is complete); --fresh runs it again.
