@@ -20,6 +20,7 @@ import { uploaderOptionsSchema } from './options/uploader.js';
 import { resolveOptions, type GeminiBatchOptions, type ResolvedOptions } from './options.js';
 import type { BudgetReport } from './run/budget-ledger.js';
 import { openRun, type Run } from './run/context.js';
+import { pastDelivered } from './run/grown-input.js';
 import { journalChunks } from './run/journal-step.js';
 import { batchSubmitter } from './stages/batch-submitter/index.js';
 import { resultDemuxer } from './stages/result-demuxer/index.js';
@@ -88,7 +89,11 @@ export function geminiBatch<R = BatchRecord>(options: GeminiBatchOptions<R>, int
   const backend = internals.backend ?? openBackend(o, internals.client);
   const fitted = fitToBackend(o, backend);
   const run = openRun(fitted as ResolvedOptions<unknown>, { backend, lent });
-  const stream = compose(...assemble(run, fitted, internals));
+  // A completed run fed a grown input: only the records past what it delivered are run.
+  const delivered = run.journal?.completed ? run.journal.deliveredSeq : undefined;
+  const settings = delivered === undefined ? fitted : { ...fitted, skipResults: Math.max(fitted.skipResults, delivered) };
+  const stages = assemble(run, settings, internals);
+  const stream = compose(...(delivered === undefined ? stages : [pastDelivered(delivered, run.journal!.dir), ...stages]));
   return withLifecycle(stream, run, o);
 }
 

@@ -69,12 +69,14 @@ export interface JournalState {
   /** Batch name → what its results cost. */
   costs: Map<string, BatchCost>;
   budgetStopSeq: number | undefined;
+  /** Records below this seq were delivered by a run recorded complete (their results files are gone). */
+  deliveredSeq: number;
   /** Bytes of whole, parsable lines (a torn tail from a crash is not counted). */
   validBytes: number;
 }
 
 function emptyState(): JournalState {
-  return { runId: undefined, fingerprint: undefined, chunks: new Map(), emittedSeq: 0, completed: false, completion: undefined, lost: [], costs: new Map(), budgetStopSeq: undefined, validBytes: 0 };
+  return { runId: undefined, fingerprint: undefined, chunks: new Map(), emittedSeq: 0, completed: false, completion: undefined, lost: [], costs: new Map(), budgetStopSeq: undefined, deliveredSeq: 0, validBytes: 0 };
 }
 
 function resolveResultsPath(dir: string, e: Extract<Entry, { t: 'results' }>): string {
@@ -91,6 +93,11 @@ function apply(s: JournalState, dir: string, e: Entry): void {
       s.fingerprint = e.fingerprint;
       return;
     case 'chunk':
+      // A chunk past a completed run's end: the input grew, and the run goes on with it (issue 20).
+      if (s.completed) {
+        s.completed = false;
+        s.completion = undefined;
+      }
       s.chunks.set(e.index, { index: e.index, firstSeq: e.firstSeq, count: e.count, bytes: e.bytes, sha256: e.sha256, attempt: 0, batches: {}, terminal: {} });
       return;
     case 'emitted':
@@ -99,6 +106,7 @@ function apply(s: JournalState, dir: string, e: Entry): void {
     case 'complete':
       s.completed = true;
       s.completion = e.info;
+      s.deliveredSeq = Math.max(s.deliveredSeq, s.emittedSeq);
       return;
     case 'cost': {
       const { t: _t, ...cost } = e;
@@ -210,11 +218,14 @@ export class FileJournal implements RunJournal {
       }
       this.state = s;
       const header = s.runId !== undefined ? { runId: s.runId, fingerprint: s.fingerprint ?? {} } : undefined;
-      // A completed run is reported as such (ERR_STATE_COMPLETE by geminiBatch), whatever the settings now.
-      if (header && !s.completed) {
+      if (header) {
         const changed = Object.keys({ ...header.fingerprint, ...opts.fingerprint })
           .filter((k) => JSON.stringify(header.fingerprint[k]) !== JSON.stringify(opts.fingerprint[k]))
           .map((k) => `${k} was ${JSON.stringify(header.fingerprint[k])}, now ${JSON.stringify(opts.fingerprint[k])}`);
+        if (changed.length && s.completed) {
+          // Records past its end would be answered under other settings than those before them.
+          throw new GeminiBatchError('ERR_STATE_COMPLETE', `the run recorded in ${this.dir} is already complete, with other settings (${changed.join('; ')}); use a new stateDir (or remove this one) to run again`);
+        }
         if (changed.length) {
           throw new GeminiBatchError(
             'ERR_STATE_MISMATCH',
@@ -245,6 +256,10 @@ export class FileJournal implements RunJournal {
 
   get emittedSeq(): number {
     return this.state.emittedSeq;
+  }
+
+  get deliveredSeq(): number {
+    return this.state.deliveredSeq;
   }
 
   knownChunkEnd(index: number): number | undefined {

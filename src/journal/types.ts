@@ -79,6 +79,12 @@ export interface RunJournal {
   readonly completed: boolean;
   /** What complete() recorded, when completed. */
   readonly completion: CompletionInfo | undefined;
+  /**
+   * Records below this seq were delivered by a run recorded complete: a
+   * stream that brings records past it (a grown input) runs only those; the
+   * first chunk recorded past it makes the journal incomplete again.
+   */
+  readonly deliveredSeq: number;
   /** Where an earlier run ended chunk `index` (exclusive seq), to cut chunks identically. */
   knownChunkEnd(index: number): number | undefined;
   /** Records the chunk, or checks it against the earlier run (ERR_STATE_MISMATCH when the input differs). */

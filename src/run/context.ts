@@ -129,19 +129,25 @@ export function openRun(o: ResolvedOptions<unknown>, { backend, lent }: RunBacke
   };
 }
 
-/** Open the state dir's journal; a run it records as complete is not run again. */
+/**
+ * Open the state dir's journal. A run it records as complete goes on only
+ * with records past its end (a grown input, issue 20): geminiBatch skips the
+ * records it delivered and refuses, with ERR_STATE_COMPLETE, an input that
+ * brings nothing new.
+ */
 function openStateDir(o: ResolvedOptions<unknown>): RunJournal {
   makeDirs(o.stateDir!);
   const journal = openJournal(o.stateDir!, {
     runId: o.runId,
     fingerprint: { model: o.model, task: o.task, mode: o.mode, maxFileBytes: o.maxFileBytes, maxInlineBytes: o.maxInlineBytes, maxRequestsPerBatch: o.maxRequestsPerBatch },
   });
-  if (journal.completed) {
+  if (journal.completed && !o.ordered) {
     void journal.close().catch(() => undefined);
-    throw new GeminiBatchError(
-      'ERR_STATE_COMPLETE',
-      `the run recorded in ${o.stateDir} is already complete: its results were delivered; use a new stateDir (or remove this one) to run again`,
-    );
+    throw completeError(o.stateDir!, 'its results were delivered, and records past its end are told apart only in order (ordered: true)');
   }
   return journal;
+}
+
+export function completeError(stateDir: string, why: string): GeminiBatchError {
+  return new GeminiBatchError('ERR_STATE_COMPLETE', `the run recorded in ${stateDir} is already complete: ${why}; use a new stateDir (or remove this one) to run again`);
 }
