@@ -24,7 +24,7 @@ import { usd } from '../run/budget-ledger.js';
 import { countCompleteLines, openOutput, OutputDigest, type CompleteLines, type OutputTarget } from './output.js';
 import { promptToRequest } from './prompt-request.js';
 import { chooseMode, createReporter, type Reporter } from './reporter.js';
-import { inputIdentity, judgeState, runSettings, writeSettings, type CliCompletion } from './run-state.js';
+import { inputIdentity, judgeState, prefixSha256, runSettings, writeSettings, type CliCompletion } from './run-state.js';
 import { refuseOutputOverInput } from './same-file.js';
 import { defaultStateDir } from './state-dir.js';
 import { buildSummary } from './summary.js';
@@ -196,13 +196,19 @@ export async function runBatch(inputPath: string, flags: RunFlags): Promise<numb
         return EXIT_OK;
       }
       if (verdict.kind === 'refuse') throw new CliUsageError(verdict.why);
+      if (verdict.kind === 'grow') {
+        // The finished run's journal goes on: its chunks are checked against INPUT and skipped, the new records sent.
+        resumed = verdict.journal;
+        resume = countCompleteLines(flags.output);
+        reporter.notice(`INPUT grew since run ${verdict.runId} completed: its ${verdict.records} results stay in ${flags.output}; sending only the records after them`);
+      }
       if (verdict.kind === 'restart') {
         const archived = archiveJournal(stateDir);
         if (verdict.why !== '--fresh') reporter.notice(`starting a new run: ${verdict.why}`);
         else if (archived) reporter.notice(`starting a new run (the old journal is kept as ${archived})`);
       }
-      if (verdict.kind !== 'resume') writeSettings(stateDir, settings);
-      else resumed = verdict.journal;
+      if (verdict.kind === 'new' || verdict.kind === 'restart') writeSettings(stateDir, settings);
+      else if (verdict.kind === 'resume') resumed = verdict.journal;
       if (verdict.kind === 'resume' && fileOutput && existsSync(flags.output)) {
         // Lines from where a budget stopped sending are BUDGET_EXCEEDED: those records go now.
         const stop = verdict.journal.budgetStopSeq;
@@ -211,6 +217,9 @@ export async function runBatch(inputPath: string, flags: RunFlags): Promise<numb
       }
     }
 
+    // The INPUT this run reads, as it is now: at completion its bytes up to here are hashed, so a
+    // grown INPUT (the same bytes, then more) runs only what is new next time.
+    const inputAtStart = inputIdentity(inputPath);
     if (inputPath === '-' && process.stdin.isTTY) reporter.notice('reading records from the terminal (end with Ctrl-D)');
     // Gemini batch JSONL travels as raw lines: the library parses each once and sends its bytes.
     input = await openInput(inputPath, { maxLineChars: flags.maxLineBytes, rawLines: flags.promptField === undefined });
@@ -268,7 +277,8 @@ export async function runBatch(inputPath: string, flags: RunFlags): Promise<numb
     }
     // Only now, with OUT on disk, may the journal drop what a resume would need. What it
     // records lets the same command again see that there is nothing left to do.
-    const input_ = inputIdentity(inputPath);
+    const sha256 = inputAtStart ? prefixSha256(inputPath, inputAtStart.size) : undefined;
+    const input_ = inputAtStart && sha256 !== undefined ? { ...inputAtStart, sha256 } : undefined;
     const completion: CliCompletion = {
       output: digest.result(),
       settings,
