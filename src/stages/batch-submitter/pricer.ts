@@ -42,7 +42,7 @@ function priceOf(model: string): Price | undefined {
   return BATCH_PRICES[bare(model)];
 }
 
-export const tablePricer: Pricer = {
+const tablePricer: Pricer = {
   estimateChunk(tokensIn, outputTokens, model) {
     const p = priceOf(model);
     return p && (tokensIn * p.input + outputTokens * p.output) / 1e6;
