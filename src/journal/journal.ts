@@ -218,14 +218,11 @@ export class FileJournal implements RunJournal {
       }
       this.state = s;
       const header = s.runId !== undefined ? { runId: s.runId, fingerprint: s.fingerprint ?? {} } : undefined;
-      if (header) {
+      // A completed run opens whatever the settings now: geminiBatch refuses to grow it under others (changedSettings).
+      if (header && !s.completed) {
         const changed = Object.keys({ ...header.fingerprint, ...opts.fingerprint })
           .filter((k) => JSON.stringify(header.fingerprint[k]) !== JSON.stringify(opts.fingerprint[k]))
           .map((k) => `${k} was ${JSON.stringify(header.fingerprint[k])}, now ${JSON.stringify(opts.fingerprint[k])}`);
-        if (changed.length && s.completed) {
-          // Records past its end would be answered under other settings than those before them.
-          throw new GeminiBatchError('ERR_STATE_COMPLETE', `the run recorded in ${this.dir} is already complete, with other settings (${changed.join('; ')}); use a new stateDir (or remove this one) to run again`);
-        }
         if (changed.length) {
           throw new GeminiBatchError(
             'ERR_STATE_MISMATCH',
@@ -260,6 +257,14 @@ export class FileJournal implements RunJournal {
 
   get deliveredSeq(): number {
     return this.state.deliveredSeq;
+  }
+
+  /** The recorded settings that differ from `fingerprint`, as `k was x, now y`. */
+  changedSettings(fingerprint: Record<string, unknown>): string[] {
+    const was = this.state.fingerprint ?? {};
+    return Object.keys({ ...was, ...fingerprint })
+      .filter((k) => JSON.stringify(was[k]) !== JSON.stringify(fingerprint[k]))
+      .map((k) => `${k} was ${JSON.stringify(was[k])}, now ${JSON.stringify(fingerprint[k])}`);
   }
 
   knownChunkEnd(index: number): number | undefined {

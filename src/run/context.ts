@@ -137,13 +137,20 @@ export function openRun(o: ResolvedOptions<unknown>, { backend, lent }: RunBacke
  */
 function openStateDir(o: ResolvedOptions<unknown>): RunJournal {
   makeDirs(o.stateDir!);
-  const journal = openJournal(o.stateDir!, {
-    runId: o.runId,
-    fingerprint: { model: o.model, task: o.task, mode: o.mode, maxFileBytes: o.maxFileBytes, maxInlineBytes: o.maxInlineBytes, maxRequestsPerBatch: o.maxRequestsPerBatch },
-  });
-  if (journal.completed && !o.ordered) {
-    void journal.close().catch(() => undefined);
-    throw completeError(o.stateDir!, 'its results were delivered, and records past its end are told apart only in order (ordered: true)');
+  const fingerprint = { model: o.model, task: o.task, mode: o.mode, maxFileBytes: o.maxFileBytes, maxInlineBytes: o.maxInlineBytes, maxRequestsPerBatch: o.maxRequestsPerBatch };
+  const journal = openJournal(o.stateDir!, { runId: o.runId, fingerprint });
+  if (journal.completed) {
+    // Records past its end would be answered under other settings than those before them.
+    const changed = journal.changedSettings(fingerprint);
+    const why = changed.length
+      ? `it ran with other settings (${changed.join('; ')})`
+      : !o.ordered
+        ? 'its results were delivered, and records past its end are told apart only in order (ordered: true)'
+        : undefined;
+    if (why) {
+      void journal.close().catch(() => undefined);
+      throw completeError(o.stateDir!, why);
+    }
   }
   return journal;
 }
