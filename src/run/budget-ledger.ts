@@ -61,6 +61,11 @@ export class BudgetLedger {
     this.reservations.set(index, usd);
   }
 
+  /** What chunk `index` holds reserved (0 when nothing). */
+  reservedFor(index: number): number {
+    return this.reservations.get(index) ?? 0;
+  }
+
   /** The chunk's results are on disk: its reservation becomes the real cost of its batch (replacing one recorded before). */
   settle(index: number, cost: Pick<BatchCost, 'batch' | 'usd'> | undefined): void {
     this.reservations.delete(index);

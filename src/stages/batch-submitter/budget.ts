@@ -137,6 +137,21 @@ export async function settleOrRefuse(ctx: StageContext, chunk: UploadedChunk, re
   return { chunk, state: 'CANCELLED', failure: budgetFailure(`cancelled: ${message.replace(/^not sent: /, '')}`) };
 }
 
+/**
+ * A batch the service lost after it ran was paid for nothing: its
+ * reservation is counted as spent (journaled, so a resume counts it too),
+ * and the redo must fit the budget again. Resolves with the refused chunk
+ * when it does not.
+ */
+export async function chargeLostBatch(ctx: StageContext, chunk: UploadedChunk, lostName: string): Promise<FinishedJob | undefined> {
+  const ledger = ctx.budget!;
+  const cost: BatchCost = { index: chunk.index, batch: `${lostName} (lost)`, usd: ledger.reservedFor(chunk.index), tokens: { prompt: 0, cached: 0, candidates: 0, thoughts: 0 } };
+  await ctx.journal?.batchCost(cost);
+  ledger.settle(chunk.index, cost);
+  const verdict = await reserveChunk(ctx, chunk);
+  return verdict.kind === 'refused' ? verdict.job : undefined;
+}
+
 /** What a results file cost, summed over its lines' usageMetadata (every line that has one was billed). */
 export async function costOfResults(ctx: StageContext, index: number, resultsPath: string, batch: string): Promise<BatchCost> {
   const tokens = { prompt: 0, cached: 0, candidates: 0, thoughts: 0 };

@@ -21,7 +21,7 @@ import { Slots } from '../../internal/concurrency/bounded.js';
 import { chunkPart } from '../../journal/journal.js';
 import { putInput, releaseInput } from '../../run/input.js';
 import type { FinishedJob, UploadedChunk } from '../../types.js';
-import { reserveChunk, settleOrRefuse } from './budget.js';
+import { chargeLostBatch, reserveChunk, settleOrRefuse } from './budget.js';
 import { createOnce } from './create-once.js';
 import { decideAfterJob, MAX_REDOS_PER_RUN, planChunk } from './decide.js';
 import {
@@ -68,8 +68,18 @@ export async function runChunk(ctx: StageContext, chunk: UploadedChunk): Promise
     // The service no longer has the job or its input: redo the chunk, never a dead end (issue 11).
     if (redo >= MAX_REDOS_PER_RUN) throw new GeminiBatchError('ERR_BATCH_FAILED', `${outcome.message}, ${redo + 1} times in this run: giving up on chunk ${chunk.index}`);
     await ctx.journal?.chunkLost(chunk.index, outcome.reason, outcome.paid);
+    const lostName = `${ctx.runId}-${chunkPart(chunk.index, attempt)}`;
     attempt = ctx.journal?.get(chunk.index)?.attempt ?? attempt + 1;
     const label = chunkPart(chunk.index, attempt);
+    if (outcome.paid && ctx.budget) {
+      const refused = await chargeLostBatch(ctx, chunk, lostName);
+      if (refused) {
+        await rm(resultsPath, { force: true });
+        // The chunk's own upload was released by the refusal; a redo's is ours to release.
+        if (inputRef && inputRef !== chunk.fileName) await releaseInput(ctx, inputRef, ctx.o.cleanupRemote);
+        return refused;
+      }
+    }
     stageEvent(ctx, whole, 'RESUBMITTING', chunk.lineCount, undefined, `${outcome.message}: redone as ${ctx.runId}-${label}${outcome.paid ? ' (the lost batch was paid for)' : ''}`);
     await rm(resultsPath, { force: true });
     if (inputRef) {
