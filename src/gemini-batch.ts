@@ -89,11 +89,11 @@ export function geminiBatch<R = BatchRecord>(options: GeminiBatchOptions<R>, int
   const backend = internals.backend ?? openBackend(o, internals.client);
   const fitted = fitToBackend(o, backend);
   const run = openRun(fitted as ResolvedOptions<unknown>, { backend, lent });
-  // A completed run fed a grown input: only the records past what it delivered are run.
-  const delivered = run.journal?.completed ? run.journal.deliveredSeq : undefined;
-  const settings = delivered === undefined ? fitted : { ...fitted, skipResults: Math.max(fitted.skipResults, delivered) };
+  // A run that completed once (then maybe grew): what it delivered is skipped, only records past it are run.
+  const delivered = run.journal?.deliveredSeq ?? 0;
+  const settings = delivered === 0 ? fitted : { ...fitted, skipResults: Math.max(fitted.skipResults, delivered) };
   const stages = assemble(run, settings, internals);
-  const stream = compose(...(delivered === undefined ? stages : [pastDelivered(delivered, run.journal!.dir), ...stages]));
+  const stream = compose(...(run.journal?.completed ? [pastDelivered(delivered, run.journal.dir), ...stages] : stages));
   return withLifecycle(stream, run, o);
 }
 

@@ -122,7 +122,10 @@ describe('a budget', () => {
     expect(total.stoppedAtSeq).toBeUndefined();
     // The whole run's cost, the first session's included.
     expect(total.spentUsd).toBeCloseTo(3 * report.spentUsd, 6);
-    expect(readJournal(stateDir)!.completed).toBe(true);
+    const done = readJournal(stateDir)!;
+    expect(done.completed).toBe(true);
+    // Where the budget stopped is history once every record was sent.
+    expect(done.budgetStopSeq).toBeUndefined();
   });
 
   it('with onExceed cancel, cancels the batches in flight and their records get BUDGET_EXCEEDED too; a rerun sends them again', async () => {

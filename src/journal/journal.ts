@@ -107,6 +107,8 @@ function apply(s: JournalState, dir: string, e: Entry): void {
       s.completed = true;
       s.completion = e.info;
       s.deliveredSeq = Math.max(s.deliveredSeq, s.emittedSeq);
+      // Every record was sent by then: a budget stop before is history, not where a resume starts.
+      s.budgetStopSeq = undefined;
       return;
     case 'cost': {
       const { t: _t, ...cost } = e;

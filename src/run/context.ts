@@ -139,9 +139,9 @@ function openStateDir(o: ResolvedOptions<unknown>): RunJournal {
   makeDirs(o.stateDir!);
   const fingerprint = { model: o.model, task: o.task, mode: o.mode, maxFileBytes: o.maxFileBytes, maxInlineBytes: o.maxInlineBytes, maxRequestsPerBatch: o.maxRequestsPerBatch };
   const journal = openJournal(o.stateDir!, { runId: o.runId, fingerprint });
-  if (journal.completed) {
+  if (journal.completed || journal.deliveredSeq > 0) {
     // Records past its end would be answered under other settings than those before them.
-    const changed = journal.changedSettings(fingerprint);
+    const changed = journal.completed ? journal.changedSettings(fingerprint) : [];
     const why = changed.length
       ? `it ran with other settings (${changed.join('; ')})`
       : !o.ordered
