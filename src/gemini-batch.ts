@@ -18,7 +18,9 @@ import { pickFor } from './options/parse.js';
 import { submitterOptionsSchema } from './options/submitter.js';
 import { uploaderOptionsSchema } from './options/uploader.js';
 import { resolveOptions, type GeminiBatchOptions, type ResolvedOptions } from './options.js';
+import type { BudgetReport } from './run/budget-ledger.js';
 import { openRun, type Run } from './run/context.js';
+import { pastDelivered } from './run/grown-input.js';
 import { journalChunks } from './run/journal-step.js';
 import { batchSubmitter } from './stages/batch-submitter/index.js';
 import { resultDemuxer } from './stages/result-demuxer/index.js';
@@ -59,6 +61,12 @@ export interface GeminiBatchStream extends Duplex {
    * to 15 s, before it reports the error.)
    */
   settled(): Promise<void>;
+  /**
+   * With the `budget` option: spent (this run's whole history), reserved, and
+   * where sending stopped when the budget ran out (a stopped run is not
+   * recorded complete: the same stateDir with a larger maxUsd sends the rest).
+   */
+  spending(): BudgetReport | undefined;
   on(event: 'progress', listener: (p: ProgressSnapshot) => void): this;
   on(event: 'job', listener: (e: JobEvent) => void): this;
   // Node's own signature, kept so every Duplex event still type-checks.
@@ -91,7 +99,11 @@ export function geminiBatch<R = BatchRecord>(options: GeminiBatchOptions<R>, int
   const backend = internals.backend ?? openBackend(o, internals.client);
   const fitted = fitToBackend(o, backend);
   const run = openRun(fitted as ResolvedOptions<unknown>, { backend, lent });
-  const stream = compose(...assemble(run, fitted, internals));
+  // A run that completed once (then maybe grew): what it delivered is skipped, only records past it are run.
+  const delivered = run.journal?.deliveredSeq ?? 0;
+  const settings = delivered === 0 ? fitted : { ...fitted, skipResults: Math.max(fitted.skipResults, delivered) };
+  const stages = assemble(run, settings, internals);
+  const stream = compose(...(run.journal?.completed ? [pastDelivered(delivered, run.journal.dir), ...stages] : stages));
   return withLifecycle(stream, run, o);
 }
 
@@ -182,7 +194,8 @@ function withLifecycle<R>(stream: Duplex, run: Run, o: ResolvedOptions<R>): Gemi
   const webhookUrl = async () => (run.webhook ? run.webhook.url() : undefined);
   // Resolves once the run has ended: cancels sent (cancelOnAbort), temp files gone, sockets closed.
   const settled = () => new Promise<void>((resolve) => (ending ? resolve(ending) : stream.once('close', () => resolve(ending ?? Promise.resolve()))));
-  return Object.assign(stream, { journal: run.journal, complete: run.complete, webhookUrl, settled }) as GeminiBatchStream;
+  const spending = () => run.budget?.report();
+  return Object.assign(stream, { journal: run.journal, complete: run.complete, webhookUrl, settled, spending }) as GeminiBatchStream;
 }
 
 /** `p`, or nothing after `ms`: a cancel the service never answers must not hold the caller's error for ever. */

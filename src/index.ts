@@ -14,6 +14,8 @@ export { resultDemuxer, type ResultDemuxerOptions, type DemuxerContext } from '.
 export type { RunContext } from './run/context.js';
 export { RunEvents } from './run/events.js';
 export { InFlight } from './run/in-flight.js';
+export type { BudgetReport } from './run/budget-ledger.js';
+export type { BudgetOptions } from './options/budget.js';
 export { JobResults } from './stages/result-demuxer/job-results.js';
 export { createGeminiClient } from './backends/gemini/client.js';
 export { createGeminiBackend, type GeminiBackendOptions } from './backends/gemini/backend.js';

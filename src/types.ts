@@ -176,7 +176,7 @@ export interface ProgressSnapshot {
 export interface JobEvent {
   chunk: number;
   batchName?: string;
-  state: BatchState | 'CREATING' | 'UPLOADING' | 'UPLOADED' | 'RESUBMITTING';
+  state: BatchState | 'CREATING' | 'UPLOADING' | 'UPLOADED' | 'RESUBMITTING' | 'BUDGET';
   requests: number;
   detail?: string;
 }

@@ -1,4 +1,4 @@
-/** A completed state dir is refused with ERR_STATE_COMPLETE; spool dirs of dead runs are removed. */
+/** A completed state dir refuses the same input (ERR_STATE_COMPLETE) and runs only what a grown one adds; spool dirs of dead runs are removed. */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
@@ -38,21 +38,40 @@ function fakeSpool(parent: string, name: string, pid: number | undefined): strin
 }
 
 describe('a state dir', () => {
-  it('whose run is complete is refused with ERR_STATE_COMPLETE, not answered with MISSING_RESULT', async () => {
+  it('whose run is complete refuses the same input with ERR_STATE_COMPLETE, not MISSING_RESULT, sending nothing', async () => {
     const stateDir = join(root, 'done');
     const out = await collect(records(12), geminiBatch({ ...opts(), stateDir }));
     expect(out).toHaveLength(12);
     const created = emu.counters().batchesCreated;
-    let err: unknown;
-    try {
-      geminiBatch({ ...opts(), stateDir });
-    } catch (e) {
-      err = e;
-    }
+    const uploads = emu.counters().uploadsStarted;
+    const err = await collect(records(12), geminiBatch({ ...opts(), stateDir })).then(
+      () => undefined,
+      (e: unknown) => e,
+    );
     expect(err).toBeInstanceOf(GeminiBatchError);
     expect((err as GeminiBatchError).code).toBe('ERR_STATE_COMPLETE');
     expect((err as Error).message).toContain(stateDir);
     expect(emu.counters().batchesCreated).toBe(created);
+    expect(emu.counters().uploadsStarted).toBe(uploads);
+  });
+
+  it('whose run is complete runs only the records past its end when the input grew, and refuses one whose answered part changed', async () => {
+    const stateDir = join(root, 'grown');
+    expect(await collect(records(12), geminiBatch({ ...opts(), stateDir }))).toHaveLength(12);
+    const created = emu.counters().batchesCreated;
+    const grown = await collect(records(15), geminiBatch({ ...opts(), stateDir }));
+    // Only the new records' results: the first 12 were delivered by the completed run.
+    expect(grown.map((r) => r.key)).toEqual(['k12', 'k13', 'k14']);
+    expect(grown.every((r) => 'response' in r)).toBe(true);
+    expect(emu.counters().batchesCreated).toBe(created + 1);
+    const changed = records(18);
+    changed[3] = { key: 'k3', request: { contents: [{ role: 'user', parts: [{ text: 'edited' }] }] } };
+    const err = await collect(changed, geminiBatch({ ...opts(), stateDir })).then(
+      () => undefined,
+      (e: unknown) => e,
+    );
+    expect((err as GeminiBatchError).code).toBe('ERR_STATE_MISMATCH');
+    expect(emu.counters().batchesCreated).toBe(created + 1);
   });
 
   it('keeps spool files under it, and a resume removes those of a killed run', async () => {

@@ -10,6 +10,8 @@ export const EXIT_FATAL = 1;
 export const EXIT_USAGE = 2;
 /** The run finished but every record's result is an error: nothing usable came out. */
 export const EXIT_ALL_FAILED = 3;
+/** The budget (--max-cost) ran out: some records were not sent (BUDGET_EXCEEDED lines); a larger cap sends them. */
+export const EXIT_BUDGET = 4;
 export const EXIT_SIGINT = 130;
 export const EXIT_SIGTERM = 143;
 

@@ -30,6 +30,7 @@ const FLAG_OF: Record<string, string> = {
   apiKey: 'GEMINI_API_KEY',
   baseUrl: 'GOOGLE_GEMINI_BASE_URL',
   webhook: '--webhook-listen',
+  budget: '--max-cost',
 };
 
 /** Nested options the library names by their path ("webhook.secret"). */
@@ -37,6 +38,8 @@ const FLAG_OF_PATH: Record<string, string> = {
   'webhook.secret': '--webhook-secret',
   'webhook.url': '--webhook-url',
   'webhook.listen': '--webhook-listen',
+  'budget.outputTokens': '--output-tokens',
+  'budget.maxUsd': '--max-cost',
 };
 
 const names = Object.keys(FLAG_OF).join('|');

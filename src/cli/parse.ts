@@ -17,6 +17,13 @@ export function nonNegativeInt(v: string): number {
   return n;
 }
 
+/** A positive amount of US dollars, e.g. `--max-cost 25` or `--max-cost 0.50` (a leading $ is allowed). */
+export function positiveUsd(v: string): number {
+  const n = Number(v.trim().replace(/^\$/, '').replace(/_/g, ''));
+  if (v.trim() === '' || !Number.isFinite(n) || n <= 0) throw new InvalidArgumentError(`expected an amount of US dollars above 0, like 25 or 0.50, got "${v}".`);
+  return n;
+}
+
 /** `--generation-config '{"temperature":0}'`: must be a JSON object. */
 export function jsonObject(v: string): Record<string, unknown> {
   let parsed: unknown;

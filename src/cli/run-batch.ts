@@ -4,7 +4,7 @@
  * one sentence on stderr; the output file is flushed whatever happens, so the
  * same command can pick up where this one stopped.
  */
-import { existsSync, readFileSync, statSync } from 'node:fs';
+import { copyFileSync, existsSync, readFileSync, statSync } from 'node:fs';
 import { pipeline } from 'node:stream/promises';
 import { GeminiBatchError } from '../errors.js';
 import { geminiBatch, type GeminiBatchStream } from '../gemini-batch.js';
@@ -17,14 +17,16 @@ import { makeDirs } from '../internal/io/make-dirs.js';
 import type { GeminiBatchOptions } from '../options.js';
 import type { BatchRecord, JobEvent, ProgressSnapshot } from '../types.js';
 import { connect, type Connection } from './connection.js';
-import { CliUsageError, errorCode, EXIT_ALL_FAILED, EXIT_FATAL, EXIT_OK, EXIT_SIGINT, EXIT_SIGTERM, exitCodeOf } from './errors.js';
+import { CliUsageError, errorCode, EXIT_ALL_FAILED, EXIT_BUDGET, EXIT_FATAL, EXIT_OK, EXIT_SIGINT, EXIT_SIGTERM, exitCodeOf } from './errors.js';
 import { asFlagError } from './flag-names.js';
 import { openInput, type OpenedInput } from './input.js';
+import { firstLines } from './out-prefix.js';
+import { usd } from '../run/budget-ledger.js';
 import { countCompleteLines, openOutput, OutputDigest, type CompleteLines, type OutputTarget } from './output.js';
 import { preflight } from './preflight.js';
 import { promptToRequest } from './prompt-request.js';
 import { chooseMode, createReporter, type Reporter } from './reporter.js';
-import { inputIdentity, judgeState, runSettings, writeSettings, type CliCompletion } from './run-state.js';
+import { inputIdentity, judgeState, prefixSha256, runSettings, writeSettings, type CliCompletion } from './run-state.js';
 import { refuseOutputOverInput } from './same-file.js';
 import { defaultStateDir } from './state-dir.js';
 import { buildSummary } from './summary.js';
@@ -72,9 +74,12 @@ export interface RunFlags {
   prices?: string;
   /** --dry-run: plan only (see dry-run.ts). */
   dryRun?: boolean;
-  outputTokens?: number;
   tier?: 1 | 2 | 3;
   countTokens?: number;
+  /** The budget: at most this many USD, the whole run (--max-cost). */
+  maxCost?: number;
+  outputTokens?: number;
+  onBudget?: 'stop' | 'cancel';
 }
 
 function checkFlags(f: RunFlags): void {
@@ -86,8 +91,14 @@ function checkFlags(f: RunFlags): void {
     }
   }
   if (!f.dryRun) {
-    const planOnly = (['outputTokens', 'tier', 'countTokens'] as const).find((k) => f[k] !== undefined);
+    const planOnly = (['tier', 'countTokens'] as const).find((k) => f[k] !== undefined);
     if (planOnly) throw new CliUsageError(`--${planOnly.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`)} is a --dry-run flag: add --dry-run to plan the run`);
+  }
+  if (!f.dryRun && f.maxCost === undefined && (f.outputTokens !== undefined || f.onBudget !== undefined)) {
+    throw new CliUsageError(`${f.outputTokens !== undefined ? '--output-tokens' : '--on-budget'} sets how the budget works, so it needs --max-cost too`);
+  }
+  if (f.maxCost !== undefined && f.promptField !== undefined && f.task === 'generate' && f.outputTokens === undefined && typeof f.generationConfig?.maxOutputTokens !== 'number') {
+    throw new CliUsageError('--max-cost needs a bound on each answer: add "maxOutputTokens" to --generation-config, or give --output-tokens (output tokens to assume per request)');
   }
   if (f.quiet && f.json) throw new CliUsageError('--quiet and --json do not go together: pick one');
   if (f.webhookListen === undefined && (f.webhookUrl !== undefined || f.webhookSecret !== undefined)) {
@@ -141,6 +152,9 @@ function libraryOptions(f: RunFlags, conn: Connection): GeminiBatchOptions<Recor
   if (f.adoptWindow !== undefined) o.adoptWindowMs = f.adoptWindow;
   // The embedded emulator's list shows a batch at once: no need to wait 90 s for a lagging one.
   else if (f.emulator) o.adoptWindowMs = 2_000;
+  if (f.maxCost !== undefined) {
+    o.budget = { maxUsd: f.maxCost, onExceed: f.onBudget ?? 'stop', ...(f.outputTokens !== undefined ? { outputTokens: f.outputTokens } : {}) };
+  }
   if (f.webhookListen !== undefined) {
     const secret = f.webhookSecret ?? (process.env.GEMINI_WEBHOOK_SECRET?.trim() || undefined);
     o.webhook = { listen: f.webhookListen, ...(f.webhookUrl !== undefined ? { url: f.webhookUrl } : {}), ...(secret !== undefined ? { secret } : {}) };
@@ -235,15 +249,27 @@ export async function runBatch(inputPath: string, flags: RunFlags): Promise<numb
         if (verdict.why !== '--fresh') reporter.notice(`starting a new run: ${verdict.why}`);
         else if (archived) reporter.notice(`starting a new run (the old journal is kept as ${archived})`);
       }
-      if (verdict.kind !== 'resume') writeSettings(stateDir, settings);
+      if (verdict.kind === 'new' || verdict.kind === 'restart') writeSettings(stateDir, settings);
       else resumed = verdict.journal;
       if (fileOutput) partial = partialPathOf(flags.output);
-      if (verdict.kind === 'resume' && partial && existsSync(partial)) {
-        resume = countCompleteLines(partial);
-        reporter.notice(`resuming: ${resume.lines} results already in ${partial}`);
+      if (partial && (verdict.kind === 'resume' || verdict.kind === 'grow')) {
+        // The run goes on in OUT.partial. With none (a grown INPUT, a budget stop, a crash right
+        // after OUT was published), from OUT's lines: OUT itself stays as it is until the end.
+        if (!existsSync(partial) && existsSync(flags.output)) copyFileSync(flags.output, partial);
+        // Lines from where a budget stopped sending are BUDGET_EXCEEDED: those records go now.
+        const stop = verdict.kind === 'resume' ? verdict.journal.budgetStopSeq : undefined;
+        if (existsSync(partial)) resume = stop !== undefined ? firstLines(partial, stop) : countCompleteLines(partial);
+        if (verdict.kind === 'grow') {
+          reporter.notice(`INPUT grew since run ${verdict.runId} completed: its ${verdict.records} results stay in ${flags.output}; sending only the records after them`);
+        } else if (resume) {
+          reporter.notice(`resuming: ${resume.lines} results already in ${partial}${stop !== undefined ? ` (the budget had stopped at record ${stop + 1})` : ''}`);
+        }
       }
     }
 
+    // The INPUT this run reads, as it is now: at completion its bytes up to here are hashed, so a
+    // grown INPUT (the same bytes, then more) runs only what is new next time.
+    const inputAtStart = inputIdentity(inputPath);
     if (inputPath === '-' && process.stdin.isTTY) reporter.notice('reading records from the terminal (end with Ctrl-D)');
     // Gemini batch JSONL travels as raw lines: the library parses each once and sends its bytes.
     input = await openInput(inputPath, { maxLineChars: flags.maxLineBytes, rawLines: flags.promptField === undefined });
@@ -281,7 +307,8 @@ export async function runBatch(inputPath: string, flags: RunFlags): Promise<numb
         warnedNoResume = true;
         reporter.notice('results go to stdout, so this run cannot resume if it stops (running it again starts over and pays again); to make it resumable, write to a file with -o FILE');
       }
-      reporter.job(e);
+      if (e.state === 'BUDGET') reporter.notice(`budget: ${e.detail ?? ''}`);
+      else reporter.job(e);
     });
     // Say where the events must arrive (port 0 resolved): the url to expose through a tunnel.
     if (flags.webhookListen !== undefined) {
@@ -298,13 +325,26 @@ export async function runBatch(inputPath: string, flags: RunFlags): Promise<numb
         `${partial ?? flags.output} had ${resume!.lines} lines but INPUT has only ${progress.recordsIn} records, so it is not this run's output; delete it and run again`,
       );
     }
+    const spending = gb.spending();
+    if (spending?.stoppedAtSeq !== undefined) {
+      // OUT gets every record's line, the ones not sent BUDGET_EXCEEDED; the journal stays open.
+      if (partial) publishOut(partial, flags.output);
+      // Not complete: the same command with a larger --max-cost sends the records not sent.
+      reporter.summary(buildSummary({ model: flags.model, progress, resumed: resume?.lines ?? 0, batches: view.batches, wallMs: Date.now() - startedAt, output: flags.output, lost: gb.journal?.lostWork() ?? [] }));
+      const notSent = progress.recordsIn - spending.stoppedAtSeq;
+      reporter.notice(
+        `budget reached: ${usd(spending.spentUsd)} spent of ${usd(spending.maxUsd)}, ${usd(Math.max(0, spending.maxUsd - spending.spentUsd))} left; ${notSent} record${notSent === 1 ? '' : 's'} from record ${spending.stoppedAtSeq + 1} on were not sent (BUDGET_EXCEEDED in ${flags.output}); run the same command with a larger --max-cost to send them (nothing is paid twice)`,
+      );
+      return EXIT_BUDGET;
+    }
     // OUT is replaced only now, by a run that succeeded. Before the journal records the end: a
     // crash between the two leaves an unfinished journal, whose rerun writes OUT again from
     // the results it kept (the other order would leave a completed journal and an old OUT).
     if (partial) publishOut(partial, flags.output);
     // Only now, with OUT on disk, may the journal drop what a resume would need. What it
     // records lets the same command again see that there is nothing left to do.
-    const input_ = inputIdentity(inputPath);
+    const sha256 = inputAtStart ? prefixSha256(inputPath, inputAtStart.size) : undefined;
+    const input_ = inputAtStart && sha256 !== undefined ? { ...inputAtStart, sha256 } : undefined;
     const completion: CliCompletion = {
       output: digest.result(),
       settings,
@@ -350,6 +390,7 @@ export async function runBatch(inputPath: string, flags: RunFlags): Promise<numb
       // `… -o - | head`: the reader left on purpose. Nothing worth a word on the terminal.
       return EXIT_FATAL;
     }
+    // An option refused mid-run (the budget at a record with no bound) names flags, as one refused at start does.
     const shown = asFlagError(err);
     reporter.fatal(shown);
     return exitCodeOf(shown);

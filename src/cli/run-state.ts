@@ -4,7 +4,8 @@
  * one, refuse (its flags changed), or nothing to do (it completed, INPUT and
  * flags are the same and OUT is still exactly what it wrote).
  */
-import { existsSync, readFileSync, renameSync, statSync, writeFileSync } from 'node:fs';
+import { createHash } from 'node:crypto';
+import { closeSync, existsSync, openSync, readFileSync, readSync, renameSync, statSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { readJournal, spentAnything, type JournalState } from '../journal/journal.js';
 import { countCompleteLines } from './output.js';
@@ -78,6 +79,27 @@ export interface InputIdentity {
   path: string;
   size: number;
   mtimeMs: number;
+  /** sha256 (hex) of its first `size` bytes, recorded at completion: a grown INPUT still starts with them. */
+  sha256?: string;
+}
+
+/** sha256 (hex) of the first `bytes` bytes of a file; undefined when it is shorter. */
+export function prefixSha256(path: string, bytes: number): string | undefined {
+  const hash = createHash('sha256');
+  const fd = openSync(path, 'r');
+  try {
+    const buf = Buffer.allocUnsafe(1 << 20);
+    let at = 0;
+    while (at < bytes) {
+      const n = readSync(fd, buf, 0, Math.min(buf.length, bytes - at), at);
+      if (n <= 0) return undefined;
+      hash.update(buf.subarray(0, n));
+      at += n;
+    }
+    return hash.digest('hex');
+  } finally {
+    closeSync(fd);
+  }
 }
 
 export function inputIdentity(inputPath: string): InputIdentity | undefined {
@@ -104,6 +126,8 @@ export type Verdict =
   /** Start afresh; the old journal is archived first. `why` for a notice. */
   | { kind: 'restart'; why: string }
   | { kind: 'done'; runId: string; records: number }
+  /** INPUT starts with exactly what the completed run read and has more: send only what is new, append to OUT. */
+  | { kind: 'grow'; journal: JournalState; runId: string; records: number }
   /** Refuse: `why` is the sentence to show (a usage error). */
   | { kind: 'refuse'; why: string };
 
@@ -128,7 +152,21 @@ export function judgeState(a: { stateDir: string; inputPath: string; output: str
         why: `run ${j.runId} in ${a.stateDir} already completed ${a.output} from ${a.inputPath === '-' ? 'stdin, which cannot be compared with what it read' : 'an INPUT that cannot be compared'}; add --fresh to run it (and pay) again`,
       };
     }
-    if (JSON.stringify(input) !== JSON.stringify(done.input)) return { kind: 'restart', why: `INPUT changed since run ${j.runId} completed` };
+    const same = input.path === done.input.path && input.size === done.input.size && input.mtimeMs === done.input.mtimeMs;
+    let grew = false;
+    if (!same) {
+      // Completions before the prefix hash can only tell "changed": such a run starts afresh as before.
+      if (done.input.sha256 === undefined) return { kind: 'restart', why: `INPUT changed since run ${j.runId} completed` };
+      const kept = input.size >= done.input.size && prefixSha256(a.inputPath, done.input.size) === done.input.sha256;
+      if (!kept) {
+        return {
+          kind: 'refuse',
+          why: `INPUT changed within the ${done.input.size} bytes whose ${done.records} records run ${j.runId} already answered in ${a.output} (only lines appended after them are sent on their own); add --fresh to run all of INPUT again (and pay for every record again)`,
+        };
+      }
+      grew = input.size > done.input.size;
+    }
+    // Done or grown, OUT must still be exactly what the run wrote: the new results are appended to it.
     if (a.output === '-' || (existsSync(a.output) && !statSync(a.output).isFile())) {
       return { kind: 'refuse', why: `run ${j.runId} in ${a.stateDir} already completed this INPUT with these flags, and its results went to ${a.output === '-' ? 'stdout' : a.output}, which cannot be checked; add --fresh to run it (and pay) again` };
     }
@@ -140,7 +178,7 @@ export function judgeState(a: { stateDir: string; inputPath: string; output: str
         why: `run ${j.runId} completed ${a.output} from this INPUT with these flags, but ${a.output} was ${out ? 'changed' : 'removed'} since; add --fresh to run it (and pay) again`,
       };
     }
-    return { kind: 'done', runId: j.runId, records: done.records };
+    return grew ? { kind: 'grow', journal: j, runId: j.runId, records: done.records } : { kind: 'done', runId: j.runId, records: done.records };
   }
   if (recorded) {
     const changed = changedFlags(recorded, a.settings);

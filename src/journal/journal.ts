@@ -16,7 +16,7 @@ import { GeminiBatchError } from '../errors.js';
 import type { Chunk, ResultError } from '../types.js';
 import { acquireStateLock, borrowStateLock, type StateLock } from './lock.js';
 import { makeDirs } from '../internal/io/make-dirs.js';
-import type { ChunkRecord, CompletionInfo, LostReason, LostWork, RunJournal } from './types.js';
+import type { BatchCost, ChunkRecord, CompletionInfo, LostReason, LostWork, RunJournal } from './types.js';
 
 export const JOURNAL_FILE = 'journal.jsonl';
 const VERSION = 1;
@@ -35,6 +35,10 @@ type Entry =
   /** The chunk's work on the service was given up: redo it under the next attempt. */
   | { t: 'lost'; index: number; reason: LostReason; paid: boolean; uploadGone: boolean }
   | { t: 'emitted'; seqEnd: number }
+  /** A batch's results cost this (issue 20): keyed by batch name, so a resume that fetches them again does not count them twice. */
+  | ({ t: 'cost' } & BatchCost)
+  /** The budget stopped sending at this record: OUT's lines from it on are BUDGET_EXCEEDED, to be sent by a rerun. */
+  | { t: 'budget-stop'; seq: number }
   | { t: 'complete'; info?: CompletionInfo };
 
 export interface OpenJournalOptions {
@@ -62,12 +66,17 @@ export interface JournalState {
   completed: boolean;
   completion: CompletionInfo | undefined;
   lost: LostWork[];
+  /** Batch name → what its results cost. */
+  costs: Map<string, BatchCost>;
+  budgetStopSeq: number | undefined;
+  /** Records below this seq were delivered by a run recorded complete (their results files are gone). */
+  deliveredSeq: number;
   /** Bytes of whole, parsable lines (a torn tail from a crash is not counted). */
   validBytes: number;
 }
 
 function emptyState(): JournalState {
-  return { runId: undefined, fingerprint: undefined, chunks: new Map(), emittedSeq: 0, completed: false, completion: undefined, lost: [], validBytes: 0 };
+  return { runId: undefined, fingerprint: undefined, chunks: new Map(), emittedSeq: 0, completed: false, completion: undefined, lost: [], costs: new Map(), budgetStopSeq: undefined, deliveredSeq: 0, validBytes: 0 };
 }
 
 function resolveResultsPath(dir: string, e: Extract<Entry, { t: 'results' }>): string {
@@ -84,6 +93,11 @@ function apply(s: JournalState, dir: string, e: Entry): void {
       s.fingerprint = e.fingerprint;
       return;
     case 'chunk':
+      // A chunk past a completed run's end: the input grew, and the run goes on with it (issue 20).
+      if (s.completed) {
+        s.completed = false;
+        s.completion = undefined;
+      }
       s.chunks.set(e.index, { index: e.index, firstSeq: e.firstSeq, count: e.count, bytes: e.bytes, sha256: e.sha256, attempt: 0, batches: {}, terminal: {} });
       return;
     case 'emitted':
@@ -92,6 +106,17 @@ function apply(s: JournalState, dir: string, e: Entry): void {
     case 'complete':
       s.completed = true;
       s.completion = e.info;
+      s.deliveredSeq = Math.max(s.deliveredSeq, s.emittedSeq);
+      // Every record was sent by then: a budget stop before is history, not where a resume starts.
+      s.budgetStopSeq = undefined;
+      return;
+    case 'cost': {
+      const { t: _t, ...cost } = e;
+      s.costs.set(e.batch, cost);
+      return;
+    }
+    case 'budget-stop':
+      s.budgetStopSeq = e.seq;
       return;
   }
   const c = s.chunks.get(e.index);
@@ -195,7 +220,7 @@ export class FileJournal implements RunJournal {
       }
       this.state = s;
       const header = s.runId !== undefined ? { runId: s.runId, fingerprint: s.fingerprint ?? {} } : undefined;
-      // A completed run is reported as such (ERR_STATE_COMPLETE by geminiBatch), whatever the settings now.
+      // A completed run opens whatever the settings now: geminiBatch refuses to grow it under others (changedSettings).
       if (header && !s.completed) {
         const changed = Object.keys({ ...header.fingerprint, ...opts.fingerprint })
           .filter((k) => JSON.stringify(header.fingerprint[k]) !== JSON.stringify(opts.fingerprint[k]))
@@ -230,6 +255,18 @@ export class FileJournal implements RunJournal {
 
   get emittedSeq(): number {
     return this.state.emittedSeq;
+  }
+
+  get deliveredSeq(): number {
+    return this.state.deliveredSeq;
+  }
+
+  /** The recorded settings that differ from `fingerprint`, as `k was x, now y`. */
+  changedSettings(fingerprint: Record<string, unknown>): string[] {
+    const was = this.state.fingerprint ?? {};
+    return Object.keys({ ...was, ...fingerprint })
+      .filter((k) => JSON.stringify(was[k]) !== JSON.stringify(fingerprint[k]))
+      .map((k) => `${k} was ${JSON.stringify(was[k])}, now ${JSON.stringify(fingerprint[k])}`);
   }
 
   knownChunkEnd(index: number): number | undefined {
@@ -304,6 +341,18 @@ export class FileJournal implements RunJournal {
       ? { t: 'results', index, path: relative(this.dir, abs), rel: true, ...(failure ? { failure } : {}) }
       : { t: 'results', index, path: abs, ...(failure ? { failure } : {}) };
     this.record(e);
+  }
+  async batchCost(cost: BatchCost): Promise<void> {
+    this.record({ t: 'cost', ...cost });
+  }
+  costs(): readonly BatchCost[] {
+    return [...this.state.costs.values()];
+  }
+  async budgetStopped(seq: number): Promise<void> {
+    this.record({ t: 'budget-stop', seq });
+  }
+  get budgetStopSeq(): number | undefined {
+    return this.state.budgetStopSeq;
   }
   async emitted(seqEnd: number): Promise<void> {
     if (seqEnd > this.state.emittedSeq) this.record({ t: 'emitted', seqEnd });

@@ -51,6 +51,18 @@ export interface LostWork {
   attempt: number;
 }
 
+/** What one batch's results cost, from their usageMetadata (once per batch name). */
+export interface BatchCost {
+  index: number;
+  /** The batch whose results these are (the chunk's last part when it had several). */
+  batch: string;
+  /** USD at batch price; results of a model with no known price are not in it (see unpriced). */
+  usd: number;
+  tokens: { prompt: number; cached: number; candidates: number; thoughts: number };
+  /** Results whose model had no known price. */
+  unpriced?: number;
+}
+
 /** What the caller records about its durable output when the run completes. */
 export interface CompletionInfo {
   /** The output as written: its length and sha256 (hex), for "already done" checks on a rerun. */
@@ -67,6 +79,12 @@ export interface RunJournal {
   readonly completed: boolean;
   /** What complete() recorded, when completed. */
   readonly completion: CompletionInfo | undefined;
+  /**
+   * Records below this seq were delivered by a run recorded complete: a
+   * stream that brings records past it (a grown input) runs only those; the
+   * first chunk recorded past it makes the journal incomplete again.
+   */
+  readonly deliveredSeq: number;
   /** Where an earlier run ended chunk `index` (exclusive seq), to cut chunks identically. */
   knownChunkEnd(index: number): number | undefined;
   /** Records the chunk, or checks it against the earlier run (ERR_STATE_MISMATCH when the input differs). */
@@ -95,6 +113,14 @@ export interface RunJournal {
   /** Every chunk given up so far in this run's history (for the summary). */
   lostWork(): readonly LostWork[];
   resultsDownloaded(index: number, path: string, failure?: ResultError): Promise<void>;
+  /** What a batch's results cost: recorded before its results are, once per batch name (a later record of the same name replaces it). */
+  batchCost(cost: BatchCost): Promise<void>;
+  /** Every batch's cost recorded in this run's history, resumed sessions included. */
+  costs(): readonly BatchCost[];
+  /** The budget stopped sending at record `seq`: a rerun with a larger cap sends from there. */
+  budgetStopped(seq: number): Promise<void>;
+  /** Where the last budget stop was (undefined: none). */
+  readonly budgetStopSeq: number | undefined;
   /** Results up to (exclusive) seq have been emitted downstream. */
   emitted(seqEnd: number): Promise<void>;
   /** The directory where durable results files are kept. */

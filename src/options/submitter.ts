@@ -4,6 +4,7 @@ import { survivalOptionsSchema } from './survival.js';
 import { fields, positiveInt } from './fields.js';
 import { retryOptionsSchema } from './retry.js';
 import { DEFAULT_POLL_INTERVAL } from './poll.js';
+import { budgetOptionsSchema } from './budget.js';
 
 const pollIntervalSchema = z
   .object({
@@ -43,6 +44,8 @@ export const submitterOptionsSchema = z
     cancelOnAbort: z.boolean().default(false),
     /** Bounds a create whose answer keeps getting lost (and the HTTP retries): attempts and time. */
     retry: retryOptionsSchema.optional(),
+    /** A spending cap: `{maxUsd, outputTokens?, onExceed: 'stop' | 'cancel'}` (README, Budget). */
+    budget: budgetOptionsSchema.optional(),
     // Quota wait, adopt window, output wait, storage budget: stage 4's survival policies.
     ...survivalOptionsSchema,
   })

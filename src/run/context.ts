@@ -15,6 +15,9 @@
  *   demuxer once a job's results are all out
  * - webhook: with the `webhook` option, the receiver that wakes stage 4's
  *   polls (webhook.ts)
+ * - budget: with the `budget` option, the spending account stage 4 keeps
+ *   (budget-ledger.ts); a run the budget stopped is not recorded complete,
+ *   so the same state dir with a larger cap sends what was not sent
  */
 import { randomBytes } from 'node:crypto';
 import { setMaxListeners } from 'node:events';
@@ -26,6 +29,7 @@ import { Slots } from '../internal/concurrency/bounded.js';
 import { openJournal } from '../journal/journal.js';
 import type { CompletionInfo, RunJournal } from '../journal/types.js';
 import type { ResolvedOptions } from '../options.js';
+import { BudgetLedger } from './budget-ledger.js';
 import { RunEvents } from './events.js';
 import { InFlight } from './in-flight.js';
 import { openRunWebhook, type RunWebhook } from './webhook.js';
@@ -41,6 +45,7 @@ export interface RunContext {
   readonly inFlight: InFlight;
   readonly jobWindow: Slots;
   readonly webhook?: RunWebhook;
+  readonly budget?: BudgetLedger;
 }
 
 /** A run context with its lifecycle: made by openRun(), ended by end(). */
@@ -81,6 +86,7 @@ export function openRun(o: ResolvedOptions<unknown>, { backend, lent }: RunBacke
   // The one owner of the storage budget: what the backend lets us hold, or less if asked.
   const inFlight = new InFlight(Math.min(o.storageBudgetBytes, backend.input.capacityBytes ?? Infinity));
   const webhook = o.webhook && backend.limits.webhooks ? openRunWebhook(o.webhook, { runId, baseUrl: backend.webhookBaseUrl, signal, journal }) : undefined;
+  const budget = o.budget ? new BudgetLedger(o.budget, journal) : undefined;
   let ended = false;
 
   const complete = async (info?: CompletionInfo) => {
@@ -94,7 +100,7 @@ export function openRun(o: ResolvedOptions<unknown>, { backend, lent }: RunBacke
       // Collect what is in flight before the abort unwinds the stages.
       if (o.cancelOnAbort) cancelling = inFlight.cancelAll(backend);
       internalAbort.abort(err);
-    } else if (o.completeOnEnd) {
+    } else if (o.completeOnEnd && !budget?.stopped) {
       void complete().catch(() => undefined);
     }
     // No await before this point on success: the journal's writes are synchronous
@@ -117,24 +123,38 @@ export function openRun(o: ResolvedOptions<unknown>, { backend, lent }: RunBacke
     inFlight,
     jobWindow: new Slots(o.maxJobsInFlight, 'maxJobsInFlight'),
     ...(webhook ? { webhook } : {}),
+    ...(budget ? { budget } : {}),
     end,
     complete,
   };
 }
 
-/** Open the state dir's journal; a run it records as complete is not run again. */
+/**
+ * Open the state dir's journal. A run it records as complete goes on only
+ * with records past its end (a grown input, issue 20): geminiBatch skips the
+ * records it delivered and refuses, with ERR_STATE_COMPLETE, an input that
+ * brings nothing new.
+ */
 function openStateDir(o: ResolvedOptions<unknown>): RunJournal {
   makeDirs(o.stateDir!);
-  const journal = openJournal(o.stateDir!, {
-    runId: o.runId,
-    fingerprint: { model: o.model, task: o.task, mode: o.mode, maxFileBytes: o.maxFileBytes, maxInlineBytes: o.maxInlineBytes, maxRequestsPerBatch: o.maxRequestsPerBatch },
-  });
-  if (journal.completed) {
-    void journal.close().catch(() => undefined);
-    throw new GeminiBatchError(
-      'ERR_STATE_COMPLETE',
-      `the run recorded in ${o.stateDir} is already complete: its results were delivered; use a new stateDir (or remove this one) to run again`,
-    );
+  const fingerprint = { model: o.model, task: o.task, mode: o.mode, maxFileBytes: o.maxFileBytes, maxInlineBytes: o.maxInlineBytes, maxRequestsPerBatch: o.maxRequestsPerBatch };
+  const journal = openJournal(o.stateDir!, { runId: o.runId, fingerprint });
+  if (journal.completed || journal.deliveredSeq > 0) {
+    // Records past its end would be answered under other settings than those before them.
+    const changed = journal.completed ? journal.changedSettings(fingerprint) : [];
+    const why = changed.length
+      ? `it ran with other settings (${changed.join('; ')})`
+      : !o.ordered
+        ? 'its results were delivered, and records past its end are told apart only in order (ordered: true)'
+        : undefined;
+    if (why) {
+      void journal.close().catch(() => undefined);
+      throw completeError(o.stateDir!, why);
+    }
   }
   return journal;
+}
+
+export function completeError(stateDir: string, why: string): GeminiBatchError {
+  return new GeminiBatchError('ERR_STATE_COMPLETE', `the run recorded in ${stateDir} is already complete: ${why}; use a new stateDir (or remove this one) to run again`);
 }

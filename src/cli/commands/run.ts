@@ -1,6 +1,6 @@
 /** `gemini-batch run`: its flags and help. The work is in ../run-batch.ts. */
 import { Option, type Command } from 'commander';
-import { hostPort, httpUrl, jsonObject, nonNegativeInt, positiveInt, tier } from '../parse.js';
+import { hostPort, httpUrl, jsonObject, nonNegativeInt, positiveInt, positiveUsd, tier } from '../parse.js';
 import { runBatch, type RunFlags } from '../run-batch.js';
 
 export function registerRunCommand(program: Command, setExitCode: (code: number) => void): Command {
@@ -36,11 +36,13 @@ export function registerRunCommand(program: Command, setExitCode: (code: number)
     .option('--webhook-listen <host:port>', 'finish batches on the service\'s signed webhook events, received on this local address (polling stays the safety net)', hostPort)
     .option('--webhook-url <url>', 'with --webhook-listen: the public URL the service POSTs to (a tunnel, a proxy); default the local address', httpUrl)
     .option('--webhook-secret <whsec>', 'verify deliveries with this signing secret (from `webhooks create`); or set GEMINI_WEBHOOK_SECRET')
+    .option('--max-cost <usd>', 'spend at most this many US dollars (batch prices, the whole run with its resumes): a batch is sent only if its most possible cost still fits; records not sent get BUDGET_EXCEEDED and the run exits 4', positiveUsd)
+    .option('--output-tokens <n>', 'output tokens to assume per request that sets no generationConfig.maxOutputTokens: for --max-cost reservations and the --dry-run estimate', positiveInt)
+    .addOption(new Option('--on-budget <policy>', 'with --max-cost, when the next batch does not fit: stop sending (batches in flight finish) or also cancel those in flight').choices(['stop', 'cancel']))
     .option('--fresh', 'start a new run even if the state dir holds one (finished or not); the old journal is archived in the state dir')
     .option('--no-store', 'send "store": false on every request: the service keeps no copy of them (Developer API)')
     .option('--prices <file>', 'JSON price table adding to or overriding the built-in one: {"model": {"input": USD/1M, "output": USD/1M, "cached"?: ...}}')
     .option('--dry-run', 'plan only: records, batches, tokens, cost and limits on stdout; nothing uploaded, created or paid, no OUT')
-    .option('--output-tokens <n>', 'with --dry-run: output tokens to assume per request (default: each request\'s maxOutputTokens + thinking budget)', nonNegativeInt)
     .option('--tier <n>', 'with --dry-run: the project\'s usage tier 1, 2 or 3, for the enqueued-token quota (default 1)', tier)
     .option('--count-tokens <n>', 'with --dry-run: measure N sampled requests with the free countTokens (about 3,000 a minute) to correct the estimate', positiveInt)
     .option('--overwrite', 'replace an existing OUT that no run of gemini-batch wrote (refused without it)')
@@ -56,8 +58,10 @@ Environment:
   DEBUG=gemini-batch                stack traces for unexpected errors
 
 Exit codes: 0 done (per-request errors are results), 1 fatal (or another run
-holds the state dir), 2 usage or refused (OUT is INPUT, OUT exists without
---overwrite, flags changed on resume, ...), 3 done but every record failed,
+holds the state dir, or the endpoint cannot be reached), 2 usage or refused (OUT is
+INPUT, OUT exists without --overwrite, flags changed on resume, a busy --webhook-listen
+port, ...), 3 done but every record failed,
+4 the --max-cost budget ran out (the same command with a larger one sends the rest),
 130/143 interrupted.
 Results go to OUT.partial and replace OUT only when the run succeeds.
 Run the same command again after a crash or Ctrl-C: it resumes where it stopped.

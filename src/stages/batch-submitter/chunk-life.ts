@@ -1,12 +1,14 @@
 /**
  * One chunk's life in stage 4, top to bottom:
  *
- *   plan (from the journal, once) → run the whole chunk as a part:
+ *   plan (from the journal, once) → under a budget, reserve its cost or
+ *   refuse it (budget.ts) → run the whole chunk as a part:
  *     create once → wait → fetch → decide (decide.ts) → done, or act:
  *       resubmit · split in halves · cut to fit the quota · send the rest
  *   → a chunk the service lost is redone under its next attempt
  *   → requests that failed retryably go again (retryFailedRequests)
- *   → results recorded in the journal → the service's copies removed.
+ *   → its cost journaled → results recorded in the journal → the service's
+ *   copies removed.
  *
  * The chunk is done only when its results are on local disk; only then are
  * its input and results removed from the service.
@@ -19,6 +21,7 @@ import { Slots } from '../../internal/concurrency/bounded.js';
 import { chunkPart } from '../../journal/journal.js';
 import { putInput, releaseInput } from '../../run/input.js';
 import type { FinishedJob, UploadedChunk } from '../../types.js';
+import { chargeLostBatch, reserveChunk, settleOrRefuse } from './budget.js';
 import { createOnce } from './create-once.js';
 import { decideAfterJob, MAX_REDOS_PER_RUN, planChunk } from './decide.js';
 import {
@@ -41,6 +44,10 @@ export async function runChunk(ctx: StageContext, chunk: UploadedChunk): Promise
   const plan = planChunk(chunk, ctx.journal?.get(chunk.index), ctx.o.skipResults);
   if (plan.kind === 'skip') return { chunk, state: 'SUCCEEDED' };
   if (plan.kind === 'results-on-disk') return { chunk, state: plan.state, resultsPath: plan.resultsPath, failure: plan.failure };
+  if (ctx.budget) {
+    const verdict = await reserveChunk(ctx, chunk);
+    if (verdict.kind === 'refused') return verdict.job;
+  }
 
   const resultsPath = join(ctx.journal?.resultsDir ?? ctx.dir, `results-${chunk.index}.jsonl`);
   // A results file left by a crash mid-download may end in a torn line: start it again.
@@ -61,8 +68,18 @@ export async function runChunk(ctx: StageContext, chunk: UploadedChunk): Promise
     // The service no longer has the job or its input: redo the chunk, never a dead end (issue 11).
     if (redo >= MAX_REDOS_PER_RUN) throw new GeminiBatchError('ERR_BATCH_FAILED', `${outcome.message}, ${redo + 1} times in this run: giving up on chunk ${chunk.index}`);
     await ctx.journal?.chunkLost(chunk.index, outcome.reason, outcome.paid);
+    const lostName = `${ctx.runId}-${chunkPart(chunk.index, attempt)}`;
     attempt = ctx.journal?.get(chunk.index)?.attempt ?? attempt + 1;
     const label = chunkPart(chunk.index, attempt);
+    if (outcome.paid && ctx.budget) {
+      const refused = await chargeLostBatch(ctx, chunk, lostName);
+      if (refused) {
+        await rm(resultsPath, { force: true });
+        // The chunk's own upload was released by the refusal; a redo's is ours to release.
+        if (inputRef && inputRef !== chunk.fileName) await releaseInput(ctx, inputRef, ctx.o.cleanupRemote);
+        return refused;
+      }
+    }
     stageEvent(ctx, whole, 'RESUBMITTING', chunk.lineCount, undefined, `${outcome.message}: redone as ${ctx.runId}-${label}${outcome.paid ? ' (the lost batch was paid for)' : ''}`);
     await rm(resultsPath, { force: true });
     if (inputRef) {
@@ -76,6 +93,13 @@ export async function runChunk(ctx: StageContext, chunk: UploadedChunk): Promise
   }
   if (done.failure === undefined && ctx.o.retryFailedRequests > 0) await retryFailedRequests(ctx, chunk, resultsPath);
 
+  // The cost first: a crash before the results record fetches them again and records the same batch's cost again.
+  const refused = await settleOrRefuse(ctx, chunk, resultsPath, done.batchName);
+  if (refused) {
+    if (inputRef) await releaseInput(ctx, inputRef, ctx.o.cleanupRemote);
+    await rm(resultsPath, { force: true });
+    return refused;
+  }
   crashPoint('results-downloaded');
   await ctx.journal?.resultsDownloaded(chunk.index, resultsPath, done.failure);
   // Only now that the results are safe locally may the service's copies go; kept ones are the user's.
@@ -103,7 +127,8 @@ async function runPart(ctx: StageContext, part: BatchPart): Promise<PartOutcome>
       lines: part.lines,
       depth: part.depth,
       minSplitRequests: ctx.o.minSplitRequests,
-      onCancelled: ctx.o.onCancelled,
+      // A batch the budget cancelled is ours to account for, not someone else's cancel.
+      onCancelled: ctx.budget?.cancelled.has(job.name) ? ('emit' as const) : ctx.o.onCancelled,
     };
     let next = decideAfterJob(end);
     const restPath = `${part.spoolPath}.rest-${part.label}-${attempt}`;

@@ -114,3 +114,46 @@ export function mayBeInputGone(httpStatus: number, partKind: string, hasInputRef
   if (!hasInputRef || partKind !== 'whole') return false;
   return httpStatus >= 400 && httpStatus < 500 && httpStatus !== 429 && httpStatus !== 408;
 }
+
+/** Share of the budget at which the user is warned, once. */
+export const BUDGET_WARN_AT = 0.8;
+
+export interface BudgetAsk {
+  maxUsd: number;
+  /** Real cost of the results on disk so far. */
+  spent: number;
+  /** Estimated cost held by batches sent and not yet settled. */
+  reserved: number;
+  /** Estimated cost of this chunk (input estimated high, output at its bound). */
+  chunkCost: number;
+  /** Its batch exists already (created before a crash): it is paid for whatever we decide. */
+  committed: boolean;
+  /** An earlier chunk did not fit: nothing new is sent after it. */
+  stopped: boolean;
+  /** The 80% warning was given already. */
+  warned: boolean;
+}
+
+export type BudgetStep =
+  /** Send it; `warn`: the budget is 80% spoken for, say so once. */
+  | { kind: 'send'; warn?: string }
+  /** Do not send it: its records get BUDGET_EXCEEDED. */
+  | { kind: 'stop'; message: string };
+
+/** Before a chunk's first create under a budget: send it only if spent + reserved + it fits. */
+export function decideBudget(a: BudgetAsk): BudgetStep {
+  const total = a.spent + a.reserved + a.chunkCost;
+  const money = (n: number) => `$${n.toFixed(4)}`;
+  if (!a.committed && (a.stopped || total > a.maxUsd)) {
+    return {
+      kind: 'stop',
+      message: a.stopped
+        ? `not sent: the budget of ${money(a.maxUsd)} ran out before this batch`
+        : `not sent: the budget of ${money(a.maxUsd)} would be passed (${money(a.spent)} spent, ${money(a.reserved)} held by batches in flight, this batch up to ${money(a.chunkCost)})`,
+    };
+  }
+  if (!a.warned && total >= BUDGET_WARN_AT * a.maxUsd) {
+    return { kind: 'send', warn: `${Math.floor((100 * total) / a.maxUsd)}% of the budget of ${money(a.maxUsd)} is spent or held by batches sent (${money(a.spent)} spent)` };
+  }
+  return { kind: 'send' };
+}

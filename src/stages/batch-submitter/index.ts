@@ -10,9 +10,12 @@ import { Slots, boundedMap } from '../../internal/concurrency/bounded.js';
 import { parseOptions } from '../../options/parse.js';
 import { submitterOptionsSchema, type BatchSubmitterOptions } from '../../options/submitter.js';
 import type { RunContext } from '../../run/context.js';
+import { BudgetLedger } from '../../run/budget-ledger.js';
 import { InFlight } from '../../run/in-flight.js';
+import { GeminiBatchError } from '../../errors.js';
 import type { FinishedJob, UploadedChunk } from '../../types.js';
 import { runChunk } from './chunk-life.js';
+import { defaultPricer } from './pricer.js';
 import { makeStageContext } from './stage-context.js';
 
 export type { BatchSubmitterOptions } from '../../options/submitter.js';
@@ -20,7 +23,7 @@ export type { BatchPart } from './parts.js';
 
 /** What the submitter uses of the run: backend, runId and work dir at least. */
 export type SubmitterContext = Pick<RunContext, 'backend' | 'runId' | 'workDir'> &
-  Partial<Pick<RunContext, 'signal' | 'journal' | 'events' | 'inFlight' | 'jobWindow' | 'webhook'>>;
+  Partial<Pick<RunContext, 'signal' | 'journal' | 'events' | 'inFlight' | 'jobWindow' | 'webhook' | 'budget'>>;
 
 /** UploadedChunk (object mode) → FinishedJob (object mode). */
 export function batchSubmitter(run: SubmitterContext, options: BatchSubmitterOptions): Duplex {
@@ -29,11 +32,18 @@ export function batchSubmitter(run: SubmitterContext, options: BatchSubmitterOpt
   // cancelOnAbort records the chunks it gives up in the journal (src/run/in-flight.ts).
   inFlight.attachJournal(run.journal);
   const progress = run.events?.progress;
+  const pricer = defaultPricer;
+  if (o.budget && pricer.estimateChunk(1, 1, o.model) === undefined) {
+    throw new GeminiBatchError('ERR_INVALID_OPTIONS', `geminiBatch: option budget needs a price for the model ${o.model}, and none is known`);
+  }
+  const budget = o.budget ? (run.budget ?? new BudgetLedger(o.budget, run.journal)) : undefined;
   const ctx = makeStageContext(o, {
     backend: run.backend,
     runId: run.runId,
     dir: run.workDir,
     inFlight,
+    pricer,
+    ...(budget ? { budget } : {}),
     ...(run.signal ? { signal: run.signal } : {}),
     ...(run.journal ? { journal: run.journal } : {}),
     ...(run.webhook ? { webhook: run.webhook } : {}),

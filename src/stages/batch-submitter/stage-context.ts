@@ -11,10 +11,12 @@ import type { BatchBackend } from '../../backend/types.js';
 import { Slots } from '../../internal/concurrency/bounded.js';
 import type { RunJournal } from '../../journal/types.js';
 import type { submitterOptionsSchema } from '../../options/submitter.js';
+import type { BudgetLedger } from '../../run/budget-ledger.js';
 import type { InFlight } from '../../run/in-flight.js';
 import type { BatchWebhook } from '../../run/webhook.js';
 import type { JobEvent } from '../../types.js';
 import type { BatchPart } from './parts.js';
+import type { Pricer } from './pricer.js';
 import { QuotaGate, type QuotaReservation } from './quota-gate.js';
 
 export type SubmitterSettings = z.output<typeof submitterOptionsSchema>;
@@ -50,6 +52,10 @@ export interface StageContext {
   readonly appends: Map<string, Promise<void>>;
   readonly onJob: ((e: JobEvent) => void) | undefined;
   readonly onBytesUploaded: ((n: number) => void) | undefined;
+  /** The run's spending account, with the budget option (budget.ts). */
+  readonly budget: BudgetLedger | undefined;
+  /** Prices for the budget's estimates and costs. */
+  readonly pricer: Pricer;
 }
 
 export function stageEvent(ctx: StageContext, part: Pick<BatchPart, 'chunk'>, state: JobEvent['state'], requests: number, batchName?: string, detail?: string): void {
@@ -98,6 +104,8 @@ export interface StageLoan {
   webhook?: BatchWebhook;
   onJob?: (e: JobEvent) => void;
   onBytesUploaded?: (n: number) => void;
+  budget?: BudgetLedger;
+  pricer: Pricer;
 }
 
 export function makeStageContext(o: SubmitterSettings, loan: StageLoan): StageContext {
@@ -118,5 +126,7 @@ export function makeStageContext(o: SubmitterSettings, loan: StageLoan): StageCo
     appends: new Map(),
     onJob: loan.onJob,
     onBytesUploaded: loan.onBytesUploaded,
+    budget: loan.budget,
+    pricer: loan.pricer,
   };
 }
