@@ -25,7 +25,8 @@ await build({
   platform: 'node',
   target: 'node20',
   // Dependencies loaded on first use keep their own files; the rest is bundled.
-  external: ['undici', 'undici/*', 'jose', 'standardwebhooks', '@google/genai'],
+  // @node-rs/crc32 (the emulator's CRC32C) loads a native binary for the platform: it cannot be bundled.
+  external: ['undici', 'undici/*', 'jose', 'standardwebhooks', '@google/genai', '@node-rs/crc32'],
   // Bundled CommonJS dependencies (commander, split2, stream-json) call require().
   banner: { js: "import { createRequire as __bundleRequire } from 'node:module';\nconst require = __bundleRequire(import.meta.url);" },
   legalComments: 'linked',

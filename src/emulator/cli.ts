@@ -139,7 +139,7 @@ export function flagsToArgs(flags: RawFlags): EmulatorCommandArgs {
 export function registerEmulatorCommand(program: Command): Command {
   const cmd = program
     .command('emulator')
-    .description('Run a local Gemini Batch + Files API emulator (files on disk, fault injection)')
+    .description('Run a local Gemini Batch + Files API emulator, with Vertex AI batch jobs and a Cloud Storage subset on the same port (files on disk, fault injection)')
     .option('--port <n>', 'port to listen on (0 = any free port)', parseCount, 8787)
     .option('--host <host>', 'interface to bind', '127.0.0.1')
     .option('--api-key <key>', 'require this API key (x-goog-api-key or ?key=)')
@@ -200,6 +200,17 @@ export function registerEmulatorCommand(program: Command): Command {
     )
     .option('--webhook-max-attempts <n>', 'delivery attempts per event before giving up (default 4)', parseCount)
     .option('--webhook-retry-base-ms <ms>', 'first retry delay, doubled per attempt (default 200)', parseCount)
+    // ---- Vertex AI batch jobs and Cloud Storage (same port; --request-error-rate, --pending-ms, --running-ms apply too) ----
+    .option('--vertex-queue-ms <ms>', 'how long a Vertex job stays JOB_STATE_QUEUED (default 30)', parseCount)
+    .option('--vertex-expire-jobs [spec]', 'Vertex jobs that end EXPIRED after the queue: probability or 1-based ordinals (bare flag: all)', parseJobSpec)
+    .option('--vertex-fail-jobs [spec]', 'Vertex jobs that end FAILED with no output: probability or 1-based ordinals (bare flag: all)', parseJobSpec)
+    .option('--vertex-cutoff-rows <n>', 'the 24 h processing cut-off, simulated: a job answers N rows, exports them, ends FAILED', parseCount)
+    .option('--vertex-output-info-hidden-polls <n>', 'terminal GETs answered without outputInfo first (default 1)', parseCount)
+    .option('--vertex-echo-top-level-fields', 'echo an input line\'s top-level fields (the key) in its output row (default: not echoed)')
+    .option('--vertex-max-job-requests <n>', 'most requests per Vertex job (default 200000)', parseCount)
+    .option('--vertex-max-job-bytes <n>', 'most input bytes per Vertex job (default 1000000000)', parseCount)
+    .option('--expired-token-responses <n>', 'the next N requests with a bearer token (Vertex or Cloud Storage) answer 401', parseCount)
+    .option('--gcs-cut-downloads <n>', 'cut the first N Cloud Storage downloads halfway through their body', parseCount)
     .action(async (flags: RawFlags) => {
       // A bare --fail-jobs / --expire-jobs arrives as `true`: every job.
       const f: Record<string, unknown> = { ...flags };
@@ -210,6 +221,8 @@ export function registerEmulatorCommand(program: Command): Command {
       delete f.quotaRetryDelayS;
       if (f.failJobs === true) f.failJobs = 1;
       if (f.expireJobs === true) f.expireJobs = 1;
+      if (f.vertexFailJobs === true) f.vertexFailJobs = 1;
+      if (f.vertexExpireJobs === true) f.vertexExpireJobs = 1;
       await runEmulatorCommand(flagsToArgs(f as RawFlags));
     });
   return cmd;

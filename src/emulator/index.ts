@@ -1,7 +1,9 @@
 /**
  * A local Gemini Batch + Files service (v1beta) for tests, examples and
  * benchmarks: `startEmulator({port: 0})`, then point a client (ours or the
- * official @google/genai SDK via httpOptions.baseUrl) at `url`.
+ * official @google/genai SDK via httpOptions.baseUrl) at `url`. The same port
+ * serves Vertex AI batch prediction jobs and a Cloud Storage subset
+ * (GOOGLE_VERTEX_BASE_URL / STORAGE_EMULATOR_HOST = `url`).
  */
 import { mkdtempSync, rmSync } from 'node:fs';
 import { createServer } from 'node:http';
@@ -20,6 +22,7 @@ import { BatchRoutes } from './routes-batches.js';
 import { JobRunner } from './runner.js';
 import type { EmulatorOptions, RunningEmulator } from './types.js';
 import { Uploads } from './uploads.js';
+import { createCloudServices } from './vertex/service.js';
 import { WebhookRoutes } from './routes-webhooks.js';
 import { WebhookDeliverer } from './webhook-delivery.js';
 import { WebhookSigner } from './webhook-signing.js';
@@ -86,7 +89,12 @@ async function start(opts: EmulatorOptions): Promise<RunningEmulator> {
   const deliverer = new WebhookDeliverer(ctx, webhookStore, signer, () => url);
   store.onFinish = (b) => deliverer.batchEnded(b);
   const webhooks = { routes: new WebhookRoutes(webhookStore, deliverer), signer };
-  const server = createServer(createRouter(ctx, uploads, new BatchRoutes(ctx, store, runner), webhooks, () => url));
+  const devApi = createRouter(ctx, uploads, new BatchRoutes(ctx, store, runner), webhooks, () => url);
+  // Vertex batch jobs and Cloud Storage share the port; their paths never collide with the Developer API's.
+  const cloud = createCloudServices(ctx, () => url);
+  const server = createServer((req, res) => {
+    if (!cloud.handle(req, res)) devApi(req, res);
+  });
   // Uploads of 8 MiB pieces over slow links must not hit Node's default request timeout.
   server.requestTimeout = 0;
 
@@ -115,6 +123,7 @@ async function start(opts: EmulatorOptions): Promise<RunningEmulator> {
         server.closeAllConnections();
         await closed;
         await runner.close();
+        await cloud.close();
         if (ownDir) rmSync(dataDir, { recursive: true, force: true });
       })()),
   };

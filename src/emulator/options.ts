@@ -53,6 +53,16 @@ const schema = z
       .strict(),
     webhookMaxAttempts: z.number().int().positive(),
     webhookRetryBaseMs: count,
+    vertexQueueMs: count,
+    vertexExpireJobs: jobSpec,
+    vertexFailJobs: jobSpec,
+    vertexCutoffRows: count,
+    vertexOutputInfoHiddenPolls: count,
+    vertexEchoTopLevelFields: z.boolean(),
+    vertexMaxJobRequests: z.number().int().positive(),
+    vertexMaxJobBytes: z.number().int().positive(),
+    expiredTokenResponses: count,
+    gcsCutDownloads: count,
   })
   .partial()
   .strict();

@@ -147,6 +147,31 @@ export interface EmulatorOptions {
   webhookMaxAttempts?: number;
   /** First retry delay in ms, doubled per attempt (default 200). */
   webhookRetryBaseMs?: number;
+
+  // ---- Vertex AI batch jobs and Cloud Storage (issue 19; requestErrorRate, pendingMs and runningMs apply too) ----
+  /** ms a Vertex job stays JOB_STATE_QUEUED before PENDING (default 30). */
+  vertexQueueMs?: number;
+  /** Vertex jobs that end EXPIRED after the queue (the 72 h wait, simulated), no output: a probability or 1-based ordinals. */
+  vertexExpireJobs?: number | number[];
+  /** Vertex jobs that end FAILED with no output: a probability or 1-based ordinals. */
+  vertexFailJobs?: number | number[];
+  /**
+   * The 24 h processing cut-off, simulated: a job answers this many rows, exports
+   * them, counts the rest as incomplete and ends FAILED (code 4) with its outputInfo.
+   */
+  vertexCutoffRows?: number;
+  /** Terminal GETs that come without outputInfo before it shows (default 1: the first one). */
+  vertexOutputInfoHiddenPolls?: number;
+  /** Echo an input line's top-level fields (our `key`) in its output row (default false: undocumented, so not relied on). */
+  vertexEchoTopLevelFields?: boolean;
+  /** Most requests per Vertex job (default 200,000); more fail the job. */
+  vertexMaxJobRequests?: number;
+  /** Most input bytes per Vertex job (default 1,000,000,000); more fail the job. */
+  vertexMaxJobBytes?: number;
+  /** The next N requests carrying a bearer token (Vertex or Cloud Storage) answer 401, as for an expired token. */
+  expiredTokenResponses?: number;
+  /** The first N Cloud Storage media downloads are cut halfway through their body. */
+  gcsCutDownloads?: number;
 }
 
 /** Route groups for injected errors; `webhooks` is the WebhookService (static webhooks). */

@@ -1,0 +1,111 @@
+/**
+ * One input line to one output row, as Vertex writes them:
+ * `{"status":"","processed_time":"…","request":{…},"response":{…}}`. The
+ * request is echoed re-serialised (snake_case field names, its own key order;
+ * map keys such as labels and schema property names left alone), not as sent.
+ * A failed row has a free-text `status` and no `response`. Other top-level
+ * fields of the line (a `key`) are echoed only with vertexEchoTopLevelFields.
+ */
+import { answerRequest, GRPC_INVALID_ARGUMENT, type RequestError } from '../answer.js';
+import type { Context } from '../context.js';
+import { isRecord } from '../wire.js';
+
+const snake = (s: string): string => s.replace(/[A-Z]/g, (c) => `_${c.toLowerCase()}`);
+
+/** Fields whose value is a map (keys are data, values are messages). */
+const MAPS = new Set(['labels', 'properties']);
+/** Fields whose value is free JSON (a Struct): nothing inside is renamed. */
+const RAW = new Set(['args', 'response', 'response_json_schema', 'parameters_json_schema', 'struct_value', 'default']);
+
+function reserialise(v: unknown, mode: 'message' | 'map'): unknown {
+  if (Array.isArray(v)) return v.map((x) => reserialise(x, mode === 'map' ? 'message' : mode));
+  if (!isRecord(v)) return v;
+  const out: Record<string, unknown> = {};
+  for (const [k, x] of Object.entries(v)) {
+    if (mode === 'map') {
+      out[k] = reserialise(x, 'message');
+      continue;
+    }
+    const name = snake(k);
+    out[name] = RAW.has(name) ? x : reserialise(x, MAPS.has(name) ? 'map' : 'message');
+  }
+  return out;
+}
+
+/** The echoed request: snake_case, top-level fields in name order. */
+export function echoRequest(request: Record<string, unknown>): Record<string, unknown> {
+  const r = reserialise(request, 'message') as Record<string, unknown>;
+  const out: Record<string, unknown> = {};
+  for (const k of Object.keys(r).sort()) out[k] = r[k];
+  return out;
+}
+
+/** What Vertex refuses that the Developer API takes: explicit caches, `store`, Files API URIs. */
+export function vertexRefusal(request: Record<string, unknown>): string | undefined {
+  if (request.cachedContent !== undefined || request.cached_content !== undefined) {
+    return 'cachedContent is not supported in batch prediction.';
+  }
+  if (request.store !== undefined) return 'Invalid JSON payload received. Unknown name "store": Cannot find field.';
+  if (/"(?:fileUri|file_uri)"\s*:\s*"files\//.test(JSON.stringify(request.contents ?? null))) {
+    return 'Files API URIs (files/…) are not supported; use a gs:// or https:// URI.';
+  }
+  return undefined;
+}
+
+const HTTP_OF: Record<number, [number, string]> = {
+  3: [400, 'INVALID_ARGUMENT'],
+  4: [504, 'DEADLINE_EXCEEDED'],
+  8: [429, 'RESOURCE_EXHAUSTED'],
+  13: [500, 'INTERNAL'],
+  14: [503, 'UNAVAILABLE'],
+};
+
+/** The free-text status of a failed row, with the underlying error as embedded JSON, as the service writes it. */
+export function statusText(e: RequestError): string {
+  const [code, status] = HTTP_OF[e.code] ?? [500, e.status ?? 'INTERNAL'];
+  const inner = JSON.stringify({ error: { code, message: e.message, status } });
+  return code === 400 ? `Bad Request: ${inner}` : `Internal error occurred. Failed to get generateContentResponse: ${inner}`;
+}
+
+/** 2024-11-01T18:13:16.826+00:00, the service's processed_time format. */
+export function processedTime(ms: number): string {
+  return new Date(ms).toISOString().replace('Z', '+00:00');
+}
+
+export interface RowJob {
+  modelId: string;
+}
+
+export function answerRow(ctx: Context, job: RowJob, lineNo: number, text: string): { line: string; ok: boolean } {
+  const t = processedTime(ctx.now());
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(text);
+  } catch (err) {
+    const status = statusText({ code: GRPC_INVALID_ARGUMENT, message: `line ${lineNo}: not valid JSON (${(err as Error).message})` });
+    return { line: JSON.stringify({ status, processed_time: t, request: {} }), ok: false };
+  }
+  const head: Record<string, unknown> = {};
+  if (isRecord(parsed) && ctx.options.vertexEchoTopLevelFields) {
+    for (const [k, v] of Object.entries(parsed)) if (k !== 'request') head[k] = v;
+  }
+  const request = isRecord(parsed) ? parsed.request : undefined;
+  if (!isRecord(request)) {
+    const status = statusText({ code: GRPC_INVALID_ARGUMENT, message: `line ${lineNo}: "request" must be a JSON object` });
+    return { line: JSON.stringify({ ...head, status, processed_time: t, request: {} }), ok: false };
+  }
+  const echo = echoRequest(request);
+  const refused = vertexRefusal(request);
+  const key = isRecord(parsed) && (typeof parsed.key === 'string' || typeof parsed.key === 'number') ? String(parsed.key) : String(lineNo);
+  const r = refused
+    ? { error: { code: GRPC_INVALID_ARGUMENT, message: refused } }
+    : answerRequest(ctx, 'generate', `models/${job.modelId}`, key, request);
+  if (r.error) return { line: JSON.stringify({ ...head, status: statusText(r.error), processed_time: t, request: echo }), ok: false };
+  return { line: JSON.stringify({ ...head, status: '', processed_time: t, request: echo, response: vertexResponse(r.response) }), ok: true };
+}
+
+/** Vertex names the serving version: `gemini-2.5-flash@default`. */
+function vertexResponse(response: unknown): unknown {
+  if (!isRecord(response) || typeof response.modelVersion !== 'string' || response.modelVersion.includes('@')) return response;
+  return { ...response, modelVersion: `${response.modelVersion}@default` };
+}
