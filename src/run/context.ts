@@ -65,7 +65,7 @@ export function openRun(o: ResolvedOptions<unknown>, { backend, lent }: RunBacke
   let journal: RunJournal | undefined;
   let workDir: string;
   try {
-    journal = o.stateDir ? openStateDir(o) : undefined;
+    journal = o.stateDir ? openStateDir(o, backend.name) : undefined;
     workDir = openWorkDir({ stateDir: journal?.dir, tmpDir: o.tmpDir ?? tmpdir() });
   } catch (err) {
     void journal?.close().catch(() => undefined);
@@ -123,11 +123,12 @@ export function openRun(o: ResolvedOptions<unknown>, { backend, lent }: RunBacke
 }
 
 /** Open the state dir's journal; a run it records as complete is not run again. */
-function openStateDir(o: ResolvedOptions<unknown>): RunJournal {
+function openStateDir(o: ResolvedOptions<unknown>, backend: string): RunJournal {
   makeDirs(o.stateDir!);
   const journal = openJournal(o.stateDir!, {
     runId: o.runId,
-    fingerprint: { model: o.model, task: o.task, mode: o.mode, maxFileBytes: o.maxFileBytes, maxInlineBytes: o.maxInlineBytes, maxRequestsPerBatch: o.maxRequestsPerBatch },
+    // The backend only when not the Developer API, so journals written before there was a choice still resume.
+    fingerprint: { model: o.model, task: o.task, mode: o.mode, maxFileBytes: o.maxFileBytes, maxInlineBytes: o.maxInlineBytes, maxRequestsPerBatch: o.maxRequestsPerBatch, ...(backend !== 'gemini' ? { backend } : {}) },
   });
   if (journal.completed) {
     void journal.close().catch(() => undefined);
