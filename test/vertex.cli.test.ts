@@ -1,0 +1,57 @@
+/**
+ * `gemini-batch run --backend vertex` as a real process: against an emulator
+ * in the test process (Vertex jobs and Cloud Storage on one port) and against
+ * the embedded one (--emulator); a missing bucket or a Vertex flag without
+ * --backend vertex is a usage error in one sentence.
+ */
+import { writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { RunningEmulator } from '../src/emulator/index.js';
+import { batchJsonl, cliEnv, emulator, readLines, runCli, tempDir } from './cli.helpers.js';
+
+let emu: RunningEmulator;
+let dir: string;
+beforeAll(async () => {
+  emu = await emulator({ vertexQueueMs: 5 });
+  dir = tempDir('gb-vertex-cli-');
+});
+afterAll(() => emu.close());
+
+const vertexEnv = () =>
+  cliEnv({ GOOGLE_VERTEX_BASE_URL: emu.url, STORAGE_EMULATOR_HOST: emu.url, GOOGLE_OAUTH_ACCESS_TOKEN: 'cli-test-token', GOOGLE_CLOUD_PROJECT: undefined });
+
+describe('gemini-batch run --backend vertex', () => {
+  it('writes one result per record, in input order, through Vertex jobs and Cloud Storage', async () => {
+    const input = join(dir, 'in.jsonl');
+    const out = join(dir, 'out.jsonl');
+    writeFileSync(input, batchJsonl(30));
+    const r = await runCli(
+      ['run', input, '-m', 'gemini-2.5-flash', '-o', out, '--backend', 'vertex', '--project', 'p1', '--location', 'us-central1', '--bucket', 'gs://bkt/cli', '--max-requests', '12', '--poll-interval', '20', '-q'],
+      { env: vertexEnv() },
+    );
+    expect(r.stderr).toBe('');
+    expect(r.code).toBe(0);
+    const lines = readLines(out);
+    expect(lines.map((l) => l.key)).toEqual(Array.from({ length: 30 }, (_, i) => `k${i}`));
+    expect(lines.every((l) => l.response !== undefined)).toBe(true);
+    expect(emu.counters().requestsByRoute['vertex.create']).toBe(3);
+  });
+
+  it('runs against the embedded emulator with --emulator', async () => {
+    const out = join(dir, 'emu-out.jsonl');
+    const r = await runCli(['run', '-', '-m', 'gemini-2.5-flash', '-o', out, '--backend', 'vertex', '--emulator', '-q'], { env: cliEnv(), stdin: batchJsonl(5) });
+    expect(r.code).toBe(0);
+    expect(readLines(out).map((l) => l.key)).toEqual(['k0', 'k1', 'k2', 'k3', 'k4']);
+  });
+
+  it('names a missing bucket, and a Vertex flag without --backend vertex, in one sentence', async () => {
+    const out = join(dir, 'never.jsonl');
+    const noBucket = await runCli(['run', '-', '-m', 'm', '-o', out, '--backend', 'vertex', '--project', 'p1'], { env: vertexEnv(), stdin: batchJsonl(1) });
+    expect(noBucket.code).toBe(2);
+    expect(noBucket.stderr).toMatch(/--backend vertex needs --bucket gs:\/\/BUCKET\/PREFIX/);
+    const stray = await runCli(['run', '-', '-m', 'm', '-o', out, '--bucket', 'gs://bkt/x'], { env: vertexEnv(), stdin: batchJsonl(1) });
+    expect(stray.code).toBe(2);
+    expect(stray.stderr).toMatch(/--bucket is for Vertex AI: add --backend vertex/);
+  });
+});
