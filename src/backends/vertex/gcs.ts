@@ -184,7 +184,7 @@ export class Gcs {
       if (q.kind === 'done') return { ...q.object, bucket };
       if (q.kind === 'exists') return this.takeExisting(path, bucket, name, total, signal);
       if (q.kind === 'gone') session = undefined;
-      else offset = q.received;
+      else acked = offset = q.received; // held since an earlier process: counted there
     }
     if (!session) {
       const started = await this.startSession(bucket, name, total, signal);
