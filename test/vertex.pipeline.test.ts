@@ -125,6 +125,25 @@ describe('geminiBatch on the Vertex backend', () => {
     expect(e.counters().batchesCreated).toBe(1);
   });
 
+  it('the 24 h processing cut-off keeps the rows that finished and sends only the rest again', async () => {
+    const e = await start({ vertexCutoffRows: 5 });
+    const input = records(12, promptOf);
+    const out = await collect(input, geminiBatch(vertexOptions()));
+    expect(out.map((r) => r.key)).toEqual(input.map((r) => r.key));
+    out.forEach((r, i) => expect(responseText(r)).toMatch(new RegExp(`^echo: ${promptOf(i)} #`)));
+    // The first job answered 5 rows; every job after it answers at most 5 of what is left.
+    expect(e.counters().batchesCreated).toBe(3);
+  });
+
+  it('a job EXPIRED in the queue goes again as two halves', async () => {
+    const e = await start({ vertexExpireJobs: [1] });
+    const input = records(8, promptOf);
+    const out = await collect(input, geminiBatch(vertexOptions()));
+    expect(out.map((r) => r.key)).toEqual(input.map((r) => r.key));
+    expect(out.every((r) => 'response' in r)).toBe(true);
+    expect(e.counters().batchesCreated).toBe(3);
+  });
+
   it('a 401 on an expired token fetches a fresh one and goes on', async () => {
     await start({ expiredTokenResponses: 1 });
     tokens.length = 0;
