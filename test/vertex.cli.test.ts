@@ -8,7 +8,8 @@ import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { RunningEmulator } from '../src/emulator/index.js';
-import { batchJsonl, cliEnv, emulator, readLines, runCli, tempDir } from './cli.helpers.js';
+import { batchJsonl, cliEnv, collect, emulator, readLines, runCli, spawnCli, tempDir } from './cli.helpers.js';
+import { startEmulator } from '../src/emulator/index.js';
 
 let emu: RunningEmulator;
 let dir: string;
@@ -43,6 +44,30 @@ describe('gemini-batch run --backend vertex', () => {
     const r = await runCli(['run', '-', '-m', 'gemini-2.5-flash', '-o', out, '--backend', 'vertex', '--emulator', '-q'], { env: cliEnv(), stdin: batchJsonl(5) });
     expect(r.code).toBe(0);
     expect(readLines(out).map((l) => l.key)).toEqual(['k0', 'k1', 'k2', 'k3', 'k4']);
+  });
+
+  it('kill -9 after the jobs were created, then the same command: the jobs are re-attached, none created twice', async () => {
+    const slow = await startEmulator({ port: 0, pendingMs: 10, runningMs: 20, vertexQueueMs: 1_500 });
+    try {
+      const env = cliEnv({ GOOGLE_VERTEX_BASE_URL: slow.url, STORAGE_EMULATOR_HOST: slow.url, GOOGLE_OAUTH_ACCESS_TOKEN: 'cli-test-token' });
+      const input = join(dir, 'kill-in.jsonl');
+      const out = join(dir, 'kill-out.jsonl');
+      writeFileSync(input, batchJsonl(20));
+      const args = ['run', input, '-m', 'gemini-2.5-flash', '-o', out, '--backend', 'vertex', '--project', 'p1', '--bucket', 'gs://bkt/kill', '--max-requests', '10', '--poll-interval', '20', '-q'];
+      const child = spawnCli(args, env);
+      const done = collect(child);
+      while ((slow.counters().requestsByRoute['vertex.create'] ?? 0) < 2) await new Promise((r) => setTimeout(r, 20));
+      child.kill('SIGKILL');
+      await done;
+      const again = await runCli(args, { env });
+      expect(again.stderr).toBe('');
+      expect(again.code).toBe(0);
+      expect(readLines(out).map((l) => l.key)).toEqual(Array.from({ length: 20 }, (_, i) => `k${i}`));
+      expect(readLines(out).every((l) => l.response !== undefined)).toBe(true);
+      expect(slow.counters().requestsByRoute['vertex.create']).toBe(2);
+    } finally {
+      await slow.close();
+    }
   });
 
   it('names a missing bucket, and a Vertex flag without --backend vertex, in one sentence', async () => {
