@@ -70,6 +70,34 @@ describe('gemini-batch run --backend vertex', () => {
     }
   });
 
+  it('jobs and files with --backend vertex list, show and delete what a run left (--no-cleanup)', async () => {
+    const own = await startEmulator({ port: 0, pendingMs: 10, runningMs: 20, vertexQueueMs: 5 });
+    try {
+      const env = cliEnv({ GOOGLE_VERTEX_BASE_URL: own.url, STORAGE_EMULATOR_HOST: own.url, GOOGLE_OAUTH_ACCESS_TOKEN: 'cli-test-token' });
+      const out = join(dir, 'keep-out.jsonl');
+      const v = ['--backend', 'vertex', '--project', 'p1'];
+      const run = await runCli(['run', '-', '-m', 'gemini-2.5-flash', '-o', out, ...v, '--bucket', 'gs://bkt/keep', '--no-cleanup', '--poll-interval', '20', '-q'], { env, stdin: batchJsonl(3) });
+      expect(run.code).toBe(0);
+      const jobs = await runCli(['jobs', 'list', ...v, '--json'], { env });
+      const listed = jobs.stdout.trim().split('\n').map((l) => JSON.parse(l) as { name: string; state: string });
+      expect(listed).toHaveLength(1);
+      expect(listed[0]!.state).toBe('SUCCEEDED');
+      const got = await runCli(['jobs', 'get', listed[0]!.name, ...v, '--raw'], { env });
+      expect((JSON.parse(got.stdout) as { labels: Record<string, string> }).labels.gbs_part).toBe('0');
+      const files = await runCli(['files', 'list', ...v, '--bucket', 'gs://bkt/keep', '--json'], { env });
+      const uris = files.stdout.trim().split('\n').map((l) => (JSON.parse(l) as { uri: string }).uri);
+      expect(uris.some((u) => /^gs:\/\/bkt\/keep\/[^/]+\/0\.jsonl$/.test(u))).toBe(true);
+      expect(uris.some((u) => /\/out\/0\/prediction-model-[^/]+\/predictions\.jsonl$/.test(u))).toBe(true);
+      const input = uris.find((u) => u.endsWith('/0.jsonl'))!;
+      expect((await runCli(['files', 'delete', input, '--backend', 'vertex'], { env })).stdout.trim()).toBe(`deleted ${input}`);
+      const left = await runCli(['files', 'list', ...v, '--bucket', 'gs://bkt/keep', '--json'], { env });
+      expect(left.stdout.trim().split('\n')).toHaveLength(uris.length - 1);
+      expect((await runCli(['jobs', 'delete', listed[0]!.name, ...v], { env })).stdout.trim()).toBe(`deleted ${listed[0]!.name}`);
+    } finally {
+      await own.close();
+    }
+  });
+
   it('names a missing bucket, and a Vertex flag without --backend vertex, in one sentence', async () => {
     const out = join(dir, 'never.jsonl');
     const noBucket = await runCli(['run', '-', '-m', 'm', '-o', out, '--backend', 'vertex', '--project', 'p1'], { env: vertexEnv(), stdin: batchJsonl(1) });

@@ -5,17 +5,20 @@ import { withClient } from '../client.js';
 import { mb } from '../format.js';
 import { positiveInt } from '../parse.js';
 import { table } from '../table.js';
+import { vertexFilesCommand, withBackendFlags } from '../vertex-admin.js';
+import type { BackendFlags } from '../vertex-connection.js';
 
 type Print = (text: string) => void;
 
 export function registerFilesCommand(program: Command, print: Print): Command {
   const files = program.command('files').description('List or delete files on the service');
-  files
-    .command('list')
+  withBackendFlags(files
+    .command('list'))
     .description('List files (batch inputs and results)')
     .option('--limit <n>', 'show at most N files', positiveInt, 100)
     .option('--json', 'one JSON object per line instead of a table')
-    .action(async (flags: { limit: number; json?: boolean }) => {
+    .action(async (flags: { limit: number; json?: boolean } & BackendFlags) => {
+      if (flags.backend === 'vertex') return vertexFilesCommand('list', flags, print);
       await withClient(async (client) => {
         const rows: GeminiFile[] = [];
         for await (const f of client.files.list({ pageSize: Math.min(flags.limit, 100) })) {
@@ -32,11 +35,12 @@ export function registerFilesCommand(program: Command, print: Print): Command {
         );
       });
     });
-  files
-    .command('delete')
+  withBackendFlags(files
+    .command('delete'))
     .description('Delete a file')
     .argument('<name>', 'files/ID or ID')
-    .action(async (name: string) => {
+    .action(async (name: string, flags: BackendFlags) => {
+      if (flags.backend === 'vertex') return vertexFilesCommand('delete', flags, print, name);
       await withClient(async (client) => {
         await client.files.delete(name);
         print(`deleted ${name}`);
