@@ -6,7 +6,6 @@
  * emulator serves both Vertex jobs and Cloud Storage, with a placeholder
  * token so no real credential is ever sent to it.
  */
-import type { Connection } from './connection.js';
 import { CliUsageError } from './errors.js';
 
 export interface BackendFlags {
@@ -20,7 +19,14 @@ function env(name: string): string | undefined {
   return process.env[name]?.trim() || undefined;
 }
 
-export async function connectVertex(f: BackendFlags & { emulator?: boolean }): Promise<Connection> {
+/** The Vertex side of the CLI's Connection (connection.ts). */
+export interface VertexConnection {
+  target: string;
+  vertex: { project: string; location?: string; bucket: string };
+  close(): Promise<void>;
+}
+
+export async function connectVertex(f: BackendFlags & { emulator?: boolean }): Promise<VertexConnection> {
   let close = async (): Promise<void> => undefined;
   let target = 'Vertex AI';
   if (f.emulator) {
