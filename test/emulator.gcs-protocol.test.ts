@@ -162,3 +162,24 @@ describe('list and delete', () => {
       expect((await call('DELETE', `${emu.url}/storage/v1/b/bk/o/${encodeURIComponent('p/1')}`)).status).toBe(404);
     }));
 });
+
+describe('multipart/related bodies', () => {
+  it('parse the same whatever the chunking, a delimiter split across chunks included', async () => {
+    const { readMultipartRelated } = await import('../src/emulator/gcs/multipart.js');
+    const data = Buffer.concat([randomBytes(5000), Buffer.from('\r\n--b0undar'), randomBytes(3000)]);
+    const body = Buffer.concat([
+      Buffer.from('--b0undary\r\nContent-Type: application/json\r\n\r\n{"name":"x","contentType":"text/plain"}\r\n--b0undary\r\nContent-Type: text/plain\r\n\r\n'),
+      data,
+      Buffer.from('\r\n--b0undary--\r\n'),
+    ]);
+    for (const size of [1, 7, 64, 100_000]) {
+      async function* chunks(): AsyncIterable<Buffer> {
+        for (let i = 0; i < body.length; i += size) yield body.subarray(i, i + size);
+      }
+      const got: Buffer[] = [];
+      const head = await readMultipartRelated(chunks(), 'b0undary', async (c) => void got.push(Buffer.from(c)));
+      expect(head).toEqual({ metadata: { name: 'x', contentType: 'text/plain' }, contentType: 'text/plain' });
+      expect(Buffer.concat(got).equals(data)).toBe(true);
+    }
+  });
+});

@@ -256,14 +256,69 @@ describe('knobs', () => {
     }));
 });
 
+describe('shared fault knobs', () => {
+  it('ambiguousCreateRate: the create answers 503 but the job exists, found by its labels', () =>
+    withEmu({ ambiguousCreateRate: 1 }, async (emu) => {
+      await put(emu.url, 'b', 'in.jsonl', lines(2));
+      const r = await call('POST', `${emu.url}/v1/${P}/batchPredictionJobs`, {
+        body: jobBody('gs://b/in.jsonl', 'gs://b/out', { labels: { gbs_run: 'r9', gbs_part: '4' } }),
+        headers: AUTH,
+      });
+      expect(r.status).toBe(503);
+      const found = (await call('GET', `${emu.url}/v1/${P}/batchPredictionJobs?filter=${encodeURIComponent('labels.gbs_run="r9" AND labels.gbs_part="4"')}`, { headers: AUTH })).json();
+      expect(found.batchPredictionJobs).toHaveLength(1);
+      expect(emu.counters().createsByDisplayName.job).toBe(1);
+    }));
+
+  it('errorRates apply to Vertex calls and Cloud Storage calls by the same route groups', () =>
+    withEmu({ errorRates: { get: 1, download: 1 }, errorStatuses: [503] }, async (emu) => {
+      await put(emu.url, 'b', 'in.jsonl', lines(2));
+      const j = await create(emu.url, jobBody('gs://b/in.jsonl', 'gs://b/out'));
+      const g = await get(emu.url, String(j.name));
+      expect(g.status).toBe(503);
+      expect(g.json()).toMatchObject({ error: { code: 503, status: 'UNAVAILABLE' } });
+      const d = await call('GET', `${emu.url}/storage/v1/b/b/o/in.jsonl?alt=media`);
+      expect(d.status).toBe(503);
+      expect(d.json()).toMatchObject({ error: { code: 503, errors: [{ reason: 'backendError' }] } });
+      expect((await call('GET', `${emu.url}/storage/v1/b/b/o/in.jsonl`)).status).toBe(200);
+    }));
+
+  it('listLagMs: a new job shows in list (filtered or not) only after the lag; get finds it at once', () =>
+    withEmu({ listLagMs: 300 }, async (emu) => {
+      await put(emu.url, 'b', 'in.jsonl', lines(1));
+      const j = await create(emu.url, jobBody('gs://b/in.jsonl', 'gs://b/out', { labels: { gbs_run: 'lag' } }));
+      const q = `${emu.url}/v1/${P}/batchPredictionJobs?filter=${encodeURIComponent('labels.gbs_run="lag"')}`;
+      expect((await call('GET', q, { headers: AUTH })).json().batchPredictionJobs).toBeUndefined();
+      expect((await get(emu.url, String(j.name))).status).toBe(200);
+      await new Promise((r) => setTimeout(r, 350));
+      expect((await call('GET', q, { headers: AUTH })).json().batchPredictionJobs).toHaveLength(1);
+    }));
+
+  it('maxLineBytes: a longer line is a failed row; the lines around it are answered', () =>
+    withEmu({ maxLineBytes: 1000, vertexOutputInfoHiddenPolls: 0 }, async (emu) => {
+      const long = JSON.stringify({ request: { contents: [{ parts: [{ text: 'x'.repeat(300_000) }] }] } });
+      await put(emu.url, 'b', 'in.jsonl', lines(1) + long + '\n' + lines(1).replace('"k0"', '"k2"').replace('"0"', '"2"'));
+      const j = await create(emu.url, jobBody('gs://b/in.jsonl', 'gs://b/out'));
+      const ended = (await untilEnded(emu.url, String(j.name))) as Record<string, unknown> & { outputInfo: { gcsOutputDirectory: string } };
+      expect(ended).toMatchObject({ state: 'JOB_STATE_PARTIALLY_SUCCEEDED', completionStats: { successfulCount: '2', failedCount: '1' } });
+      const rows = await outputRows(emu.url, ended.outputInfo.gcsOutputDirectory);
+      expect(rows.some((r) => /longer than 1000 bytes/.test(String(r.row.status)))).toBe(true);
+    }));
+});
+
 describe('cancel and delete', () => {
   it('cancel: CANCELLING, then CANCELLED with the completed rows exported; a second cancel is 400', () =>
     withEmu({ runningMs: 60_000, vertexOutputInfoHiddenPolls: 0 }, async (emu) => {
       await put(emu.url, 'b', 'in.jsonl', lines(10));
       const j = await create(emu.url, jobBody('gs://b/in.jsonl', 'gs://b/out'));
       const name = String(j.name);
-      while ((await get(emu.url, name)).json().state !== 'JOB_STATE_RUNNING') await new Promise((r) => setTimeout(r, 5));
-      // Running for 60 s: refused delete first.
+      // Running (for 60 s) with all ten rows answered: completionStats counts them live.
+      for (;;) {
+        const now = (await get(emu.url, name)).json() as { state: string; completionStats?: { successfulCount?: string } };
+        if (now.state === 'JOB_STATE_RUNNING' && now.completionStats?.successfulCount === '10') break;
+        await new Promise((r) => setTimeout(r, 5));
+      }
+      // A running job cannot be deleted.
       const del = await call('DELETE', `${emu.url}/v1/${name}`, { headers: AUTH });
       expect(del.status).toBe(400);
       expect(del.json()).toMatchObject({ error: { status: 'FAILED_PRECONDITION' } });

@@ -50,14 +50,22 @@ export class GcsRoutes {
     try {
       const problem = this.auth.check(req, false);
       if (problem) throw new GcsError(401, 'authError', authMessage(problem), WWW_AUTHENTICATE);
-      run().catch(fail);
+      // errorRates apply by the Developer API's groups: upload, download, and files (metadata, list, delete).
+      const injected = this.ctx.faults.httpError(run.group);
+      if (injected) {
+        this.ctx.counters.add('injectedErrors');
+        if (injected.code === 0) req.socket.destroy();
+        else sendGcsError(res, new GcsError(injected.code, injected.code === 429 ? 'rateLimitExceeded' : 'backendError', injected.message));
+        return true;
+      }
+      run.run().catch(fail);
     } catch (err) {
       fail(err);
     }
     return true;
   }
 
-  private route(req: IncomingMessage, res: ServerResponse, url: URL): (() => Promise<void>) | undefined {
+  private route(req: IncomingMessage, res: ServerResponse, url: URL): { group: 'upload' | 'download' | 'files'; run: () => Promise<void> } | undefined {
     const p = url.pathname;
     const q = url.searchParams;
     const origin = originOf(req, this.fallbackOrigin());
@@ -66,34 +74,40 @@ export class GcsRoutes {
     if (m) {
       const bucket = decodeURIComponent(m[1]!);
       const uploadId = q.get('upload_id');
-      if (uploadId !== null && req.method === 'PUT') return async () => (count('upload'), this.uploads.put(req, res, uploadId, origin));
-      if (uploadId !== null && req.method === 'DELETE') return async () => (count('upload'), this.uploads.cancel(res, uploadId));
-      if (req.method === 'POST') return async () => (count('upload'), this.startUpload(req, res, bucket, q, origin));
+      const up = (run: () => Promise<void>): { group: 'upload'; run: () => Promise<void> } => ({ group: 'upload', run });
+      if (uploadId !== null && req.method === 'PUT') return up(async () => (count('upload'), this.uploads.put(req, res, uploadId, origin)));
+      if (uploadId !== null && req.method === 'DELETE') return up(async () => (count('upload'), this.uploads.cancel(res, uploadId)));
+      if (req.method === 'POST') return up(async () => (count('upload'), this.startUpload(req, res, bucket, q, origin)));
       return undefined;
     }
     m = OBJECT.exec(p);
     if (m) {
       const bucket = decodeURIComponent(m[1]!);
       const name = decodeURIComponent(m[2]!);
-      if (req.method === 'GET' && q.get('alt') === 'media') return async () => (count('download'), this.download(req, res, bucket, name));
-      if (req.method === 'GET') return async () => (count('get'), json(res, 200, this.store.toResource(this.store.require(bucket, name), origin)));
+      if (req.method === 'GET' && q.get('alt') === 'media') return { group: 'download', run: async () => (count('download'), this.download(req, res, bucket, name)) };
+      if (req.method === 'GET') {
+        return { group: 'files', run: async () => (count('get'), json(res, 200, this.store.toResource(this.store.require(bucket, name), origin))) };
+      }
       if (req.method === 'DELETE') {
-        return async () => {
-          count('delete');
-          this.store.delete(bucket, name, q.get('ifGenerationMatch'));
-          res.writeHead(204);
-          res.end();
+        return {
+          group: 'files',
+          run: async () => {
+            count('delete');
+            this.store.delete(bucket, name, q.get('ifGenerationMatch'));
+            res.writeHead(204);
+            res.end();
+          },
         };
       }
       return undefined;
     }
     m = OBJECTS.exec(p);
-    if (m && req.method === 'GET') return async () => (count('list'), this.list(res, decodeURIComponent(m![1]!), q, origin));
+    if (m && req.method === 'GET') return { group: 'files', run: async () => (count('list'), this.list(res, decodeURIComponent(m![1]!), q, origin)) };
     m = BUCKET.exec(p);
     if (m && req.method === 'GET') {
       // Every bucket exists: clients that check first (bucket.exists()) get a plausible resource.
       const name = decodeURIComponent(m[1]!);
-      return async () => json(res, 200, { kind: 'storage#bucket', id: name, name, location: 'US', storageClass: 'STANDARD', metageneration: '1' });
+      return { group: 'files', run: async () => json(res, 200, { kind: 'storage#bucket', id: name, name, location: 'US', storageClass: 'STANDARD', metageneration: '1' }) };
     }
     return undefined;
   }

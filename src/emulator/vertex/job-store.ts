@@ -120,8 +120,10 @@ export class JobStore {
     return j;
   }
 
+  /** What list shows: this parent's jobs, each only listLagMs after its create (how soon is unknown on the service). */
   listed(parent: string): VertexJob[] {
-    return [...this.jobs.values()].filter((j) => !j.deleted && j.parent === parent);
+    const shownBefore = this.ctx.now() - this.ctx.settings.listLagMs;
+    return [...this.jobs.values()].filter((j) => !j.deleted && j.parent === parent && j.createTime <= shownBefore);
   }
 
   /** Moves a job to an end state (once), stops its timers. */

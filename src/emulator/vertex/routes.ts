@@ -6,6 +6,7 @@
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Context } from '../context.js';
+import type { EmulatorRoute } from '../types.js';
 import { decodePageToken, HttpError, invalid, isoTimeNanos, pageSizeOf, paginate, readJson, sendError, sendJson } from '../wire.js';
 import { authMessage, WWW_AUTHENTICATE, type BearerAuth } from './auth.js';
 import { parseFilter } from './filter.js';
@@ -42,9 +43,17 @@ export class VertexRoutes {
         sendError(res, new HttpError(401, authMessage(problem)), WWW_AUTHENTICATE);
         return true;
       }
-      const run = this.route(req, res, url, parent, kind, id, cancel !== undefined);
-      if (!run) throw new HttpError(404, `Route ${req.method ?? ''} ${url.pathname} not found.`);
-      run().catch(fail);
+      const found = this.route(req, res, url, parent, kind, id, cancel !== undefined);
+      if (!found) throw new HttpError(404, `Route ${req.method ?? ''} ${url.pathname} not found.`);
+      // errorRates apply by the same groups as on the Developer API (create, get, list, cancel, delete).
+      const injected = found.group ? this.ctx.faults.httpError(found.group) : undefined;
+      if (injected) {
+        this.ctx.counters.add('injectedErrors');
+        if (injected.code === 0) req.socket.destroy();
+        else sendError(res, injected);
+        return true;
+      }
+      found.run().catch(fail);
     } catch (err) {
       fail(err);
     }
@@ -59,21 +68,21 @@ export class VertexRoutes {
     kind: string,
     id: string | undefined,
     cancel: boolean,
-  ): (() => Promise<void>) | undefined {
+  ): { group: EmulatorRoute | undefined; run: () => Promise<void> } | undefined {
     const count = (name: string): void => this.ctx.counters.route(`vertex.${name}`);
     if (kind === 'operations') {
       // Delete operations are done when answered; a GET on one says so again.
       if (req.method !== 'GET' || id === undefined || cancel) return undefined;
-      return async () => sendJson(res, 200, { name: `${parent}/operations/${id}`, done: true, response: { '@type': 'type.googleapis.com/google.protobuf.Empty' } });
+      return { group: undefined, run: async () => sendJson(res, 200, { name: `${parent}/operations/${id}`, done: true, response: { '@type': 'type.googleapis.com/google.protobuf.Empty' } }) };
     }
     if (id === undefined) {
-      if (req.method === 'POST' && !cancel) return async () => (count('create'), this.create(req, res, parent));
-      if (req.method === 'GET' && !cancel) return async () => (count('list'), this.list(res, url, parent));
+      if (req.method === 'POST' && !cancel) return { group: 'create', run: async () => (count('create'), this.create(req, res, parent)) };
+      if (req.method === 'GET' && !cancel) return { group: 'list', run: async () => (count('list'), this.list(res, url, parent)) };
       return undefined;
     }
     if (cancel) {
       if (req.method !== 'POST') return undefined;
-      return async () => {
+      return { group: 'cancel', run: async () => {
         count('cancel');
         await readJson(req, 1 << 20);
         const j = this.store.get(parent, id);
@@ -82,11 +91,11 @@ export class VertexRoutes {
         }
         this.runner.cancel(j);
         sendJson(res, 200, {});
-      };
+      } };
     }
-    if (req.method === 'GET') return async () => (count('get'), this.get(res, parent, id));
+    if (req.method === 'GET') return { group: 'get', run: async () => (count('get'), this.get(res, parent, id)) };
     if (req.method === 'DELETE') {
-      return async () => {
+      return { group: 'delete', run: async () => {
         count('delete');
         const j = this.store.delete(parent, id);
         const t = isoTimeNanos(this.ctx.now());
@@ -96,7 +105,7 @@ export class VertexRoutes {
           done: true,
           response: { '@type': 'type.googleapis.com/google.protobuf.Empty' },
         });
-      };
+      } };
     }
     return undefined;
   }
@@ -106,6 +115,10 @@ export class VertexRoutes {
     const j = this.store.create(parent, body);
     this.ctx.counters.created(j.displayName);
     this.runner.schedule(j);
+    if (this.ctx.faults.ambiguousCreate()) {
+      this.ctx.counters.add('injectedErrors');
+      throw new HttpError(503, 'Injected 503 after the job was created (emulator fault: ambiguous create).');
+    }
     sendJson(res, 200, toWire(j));
   }
 

@@ -10,7 +10,16 @@ import { answerRequest, GRPC_INVALID_ARGUMENT, type RequestError } from '../answ
 import type { Context } from '../context.js';
 import { isRecord } from '../wire.js';
 
-const snake = (s: string): string => s.replace(/[A-Z]/g, (c) => `_${c.toLowerCase()}`);
+/** Field names repeat on every row: converted once each (a bounded cache, field names are few). */
+const snakeCache = new Map<string, string>();
+function snake(s: string): string {
+  let v = snakeCache.get(s);
+  if (v === undefined) {
+    v = s.replace(/[A-Z]/g, (c) => `_${c.toLowerCase()}`);
+    if (snakeCache.size < 4096) snakeCache.set(s, v);
+  }
+  return v;
+}
 
 /** Fields whose value is a map (keys are data, values are messages). */
 const MAPS = new Set(['labels', 'properties']);
@@ -46,10 +55,22 @@ export function vertexRefusal(request: Record<string, unknown>): string | undefi
     return 'cachedContent is not supported in batch prediction.';
   }
   if (request.store !== undefined) return 'Invalid JSON payload received. Unknown name "store": Cannot find field.';
-  if (/"(?:fileUri|file_uri)"\s*:\s*"files\//.test(JSON.stringify(request.contents ?? null))) {
-    return 'Files API URIs (files/…) are not supported; use a gs:// or https:// URI.';
-  }
+  if (hasFilesApiUri(request.contents)) return 'Files API URIs (files/…) are not supported; use a gs:// or https:// URI.';
   return undefined;
+}
+
+function hasFilesApiUri(contents: unknown): boolean {
+  if (!Array.isArray(contents)) return false;
+  for (const c of contents) {
+    const parts = isRecord(c) ? c.parts : undefined;
+    if (!Array.isArray(parts)) continue;
+    for (const p of parts) {
+      const fd = isRecord(p) ? (p.fileData ?? p.file_data) : undefined;
+      const uri = isRecord(fd) ? (fd.fileUri ?? fd.file_uri) : undefined;
+      if (typeof uri === 'string' && uri.startsWith('files/')) return true;
+    }
+  }
+  return false;
 }
 
 const HTTP_OF: Record<number, [number, string]> = {
@@ -68,8 +89,15 @@ export function statusText(e: RequestError): string {
 }
 
 /** 2024-11-01T18:13:16.826+00:00, the service's processed_time format. */
+let lastMs = NaN;
+let lastText = '';
 export function processedTime(ms: number): string {
-  return new Date(ms).toISOString().replace('Z', '+00:00');
+  // Thousands of rows share a millisecond: format it once.
+  if (ms !== lastMs) {
+    lastMs = ms;
+    lastText = new Date(ms).toISOString().replace('Z', '+00:00');
+  }
+  return lastText;
 }
 
 export interface RowJob {

@@ -15,7 +15,7 @@ import { isoTime } from '../wire.js';
 import { ENDED, type VertexJob } from './job.js';
 import type { JobStore } from './job-store.js';
 import { OutputWriter } from './output-writer.js';
-import { answerRow } from './rows.js';
+import { answerRow, processedTime, statusText } from './rows.js';
 import { ShufflePool } from './shuffle.js';
 
 const NL = 0x0a;
@@ -168,41 +168,65 @@ export class VertexRunner {
     let answered = 0;
     let cutoff = false;
     let stopped = false;
-    const handle = (text: string): void => {
-      if (text.trim() === '') return;
+    const count = (): boolean => {
       requests++;
       if (requests > maxRequests) throw new JobFailure(3, `The input has more than ${maxRequests} requests, the most a batch prediction job takes.`);
       if (!stopped && j.cancelRequested) stopped = true;
       if (!stopped && cutoffRows !== undefined && answered >= cutoffRows) stopped = cutoff = true;
-      if (stopped) {
-        j.incomplete++;
-        return;
-      }
+      if (stopped) j.incomplete++;
+      return !stopped;
+    };
+    const handle = (text: string): void => {
+      if (text.trim() === '' || !count()) return;
       const r = answerRow(this.ctx, j, requests, text);
       answered++;
       if (r.ok) j.successful++;
       else j.failed++;
       pool.push(r.line);
     };
+    const maxLine = this.ctx.settings.maxLineBytes;
+    /** A line past maxLineBytes: a failed row, without ever holding the line. */
+    const tooLongRow = (): void => {
+      if (!count()) return;
+      answered++;
+      j.failed++;
+      const status = statusText({ code: 3, message: `line ${requests}: longer than ${maxLine} bytes` });
+      pool.push(JSON.stringify({ status, processed_time: processedTime(this.ctx.now()), request: {} }));
+    };
     try {
       for (const o of inputs) {
         let carry: Buffer[] = [];
+        let carryLen = 0;
+        let tooLong = false;
         for await (const chunk of createReadStream(o.file, { highWaterMark: 256 << 10 }) as AsyncIterable<Buffer>) {
           let start = 0;
           for (let i = chunk.indexOf(NL); i >= 0; i = chunk.indexOf(NL, start)) {
-            if (carry.length > 0) {
+            if (tooLong) {
+              tooLong = false;
+              tooLongRow();
+            } else if (carryLen > 0) {
               carry.push(chunk.subarray(start, i));
               handle(Buffer.concat(carry).toString('utf8'));
-              carry = [];
             } else handle(chunk.toString('utf8', start, i));
+            carry = [];
+            carryLen = 0;
             start = i + 1;
             if (writer.queued > FLUSH_CHARS) await writer.flush();
           }
-          if (start < chunk.length) carry.push(chunk.subarray(start));
+          if (start < chunk.length && !tooLong) {
+            carry.push(chunk.subarray(start));
+            carryLen += chunk.length - start;
+            if (carryLen > maxLine) {
+              tooLong = true;
+              carry = [];
+              carryLen = 0;
+            }
+          }
           j.updateTime = this.ctx.now();
           await writer.flush();
         }
-        if (carry.length > 0) handle(Buffer.concat(carry).toString('utf8'));
+        if (tooLong) tooLongRow();
+        else if (carryLen > 0) handle(Buffer.concat(carry).toString('utf8'));
       }
       pool.end();
       await writer.flush();
