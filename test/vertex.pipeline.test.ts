@@ -125,6 +125,21 @@ describe('geminiBatch on the Vertex backend', () => {
     expect(e.counters().batchesCreated).toBe(1);
   });
 
+  it('every create answer lost and the list late: each job is looked for patiently by label and adopted, none made twice', async () => {
+    const e = await start({ ambiguousCreateRate: 1, listLagMs: 600 });
+    const input = records(10, promptOf);
+    const stream = geminiBatch(vertexOptions({ maxRequestsPerBatch: 5 }));
+    const details: string[] = [];
+    stream.on('job', (ev: { detail?: string }) => ev.detail && details.push(ev.detail));
+    const out = await collect(input, stream);
+    expect(out.map((r) => r.key)).toEqual(input.map((r) => r.key));
+    expect(out.every((r) => 'response' in r)).toBe(true);
+    expect(e.counters().batchesCreated).toBe(2);
+    expect(Object.values(e.counters().createsByDisplayName)).toEqual([1, 1]);
+    // The first list after each lost answer came too early: the run said it was still looking.
+    expect(details.some((d) => /looking for the batch whose create answer was lost/.test(d))).toBe(true);
+  });
+
   it('the 24 h processing cut-off keeps the rows that finished and sends only the rest again', async () => {
     const e = await start({ vertexCutoffRows: 5 });
     const input = records(12, promptOf);
