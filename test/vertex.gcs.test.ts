@@ -85,6 +85,37 @@ describe('uploads', () => {
 });
 
 describe('verified downloads', () => {
+  it('rows that arrive a few bytes at a time, a long answer among them, come out whole', async () => {
+    const long = 'x'.repeat(200_000);
+    const rows = [0, 1, 2].map((i) => JSON.stringify({ status: '', request: { labels: { gbs_seq: String(i) } }, response: { text: i === 1 ? long : `answer ${i}` } })).join('\n');
+    const good = Buffer.from(rows); // no final newline: the last row ends with the object
+    server = createServer((req, res) => {
+      if (new URL(req.url!, 'http://x').searchParams.get('alt') !== 'media') {
+        res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify({ items: [{ name: 'o/d/predictions.jsonl', size: String(good.length), crc32c: crc(good) }] }));
+        return;
+      }
+      res.writeHead(200, { 'content-length': String(good.length) });
+      let at = 0;
+      const next = () => {
+        if (at >= good.length) return void res.end();
+        const n = at < 300 ? 3 : 65_536;
+        res.write(good.subarray(at, at + n));
+        at += n;
+        setImmediate(next);
+      };
+      next();
+    });
+    await new Promise<void>((r) => server!.listen(0, '127.0.0.1', r));
+    const gcs = new Gcs(http, `http://127.0.0.1:${(server.address() as AddressInfo).port}`);
+    const spoolPath = join(dir, 'spool.jsonl');
+    writeFileSync(spoolPath, ['0:a', '1:b', '2:c'].map((k) => `{"key":"${k}","request":{}}\n`).join(''));
+    const resultsPath = join(dir, 'results.jsonl');
+    const job = { name: 'j', state: 'SUCCEEDED', done: true, hasOutput: true, raw: { outputInfo: { gcsOutputDirectory: 'gs://bkt/o/d/' } } } as BatchJob;
+    await fetchVertexResults(gcs, job, { resultsPath, spoolPath, scratchPath: join(dir, 'scratch') });
+    const lines = readFileSync(resultsPath, 'utf8').trim().split('\n').map((l) => JSON.parse(l) as { key: string; response: { text: string } });
+    expect(lines.map((l) => [l.key, l.response.text.length])).toEqual([['0:a', 8], ['1:b', 200_000], ['2:c', 8]]);
+  });
+
   it('bytes that do not match the crc32c are read again, and each row is written once', async () => {
     const rows = [0, 1, 2].map((i) => JSON.stringify({ status: '', request: { contents: [], labels: { gbs_seq: String(i) } }, response: { text: `answer ${i}` } })).join('\n') + '\n';
     const good = Buffer.from(rows);

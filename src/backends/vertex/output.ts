@@ -40,29 +40,31 @@ interface Row {
   request?: { labels?: Record<string, unknown> };
 }
 
-/** Splits a byte stream into lines, holding only the unfinished one. */
+/**
+ * Splits a byte stream into lines, holding only the unfinished one (as the
+ * pieces it came in: a long answer spread over many chunks is joined once,
+ * not once per chunk).
+ */
 class LineSplitter {
-  private rest: Buffer | undefined;
+  private pending: Buffer[] = [];
 
   *push(chunk: Buffer): Generator<Buffer> {
-    let buf = this.rest ? Buffer.concat([this.rest, chunk]) : chunk;
-    this.rest = undefined;
     let start = 0;
-    for (let nl = buf.indexOf(0x0a); nl !== -1; nl = buf.indexOf(0x0a, start)) {
-      if (nl > start) yield buf.subarray(start, nl);
+    for (let nl = chunk.indexOf(0x0a); nl !== -1; nl = chunk.indexOf(0x0a, start)) {
+      const piece = chunk.subarray(start, nl);
+      const line = this.pending.length ? Buffer.concat([...this.pending, piece]) : piece;
+      this.pending = [];
+      if (line.length > 0) yield line;
       start = nl + 1;
     }
-    if (start < buf.length) {
-      buf = buf.subarray(start);
-      // Copied: the chunk it is a view of is not kept.
-      this.rest = Buffer.from(buf);
-    }
+    // Copied: the chunk it is a view of is not kept.
+    if (start < chunk.length) this.pending.push(Buffer.from(chunk.subarray(start)));
   }
 
   end(): Buffer | undefined {
-    const r = this.rest;
-    this.rest = undefined;
-    return r;
+    const rest = this.pending.length ? Buffer.concat(this.pending) : undefined;
+    this.pending = [];
+    return rest;
   }
 }
 
