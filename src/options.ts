@@ -18,6 +18,19 @@ import { webhookOptionsSchema } from './webhook/options.js';
 
 export { DEFAULT_MAX_FILE_BYTES, DEFAULT_MAX_INLINE_BYTES } from './options/fields.js';
 
+const vertexOptionsSchema = z
+  .object({
+    /** Else GOOGLE_CLOUD_PROJECT. */
+    project: z.string().min(1).optional(),
+    /** Else GOOGLE_CLOUD_LOCATION, else us-central1 (`global`: the global endpoint). */
+    location: z.string().regex(/^[a-z0-9-]+$/, 'a Google Cloud location such as us-central1 or global').optional(),
+    /** Where input and output objects go: gs://BUCKET/PREFIX. */
+    bucket: z.string().regex(/^gs:\/\/[a-z0-9][a-z0-9._-]{1,220}(\/.*)?$/, 'gs://BUCKET or gs://BUCKET/PREFIX').optional(),
+    /** A fresh OAuth2 access token (else GOOGLE_OAUTH_ACCESS_TOKEN, else Application Default Credentials). */
+    getAccessToken: z.custom<() => Promise<string> | string>((v) => typeof v === 'function', 'a function').optional(),
+  })
+  .strict();
+
 /** Options of the run itself: where it talks to, where it keeps things, how it ends. */
 export const runOptionsSchema = z
   .object({
@@ -44,6 +57,10 @@ export const runOptionsSchema = z
      * net at pollInterval: `{url?, listen?: {host, port}, secret?}` (README, Webhooks).
      */
     webhook: webhookOptionsSchema.optional(),
+    /** Which batch service: the Gemini Developer API (default) or Vertex AI batch prediction (README, Vertex AI). */
+    backend: z.enum(['gemini', 'vertex']).default('gemini'),
+    /** With backend 'vertex': the project, location and Cloud Storage place of its jobs. */
+    vertex: vertexOptionsSchema.optional(),
   })
   .strict();
 
@@ -74,5 +91,16 @@ export function resolveOptions<R>(opts: GeminiBatchOptions<R>): ResolvedOptions<
     // "The first N results" only means the first N records when results come in input order.
     throw new GeminiBatchError('ERR_INVALID_OPTIONS', 'geminiBatch: skipResults needs ordered: true');
   }
-  return out;
+  return out.backend === 'vertex' ? withVertexDefaults(out) : out;
+}
+
+/** Vertex's project and location from the environment when not given; one sentence when project or bucket is missing. */
+function withVertexDefaults<R>(o: ResolvedOptions<R>): ResolvedOptions<R> {
+  const env = (name: string) => process.env[name]?.trim() || undefined;
+  const vertex = { ...o.vertex };
+  vertex.project ??= env('GOOGLE_CLOUD_PROJECT');
+  vertex.location ??= env('GOOGLE_CLOUD_LOCATION');
+  if (!vertex.project) throw new GeminiBatchError('ERR_INVALID_OPTIONS', "geminiBatch: backend 'vertex' needs a Google Cloud project: give vertex.project or set GOOGLE_CLOUD_PROJECT");
+  if (!vertex.bucket) throw new GeminiBatchError('ERR_INVALID_OPTIONS', "geminiBatch: backend 'vertex' needs a Cloud Storage place for input and output: give vertex.bucket as gs://BUCKET/PREFIX");
+  return { ...o, vertex };
 }

@@ -6,15 +6,21 @@
 import type { BatchBackend } from '../backend/types.js';
 import { createGeminiBackend } from './gemini/backend.js';
 import type { GeminiClient, RetryOptions } from './gemini/types.js';
+import { createVertexBackend, type VertexBackendOptions } from './vertex/backend.js';
 
 export interface BackendChoice {
+  /** Which service (default: the Developer API). */
+  backend?: 'gemini' | 'vertex';
   apiKey?: string;
   baseUrl?: string;
   retry?: RetryOptions;
+  /** With backend 'vertex': project, location, bucket (gs://b/prefix), getAccessToken. */
+  vertex?: Pick<VertexBackendOptions, 'project' | 'location' | 'bucket' | 'getAccessToken'>;
 }
 
-/** The Developer API backend from the options, or over a client lent by the caller (tests, CLI). */
+/** The backend the options name, or the Developer API over a client lent by the caller (tests, CLI). */
 export function openBackend(o: BackendChoice, client?: GeminiClient): BatchBackend {
+  if (o.backend === 'vertex') return createVertexBackend({ ...o.vertex, ...(o.retry ? { retry: o.retry } : {}) });
   if (client) return createGeminiBackend({ client });
   return createGeminiBackend({ apiKey: o.apiKey, baseUrl: o.baseUrl, ...(o.retry ? { retry: o.retry } : {}) });
 }

@@ -4,6 +4,7 @@
  * emulator started in this process with --emulator.
  */
 import { CliUsageError } from './errors.js';
+import { connectVertex, type BackendFlags } from './vertex-connection.js';
 
 export interface Connection {
   /** Undefined: the library reads the environment itself (GOOGLE_API_KEY, else GEMINI_API_KEY). */
@@ -11,6 +12,8 @@ export interface Connection {
   baseUrl?: string;
   /** Human description for logs ("the embedded emulator", a URL); never the key. */
   target: string;
+  /** With --backend vertex: where its jobs and objects go. */
+  vertex?: { project: string; location?: string; bucket: string };
   close(): Promise<void>;
 }
 
@@ -22,7 +25,10 @@ function env(name: string): string | undefined {
 export const NO_KEY_MESSAGE =
   'no API key: set GEMINI_API_KEY (or GOOGLE_API_KEY) to use the Gemini API, or pass --emulator to run against the local emulator';
 
-export async function connect(opts: { emulator?: boolean }): Promise<Connection> {
+export async function connect(opts: { emulator?: boolean } & BackendFlags): Promise<Connection> {
+  if (opts.backend === 'vertex') return connectVertex(opts);
+  const vertexOnly = (['project', 'location', 'bucket'] as const).find((k) => opts[k] !== undefined);
+  if (vertexOnly) throw new CliUsageError(`--${vertexOnly} is for Vertex AI: add --backend vertex`);
   if (opts.emulator) {
     // Only --emulator runs load the service (~17 MB): a run against the real one never does.
     const { startEmulator } = await import('../emulator/index.js');

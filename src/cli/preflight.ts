@@ -12,9 +12,11 @@ import { GeminiApiError } from '../backends/gemini/errors.js';
 import { probeService, type ProbeVerdict } from '../backends/gemini/probe.js';
 import { probeListen } from '../webhook/listen.js';
 import { connect } from './connection.js';
+import type { BackendFlags } from './vertex-connection.js';
 import { CliUsageError } from './errors.js';
 
-export interface PreflightFlags {
+/** The Developer API is probed; Vertex runs check their token and project on their first call. */
+export interface PreflightFlags extends BackendFlags {
   emulator?: boolean;
   webhookListen?: { host: string; port: number };
 }
@@ -32,8 +34,9 @@ export async function preflight(flags: PreflightFlags, signal?: AbortSignal): Pr
       throw new CliUsageError(`--webhook-listen: ${(err as Error).message}`, { cause: err });
     }
   }
-  if (flags.emulator) return;
-  const conn = await connect({});
+  if (flags.emulator || (flags.backend !== undefined && flags.backend !== 'gemini')) return;
+  // Vertex-only flags without --backend vertex are refused here, before anything is sent.
+  const conn = await connect({ project: flags.project, location: flags.location, bucket: flags.bucket });
   const client = createGeminiClient({
     ...(conn.baseUrl !== undefined ? { baseUrl: conn.baseUrl } : {}),
     retry: PREFLIGHT_RETRY,

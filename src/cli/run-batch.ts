@@ -47,6 +47,10 @@ export interface RunFlags {
   pollInterval?: number;
   maxLineBytes?: number;
   emulator?: boolean;
+  backend?: 'gemini' | 'vertex';
+  project?: string;
+  location?: string;
+  bucket?: string;
   promptField?: string;
   keyField?: string;
   system?: string;
@@ -136,6 +140,7 @@ function libraryOptions(f: RunFlags, conn: Connection): GeminiBatchOptions<Recor
   if (f.prices !== undefined) o.prices = loadPrices(f.prices);
   if (conn.apiKey !== undefined) o.apiKey = conn.apiKey;
   if (conn.baseUrl !== undefined) o.baseUrl = conn.baseUrl;
+  if (conn.vertex) Object.assign(o, { backend: 'vertex', vertex: conn.vertex });
   if (f.maxFileBytes !== undefined) o.maxFileBytes = f.maxFileBytes;
   if (f.maxRequests !== undefined) o.maxRequestsPerBatch = f.maxRequests;
   if (f.flushAfter !== undefined) o.flushAfterMs = f.flushAfter;
@@ -273,7 +278,7 @@ export async function runBatch(inputPath: string, flags: RunFlags): Promise<numb
     if (inputPath === '-' && process.stdin.isTTY) reporter.notice('reading records from the terminal (end with Ctrl-D)');
     // Gemini batch JSONL travels as raw lines: the library parses each once and sends its bytes.
     input = await openInput(inputPath, { maxLineChars: flags.maxLineBytes, rawLines: flags.promptField === undefined });
-    conn = await connect({ emulator: flags.emulator });
+    conn = await connect(flags);
     if (flags.emulator) reporter.notice(`using ${conn.target}`);
     if (stateDir && lock && resumed && spentAnything(resumed)) await redoWhatTheServiceLost(stateDir, lock, resumed, conn, reporter, abort.signal);
 
@@ -416,7 +421,7 @@ async function redoWhatTheServiceLost(
   reporter: Reporter,
   signal: AbortSignal,
 ): Promise<void> {
-  const backend = openBackend({ ...(conn.apiKey !== undefined ? { apiKey: conn.apiKey } : {}), ...(conn.baseUrl ? { baseUrl: conn.baseUrl } : {}) });
+  const backend = openBackend({ ...(conn.apiKey !== undefined ? { apiKey: conn.apiKey } : {}), ...(conn.baseUrl ? { baseUrl: conn.baseUrl } : {}), ...(conn.vertex ? { backend: 'vertex' as const, vertex: conn.vertex } : {}) });
   lock.lend();
   const journal = openJournal(stateDir, { fingerprint: recorded.fingerprint ?? {} });
   try {

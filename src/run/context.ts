@@ -70,7 +70,7 @@ export function openRun(o: ResolvedOptions<unknown>, { backend, lent }: RunBacke
   let journal: RunJournal | undefined;
   let workDir: string;
   try {
-    journal = o.stateDir ? openStateDir(o) : undefined;
+    journal = o.stateDir ? openStateDir(o, backend.name) : undefined;
     workDir = openWorkDir({ stateDir: journal?.dir, tmpDir: o.tmpDir ?? tmpdir() });
   } catch (err) {
     void journal?.close().catch(() => undefined);
@@ -135,9 +135,10 @@ export function openRun(o: ResolvedOptions<unknown>, { backend, lent }: RunBacke
  * records it delivered and refuses, with ERR_STATE_COMPLETE, an input that
  * brings nothing new.
  */
-function openStateDir(o: ResolvedOptions<unknown>): RunJournal {
+function openStateDir(o: ResolvedOptions<unknown>, backend: string): RunJournal {
   makeDirs(o.stateDir!);
-  const fingerprint = { model: o.model, task: o.task, mode: o.mode, maxFileBytes: o.maxFileBytes, maxInlineBytes: o.maxInlineBytes, maxRequestsPerBatch: o.maxRequestsPerBatch };
+  // The backend only when not the Developer API, so journals written before there was a choice still resume.
+  const fingerprint = { model: o.model, task: o.task, mode: o.mode, maxFileBytes: o.maxFileBytes, maxInlineBytes: o.maxInlineBytes, maxRequestsPerBatch: o.maxRequestsPerBatch, ...(backend !== 'gemini' ? { backend } : {}) };
   const journal = openJournal(o.stateDir!, { runId: o.runId, fingerprint });
   if (journal.completed || journal.deliveredSeq > 0) {
     // Records past its end would be answered under other settings than those before them.

@@ -26,7 +26,7 @@ export interface HttpConfig {
   onRetry?: (e: RetryEvent) => void;
 }
 
-export type HttpMethod = 'GET' | 'POST' | 'DELETE' | 'PATCH';
+export type HttpMethod = 'GET' | 'POST' | 'DELETE' | 'PATCH' | 'PUT';
 
 export interface HttpRequest {
   method: HttpMethod;
@@ -35,6 +35,7 @@ export interface HttpRequest {
   headers?: Record<string, string>;
   body?: string | Buffer | Readable | null;
   signal?: AbortSignal;
+  okStatus?: readonly number[]; // non-2xx answers taken as success (Cloud Storage's 308 Resume Incomplete)
 }
 
 export interface HttpResponse {
@@ -142,7 +143,7 @@ export class HttpTransport {
       if (req.signal?.aborted) throw abortError(req.signal);
       throw this.networkError(err, route);
     }
-    if (res.statusCode >= 200 && res.statusCode < 300) {
+    if ((res.statusCode >= 200 && res.statusCode < 300) || req.okStatus?.includes(res.statusCode)) {
       return { status: res.statusCode, headers: res.headers, body: res.body };
     }
     throw await this.httpError(res.statusCode, res.headers, res.body, route);

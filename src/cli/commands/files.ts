@@ -7,6 +7,8 @@ import { CliUsageError } from '../errors.js';
 import { mb } from '../format.js';
 import { positiveInt } from '../parse.js';
 import { table } from '../table.js';
+import { vertexFilesCommand, withBackendFlags } from '../vertex-admin.js';
+import type { BackendFlags } from '../vertex-connection.js';
 
 type Print = (text: string) => void;
 
@@ -18,12 +20,13 @@ function undeletable(name: string): CliUsageError {
 
 export function registerFilesCommand(program: Command, print: Print): Command {
   const files = program.command('files').description('List or delete files on the service');
-  files
-    .command('list')
+  withBackendFlags(files
+    .command('list'))
     .description('List files (batch inputs and results)')
     .option('--limit <n>', 'show at most N files', positiveInt, 100)
     .option('--json', 'one JSON object per line instead of a table')
-    .action(async (flags: { limit: number; json?: boolean }) => {
+    .action(async (flags: { limit: number; json?: boolean } & BackendFlags) => {
+      if (flags.backend === 'vertex') return vertexFilesCommand('list', flags, print);
       await withClient(async (client) => {
         const rows: GeminiFile[] = [];
         for await (const f of client.files.list({ pageSize: Math.min(flags.limit, 100) })) {
@@ -40,11 +43,12 @@ export function registerFilesCommand(program: Command, print: Print): Command {
         );
       });
     });
-  files
-    .command('delete')
+  withBackendFlags(files
+    .command('delete'))
     .description('Delete a file')
     .argument('<name>', 'files/ID or ID')
-    .action(async (name: string) => {
+    .action(async (name: string, flags: BackendFlags) => {
+      if (flags.backend === 'vertex') return vertexFilesCommand('delete', flags, print, name);
       // A batch's output file (id over 40 chars) cannot be deleted: say so and exit 2, never "deleted".
       if (!canGetOrDeleteFile(name)) throw undeletable(name);
       await withClient(async (client) => {

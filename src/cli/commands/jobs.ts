@@ -5,6 +5,8 @@ import { withClient } from '../client.js';
 import { CliUsageError } from '../errors.js';
 import { positiveInt } from '../parse.js';
 import { table } from '../table.js';
+import { vertexJobsCommand, withBackendFlags } from '../vertex-admin.js';
+import type { BackendFlags } from '../vertex-connection.js';
 
 type Print = (text: string) => void;
 
@@ -22,12 +24,13 @@ function requests(op: BatchOperation): string {
 
 export function registerJobsCommand(program: Command, print: Print): Command {
   const jobs = program.command('jobs').description('List, inspect, cancel or delete batch jobs on the service');
-  jobs
-    .command('list')
+  withBackendFlags(jobs
+    .command('list'))
     .description('List batch jobs, newest first as the service orders them')
     .option('--limit <n>', 'show at most N jobs', positiveInt, 50)
     .option('--json', 'one JSON object per line instead of a table')
-    .action(async (flags: { limit: number; json?: boolean }) => {
+    .action(async (flags: { limit: number; json?: boolean } & BackendFlags) => {
+      if (flags.backend === 'vertex') return vertexJobsCommand('list', flags, print);
       await withClient(async (client) => {
         const rows: BatchOperation[] = [];
         for await (const op of client.batches.list({ pageSize: Math.min(flags.limit, 100) })) {
@@ -44,22 +47,24 @@ export function registerJobsCommand(program: Command, print: Print): Command {
         );
       });
     });
-  jobs
-    .command('get')
+  withBackendFlags(jobs
+    .command('get'))
     .description('Show one batch job as JSON')
     .argument('<name>', 'batches/ID or ID')
     .option('--raw', 'the operation exactly as the service sent it (may include every inline response)')
-    .action(async (name: string, flags: { raw?: boolean }) => {
+    .action(async (name: string, flags: { raw?: boolean } & BackendFlags) => {
+      if (flags.backend === 'vertex') return vertexJobsCommand('get', flags, print, name);
       await withClient(async (client) => {
         const op = await client.batches.get(name);
         print(JSON.stringify(flags.raw ? op.raw : summarise(op), null, 2));
       });
     });
-  jobs
-    .command('cancel')
+  withBackendFlags(jobs
+    .command('cancel'))
     .description('Cancel a pending or running batch job')
     .argument('<name>', 'batches/ID or ID')
-    .action(async (name: string) => {
+    .action(async (name: string, flags: BackendFlags) => {
+      if (flags.backend === 'vertex') return vertexJobsCommand('cancel', flags, print, name);
       await withClient(async (client) => {
         // The service answers {} to a cancel whatever the state: a job that already ended was not cancelled.
         const before = await client.batches.get(name);
@@ -69,11 +74,12 @@ export function registerJobsCommand(program: Command, print: Print): Command {
         print(`cancel requested for ${name} (was ${before.state}; the service stops it shortly)`);
       });
     });
-  jobs
-    .command('delete')
+  withBackendFlags(jobs
+    .command('delete'))
     .description('Delete a batch job')
     .argument('<name>', 'batches/ID or ID')
-    .action(async (name: string) => {
+    .action(async (name: string, flags: BackendFlags) => {
+      if (flags.backend === 'vertex') return vertexJobsCommand('delete', flags, print, name);
       await withClient(async (client) => {
         await client.batches.delete(name);
         print(`deleted ${name}`);

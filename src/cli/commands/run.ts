@@ -21,6 +21,10 @@ export function registerRunCommand(program: Command, setExitCode: (code: number)
     .option('--poll-interval <ms>', 'first poll delay; it backs off to 60 s (default 2000)', positiveInt)
     .option('--max-line-bytes <n>', 'longest input line accepted (default 64 MiB)', positiveInt)
     .option('--emulator', 'run against an emulator started in this process (no API key needed)')
+    .addOption(new Option('--backend <name>', 'gemini: the Gemini Developer API; vertex: Vertex AI batch prediction (needs --project and --bucket)').choices(['gemini', 'vertex']).default('gemini'))
+    .option('--project <id>', 'with --backend vertex: the Google Cloud project (default GOOGLE_CLOUD_PROJECT)')
+    .option('--location <loc>', 'with --backend vertex: the location, e.g. us-central1 or global (default GOOGLE_CLOUD_LOCATION, else us-central1)')
+    .option('--bucket <gs://B/PREFIX>', 'with --backend vertex: where input and output objects go')
     .option('--prompt-field <field>', 'build each request from this string field of any JSON record')
     .option('--key-field <field>', 'with --prompt-field: the field holding the record key (default: the record number)')
     .option('--system <text>', 'with --prompt-field: a system instruction for every request')
@@ -54,6 +58,8 @@ export function registerRunCommand(program: Command, setExitCode: (code: number)
 Environment:
   GEMINI_API_KEY / GOOGLE_API_KEY   API key (sent only as the x-goog-api-key header)
   GOOGLE_GEMINI_BASE_URL            another endpoint, e.g. a 'gemini-batch emulator'
+  GOOGLE_CLOUD_PROJECT / _LOCATION  --backend vertex: project and location (credentials: gcloud's
+                                    Application Default Credentials, or GOOGLE_OAUTH_ACCESS_TOKEN)
   GEMINI_WEBHOOK_SECRET             webhook signing secret (instead of --webhook-secret, kept out of ps)
   DEBUG=gemini-batch                stack traces for unexpected errors
 
@@ -72,7 +78,8 @@ Examples:
   gemini-batch run requests.jsonl -m gemini-2.5-flash -o results.jsonl
   gemini-batch run requests.jsonl -m gemini-2.5-flash -o results.jsonl --dry-run --count-tokens 200
   gemini-batch run reviews.jsonl -m gemini-2.5-flash-lite -o out.jsonl --prompt-field text --key-field id
-  cat requests.jsonl | gemini-batch run - -m gemini-2.5-flash -o - --emulator > results.jsonl`,
+  cat requests.jsonl | gemini-batch run - -m gemini-2.5-flash -o - --emulator > results.jsonl
+  gemini-batch run requests.jsonl -m gemini-2.5-flash -o results.jsonl --backend vertex --project my-proj --location us-central1 --bucket gs://my-bucket/batch`,
     )
     .action(async (input: string, flags: RunFlags) => setExitCode(await runBatch(input, flags)));
 }

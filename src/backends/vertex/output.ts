@@ -1,0 +1,201 @@
+/**
+ * A finished job's results, from its output directory to canonical result
+ * lines. Vertex writes unordered rows `{"status", "processed_time",
+ * "request", "response"}` into one or more `*.jsonl` objects (incremental
+ * files repeat rows of the final one). Every object is downloaded streamed
+ * (flat memory, resumed after a cut, checksum-verified) and each row is
+ * keyed by its top-level `key` when the service echoed it, else by the
+ * echoed request's `labels.gbs_seq` and the part's spool; the first answer
+ * per key is kept (a success still wins over an earlier error); a non-empty
+ * `status` becomes an error line; a row with neither key nor readable label
+ * is dropped (the record is reported MISSING_RESULT downstream, never given
+ * someone else's answer).
+ */
+import { once } from 'node:events';
+import { createWriteStream, type WriteStream } from 'node:fs';
+import { stat, truncate } from 'node:fs/promises';
+import { GeminiApiError } from '../../backend/service-error.js';
+import type { BatchJob, Fetched, FetchTarget } from '../../backend/types.js';
+import { splitWireKey } from '../../internal/wire/wire-key.js';
+import { gsUri, parseGsUri, type Gcs, type GcsObject } from './gcs.js';
+import { outputDirectory } from './jobs.js';
+import { rowError } from './row-status.js';
+import { SpoolIndex } from './spool-index.js';
+
+const OK = 1;
+const FAILED = 2;
+/** Tries of one object whose bytes did not match its checksum. */
+const CHECKSUM_TRIES = 3;
+
+interface Counts {
+  byLabel: number;
+  repeated: number;
+  dropped: number;
+}
+
+interface Row {
+  key?: unknown;
+  status?: unknown;
+  response?: unknown;
+  request?: { labels?: Record<string, unknown> };
+}
+
+/**
+ * Splits a byte stream into lines, holding only the unfinished one (as the
+ * pieces it came in: a long answer spread over many chunks is joined once,
+ * not once per chunk).
+ */
+class LineSplitter {
+  private pending: Buffer[] = [];
+
+  *push(chunk: Buffer): Generator<Buffer> {
+    let start = 0;
+    for (let nl = chunk.indexOf(0x0a); nl !== -1; nl = chunk.indexOf(0x0a, start)) {
+      const piece = chunk.subarray(start, nl);
+      const line = this.pending.length ? Buffer.concat([...this.pending, piece]) : piece;
+      this.pending = [];
+      if (line.length > 0) yield line;
+      start = nl + 1;
+    }
+    // Copied: the chunk it is a view of is not kept.
+    if (start < chunk.length) this.pending.push(Buffer.from(chunk.subarray(start)));
+  }
+
+  end(): Buffer | undefined {
+    const rest = this.pending.length ? Buffer.concat(this.pending) : undefined;
+    this.pending = [];
+    return rest;
+  }
+}
+
+/** The rows of one fetch, turned into canonical lines. */
+class RowKeyer {
+  flags: Uint8Array;
+  readonly counts: Counts = { byLabel: 0, repeated: 0, dropped: 0 };
+
+  constructor(private readonly index: SpoolIndex) {
+    this.flags = new Uint8Array(index.size);
+  }
+
+  /** The canonical line of a row, or undefined when it is dropped or repeats one already written. */
+  line(bytes: Buffer): Buffer | undefined {
+    let row: Row;
+    try {
+      row = JSON.parse(bytes.toString('utf8')) as Row;
+    } catch {
+      this.counts.dropped++;
+      return undefined;
+    }
+    if (row === null || typeof row !== 'object') {
+      this.counts.dropped++;
+      return undefined;
+    }
+    const located = this.locate(row);
+    if (!located) {
+      this.counts.dropped++;
+      return undefined;
+    }
+    const { pos, keyJson } = located;
+    const flag = this.flags[pos]!;
+    const failed = typeof row.status === 'string' && row.status !== '';
+    if (!failed && (row.response === null || typeof row.response !== 'object')) {
+      this.counts.dropped++;
+      return undefined;
+    }
+    if (flag & OK || (failed && flag & FAILED)) {
+      this.counts.repeated++;
+      return undefined;
+    }
+    this.flags[pos] = flag | (failed ? FAILED : OK);
+    const body = failed ? `,"error":${JSON.stringify(rowError(row.status as string))}}\n` : `,"response":${JSON.stringify(row.response)}}\n`;
+    return Buffer.concat([Buffer.from('{"key":'), keyJson, Buffer.from(body)]);
+  }
+
+  /** The row's line in the spool and its wire key: by the echoed top-level key, else by the seq label. */
+  private locate(row: Row): { pos: number; keyJson: Buffer } | undefined {
+    const k = splitWireKey(row.key);
+    if (k) {
+      const pos = this.index.position(k.seq);
+      if (pos >= 0) return { pos, keyJson: Buffer.from(JSON.stringify(row.key)) };
+    }
+    const label = row.request?.labels?.gbs_seq;
+    const seq = typeof label === 'string' && /^\d{1,16}$/.test(label) ? Number(label) : undefined;
+    if (seq === undefined) return undefined;
+    const pos = this.index.position(seq);
+    const keyJson = pos >= 0 ? this.index.keyJson(pos) : undefined;
+    if (!keyJson) return undefined;
+    this.counts.byLabel++;
+    return { pos, keyJson };
+  }
+}
+
+/** The `*.jsonl` objects of a job's output directory, in name order. */
+export async function outputObjects(gcs: Gcs, directory: string, signal?: AbortSignal): Promise<GcsObject[]> {
+  const { bucket, name } = parseGsUri(directory);
+  const prefix = name === '' || name.endsWith('/') ? name : `${name}/`;
+  const found: GcsObject[] = [];
+  for await (const o of gcs.list(bucket, prefix, signal)) if (o.name.endsWith('.jsonl')) found.push(o);
+  return found.sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
+}
+
+async function write(ws: WriteStream, line: Buffer): Promise<void> {
+  if (!ws.write(line)) await once(ws, 'drain');
+}
+
+async function closeStream(ws: WriteStream): Promise<void> {
+  await new Promise<void>((resolve, reject) => ws.end((err?: Error | null) => (err ? reject(err) : resolve())));
+}
+
+/** One object's rows appended to the results file; rolled back and read again when its checksum fails. */
+async function fetchObject(gcs: Gcs, obj: GcsObject, keyer: RowKeyer, resultsPath: string, signal?: AbortSignal): Promise<void> {
+  for (let attempt = 1; ; attempt++) {
+    const size = await stat(resultsPath).then((s) => s.size, () => 0);
+    const flags = keyer.flags.slice();
+    const counts = { ...keyer.counts };
+    const ws = createWriteStream(resultsPath, { flags: 'a' });
+    const lines = new LineSplitter();
+    try {
+      await gcs.download(
+        obj,
+        async (chunk) => {
+          for (const l of lines.push(chunk)) {
+            const out = keyer.line(l);
+            if (out) await write(ws, out);
+          }
+        },
+        signal,
+      );
+      const last = lines.end();
+      const out = last && keyer.line(last);
+      if (out) await write(ws, out);
+      await closeStream(ws);
+      return;
+    } catch (err) {
+      await closeStream(ws).catch(() => undefined);
+      if (!(err instanceof GeminiApiError && err.status === 'DATA_LOSS') || attempt >= CHECKSUM_TRIES) throw err;
+      // The rows of a corrupt read are taken back; the object is read again from its first byte.
+      await truncate(resultsPath, size);
+      keyer.flags = flags;
+      Object.assign(keyer.counts, counts);
+    }
+  }
+}
+
+export async function fetchVertexResults(gcs: Gcs, job: BatchJob, target: FetchTarget): Promise<Fetched> {
+  const directory = outputDirectory(job);
+  if (!directory) return { remote: [] };
+  const objects = await outputObjects(gcs, directory, target.signal);
+  const index = await SpoolIndex.build(target.spoolPath);
+  const keyer = new RowKeyer(index);
+  try {
+    for (const obj of objects) await fetchObject(gcs, obj, keyer, target.resultsPath, target.signal);
+  } finally {
+    index.close();
+  }
+  const { byLabel, repeated, dropped } = keyer.counts;
+  const notes: string[] = [];
+  if (byLabel > 0) notes.push(`${byLabel} rows keyed by their echoed gbs_seq label (the service did not echo the key)`);
+  if (repeated > 0) notes.push(`${repeated} repeated rows ignored`);
+  if (dropped > 0) notes.push(`${dropped} rows without a readable key dropped (their records count as missing)`);
+  return { remote: objects.map((o) => gsUri(o.bucket, o.name)), ...(notes.length ? { detail: `${objects.length} output files: ${notes.join('; ')}` } : {}) };
+}

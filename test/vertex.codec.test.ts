@@ -1,0 +1,80 @@
+/**
+ * Vertex's line rules and row readers, pure: the seq label spliced into a
+ * request line's bytes (key first, other labels kept), the fields Vertex
+ * refuses named in one sentence, the byte search that lets clean lines skip
+ * the parse, a failed row's status text read into {code, message, status},
+ * and a part's name mapped to its object path.
+ */
+import { describe, expect, it } from 'vitest';
+import { encodeLine, refuse, suspect } from '../src/backends/vertex/codec.js';
+import { objectPathOf } from '../src/backends/vertex/backend.js';
+import { rowError } from '../src/backends/vertex/row-status.js';
+import { normaliseState } from '../src/backends/vertex/jobs.js';
+import { readLineKey } from '../src/internal/wire/result-line.js';
+import { serializeRequestLine } from '../src/internal/wire/wire-key.js';
+
+describe('encodeLine', () => {
+  it('splices the seq label into the request, keeping the key first', () => {
+    const line = serializeRequestLine(41, 'user key "q"', { contents: [{ role: 'user', parts: [{ text: 'a } b' }] }] });
+    const out = encodeLine(line, 41);
+    expect(out.at(-1)).toBe(0x0a);
+    const parsed = JSON.parse(out.toString()) as { key: string; request: { labels: Record<string, string>; contents: unknown } };
+    expect(parsed.key).toBe('41:user key "q"');
+    expect(parsed.request.labels).toEqual({ gbs_seq: '41' });
+    expect(parsed.request.contents).toEqual([{ role: 'user', parts: [{ text: 'a } b' }] }]);
+    expect(readLineKey(out)?.seq).toBe(41);
+    expect(readLineKey(out)?.at).toBe('first');
+  });
+
+  it('labels an empty request, and merges into labels the user set', () => {
+    expect(JSON.parse(encodeLine(Buffer.from('{"key":"0:a","request":{}}\n'), 0).toString())).toEqual({ key: '0:a', request: { labels: { gbs_seq: '0' } } });
+    const withLabels = encodeLine(serializeRequestLine(3, 'b', { contents: [], labels: { team: 'x' } }), 3);
+    expect(JSON.parse(withLabels.toString())).toEqual({ key: '3:b', request: { contents: [], labels: { team: 'x', gbs_seq: '3' } } });
+    expect(readLineKey(withLabels)?.at).toBe('first');
+  });
+});
+
+describe('refuse and suspect', () => {
+  it('names every refused field in one sentence, and takes the rest', () => {
+    expect(refuse({ contents: [{ parts: [{ text: 'x' }] }] })).toBeUndefined();
+    expect(refuse({ contents: [{ parts: [{ fileData: { fileUri: 'gs://b/o.png' } }] }] })).toBeUndefined();
+    const msg = refuse({ cachedContent: 'cachedContents/1', store: true, contents: [{ parts: [{ fileData: { fileUri: 'files/abc' } }] }] });
+    expect(msg).toMatch(/^Vertex AI batch does not take cachedContent, store, a Files API URI \(files\/…\)/);
+    expect(msg!.split('. ')).toHaveLength(1);
+  });
+
+  it('clears lines without the refused names so they skip the parse', () => {
+    expect(suspect(Buffer.from('{"key":"a","request":{"contents":[]}}'))).toBe(false);
+    expect(suspect(Buffer.from('{"request":{"cachedContent":"c"}}'))).toBe(true);
+    expect(suspect(Buffer.from('{"request":{"contents":[{"parts":[{"fileData":{"fileUri":"files/x"}}]}]}}'))).toBe(true);
+  });
+});
+
+describe('rowError', () => {
+  it('reads the embedded Google error of a status text', () => {
+    const text = 'Internal error occurred. Failed to get generateContentResponse: {"error":{"code":429,"message":"Resource exhausted","status":"RESOURCE_EXHAUSTED"}}';
+    expect(rowError(text)).toEqual({ code: 429, message: text, status: 'RESOURCE_EXHAUSTED' });
+    expect(rowError('Bad Request: {"error":{"code":400,"message":"x"}}')).toEqual({ code: 400, message: 'Bad Request: {"error":{"code":400,"message":"x"}}', status: 'INVALID_ARGUMENT' });
+  });
+
+  it('takes a status name from free text, else INTERNAL (13)', () => {
+    expect(rowError('quota: RESOURCE_EXHAUSTED for model')).toMatchObject({ code: 8, status: 'RESOURCE_EXHAUSTED' });
+    expect(rowError('something broke')).toEqual({ code: 13, message: 'something broke', status: 'INTERNAL' });
+  });
+});
+
+describe('names and states', () => {
+  it('maps a part name <runId>-<label> to <runId>/<label>', () => {
+    expect(objectPathOf('gb-abc12-3')).toBe('gb-abc12/3');
+    expect(objectPathOf('run-1-2-a3')).toBe('run-1/2-a3');
+    expect(objectPathOf('r-5-a2-3.rest1.b')).toBe('r-5-a2/3.rest1.b');
+  });
+
+  it('normalises every JOB_STATE_ and keeps the live ones live', () => {
+    expect(['QUEUED', 'PENDING'].map((s) => normaliseState(`JOB_STATE_${s}`))).toEqual(['PENDING', 'PENDING']);
+    expect(['RUNNING', 'UPDATING', 'PAUSED', 'CANCELLING'].map((s) => normaliseState(`JOB_STATE_${s}`))).toEqual(['RUNNING', 'RUNNING', 'RUNNING', 'RUNNING']);
+    expect(normaliseState('JOB_STATE_PARTIALLY_SUCCEEDED')).toBe('SUCCEEDED');
+    expect(['FAILED', 'CANCELLED', 'EXPIRED'].map((s) => normaliseState(`JOB_STATE_${s}`))).toEqual(['FAILED', 'CANCELLED', 'EXPIRED']);
+    expect(normaliseState('JOB_STATE_NEW_THING')).toBe('UNSPECIFIED');
+  });
+});
