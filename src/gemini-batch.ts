@@ -11,6 +11,7 @@ import type { BatchBackend } from './backend/types.js';
 import { openBackend } from './backends/index.js';
 import type { GeminiClient } from './backends/gemini/types.js';
 import { abortError, GeminiBatchError } from './errors.js';
+import { checkStoreOption } from './options/cost.js';
 import type { CompletionInfo, RunJournal } from './journal/types.js';
 import { chunkerOptionsSchema } from './options/chunker.js';
 import { demuxerOptionsSchema } from './options/demuxer.js';
@@ -97,7 +98,13 @@ export function geminiBatch<R = BatchRecord>(options: GeminiBatchOptions<R>, int
   const o = resolveOptions(options);
   const lent = internals.backend !== undefined || internals.client !== undefined;
   const backend = internals.backend ?? openBackend(o, internals.client);
-  const fitted = fitToBackend(o, backend);
+  let fitted: ResolvedOptions<R>;
+  try {
+    fitted = fitToBackend(o, backend);
+  } catch (err) {
+    if (!lent) void backend.close().catch(() => undefined);
+    throw err;
+  }
   const run = openRun(fitted as ResolvedOptions<unknown>, { backend, lent });
   // A run that completed once (then maybe grew): what it delivered is skipped, only records past it are run.
   const delivered = run.journal?.deliveredSeq ?? 0;
@@ -114,6 +121,7 @@ export function geminiBatch<R = BatchRecord>(options: GeminiBatchOptions<R>, int
  */
 function fitToBackend<R>(o: ResolvedOptions<R>, backend: BatchBackend): ResolvedOptions<R> {
   const l = backend.limits;
+  checkStoreOption(backend.name, o.store);
   if (l.maxInlineBytes === undefined && o.mode === 'inline') {
     throw new GeminiBatchError('ERR_INVALID_OPTIONS', `geminiBatch: the ${backend.name} backend takes no inline input: use mode 'auto' or 'file'`);
   }

@@ -66,3 +66,11 @@ describe('a backend of its own behind the seam', () => {
     expect(readFileSync(new URL('./helpers/memory-backend.ts', import.meta.url), 'utf8').split('\n').length).toBeLessThan(150);
   });
 });
+
+describe('options a backend refuses', () => {
+  it('store: false is a Developer API field: a backend that is not the Developer API refuses it in one sentence', () => {
+    expect(() => geminiBatch({ model: 'gemini-2.5-flash', store: false }, { backend: memoryBackend() })).toThrow(
+      /store is a Gemini Developer API option: the memory backend refuses the "store" field/,
+    );
+  });
+});
