@@ -79,6 +79,27 @@ describe('gemini-batch run: resume', () => {
     expectNoDuplicateCreates();
   });
 
+  it('the summary of a resumed session prices the whole run from the journal, earlier sessions included', async () => {
+    const out = join(dir, 'priced.jsonl');
+    const state = join(dir, 'priced-state');
+    const args = ['run', input, '-o', out, '--state-dir', state, ...flags];
+    const child = spawnCli([...args, '--quiet'], emuEnv(emu));
+    const done = collect(child);
+    while (!(existsSync(`${out}.partial`) && statSync(`${out}.partial`).size > 20_000)) {
+      if (child.exitCode !== null) break;
+      await sleep(5);
+    }
+    child.kill('SIGKILL');
+    expect((await done).signal).toBe('SIGKILL');
+    const again = await runCli(args, { env: emuEnv(emu) });
+    expect(again.code).toBe(0);
+    const session = Number(/cost\s+~\$([\d.]+)/.exec(again.stderr)?.[1]);
+    const whole = /run cost ~\$([\d.]+) for the whole run \((\d+) batch(?:es)?, earlier sessions included\)/.exec(again.stderr);
+    expect(whole, again.stderr).not.toBeNull();
+    expect(Number(whole![1])).toBeGreaterThanOrEqual(session);
+    expect(Number(whole![2])).toBeGreaterThan(0);
+  });
+
   it('after kill -9 right after the first batch was created: byte-identical output, no batch created twice', async () => {
     const out = join(dir, 'early.jsonl');
     const state = join(dir, 'early-state');

@@ -369,6 +369,7 @@ export async function runBatch(inputPath: string, flags: RunFlags): Promise<numb
         output: flags.output,
         lost,
         ...(libOptions.prices ? { prices: libOptions.prices } : {}),
+        ...(gb.journal ? { journaledCosts: gb.journal.costs() } : {}),
       }),
     );
     // Every record came back as an error: nothing usable was produced, and a script should know.

@@ -4,6 +4,7 @@ import type { ProgressSnapshot } from '../types.js';
 import { duration, int } from './format.js';
 import { billedOutput, formatUsd, priceTally, type ModelCost } from '../cost/cost.js';
 import type { PriceTable } from '../cost/prices.js';
+import type { BatchCost } from '../journal/types.js';
 
 type TokenCounts = ProgressSnapshot['tokens'];
 
@@ -28,6 +29,12 @@ export interface Summary {
   output: string;
   /** Chunks redone because the service no longer had their work; `paid` ones had already run. */
   lost?: { chunks: number; paid: number };
+  /**
+   * The whole run's cost from the journal (every session's batches, each
+   * counted once by name): USD of the priced results, and how many results
+   * had no known price. Only with a state dir.
+   */
+  runCost?: { usd: number; batches: number; unpriced: number };
 }
 
 export function buildSummary(a: {
@@ -39,6 +46,8 @@ export function buildSummary(a: {
   output: string;
   lost?: readonly LostWork[];
   prices?: PriceTable;
+  /** The journal's cost of each batch, this session's and earlier ones'. */
+  journaledCosts?: readonly BatchCost[];
 }): Summary {
   // Each response priced by the model that answered it, in its own tier, on its day.
   const priced = priceTally(a.progress.usage ?? [], a.model, a.prices);
@@ -60,6 +69,15 @@ export function buildSummary(a: {
     wallMs: a.wallMs,
     output: a.output,
     ...(lost.length ? { lost: { chunks: lost.length, paid: lost.filter((l) => l.paid).length } } : {}),
+    ...(a.journaledCosts?.length
+      ? {
+          runCost: {
+            usd: a.journaledCosts.reduce((t, c) => t + c.usd, 0),
+            batches: a.journaledCosts.length,
+            unpriced: a.journaledCosts.reduce((t, c) => t + (c.unpriced ?? 0), 0),
+          },
+        }
+      : {}),
   };
 }
 
@@ -81,6 +99,8 @@ export function formatSummary(s: Summary): string {
     `  batches  ${int(s.batches)}`,
     `  tokens   ${tokens}`,
     `  cost     ${costLine(s)}`,
+    // A resumed run's session saw only part of the answers: the journal has every batch's.
+    ...(s.runCost && (s.resumed > 0 || s.lost) ? [`  run cost ${runCostLine(s.runCost)}`] : []),
     `  output   ${s.output === '-' ? 'stdout' : s.output}`,
     ...(s.lost
       ? [
@@ -89,6 +109,12 @@ export function formatSummary(s: Summary): string {
         ]
       : []),
   ].join('\n');
+}
+
+/** The whole run's cost, sessions and redone batches included; unpriced results are said, never $0. */
+function runCostLine(c: NonNullable<Summary['runCost']>): string {
+  const unpriced = c.unpriced ? `, ${int(c.unpriced)} results of models with no known price not included` : '';
+  return `~${formatUsd(c.usd)} for the whole run (${int(c.batches)} batch${c.batches === 1 ? '' : 'es'}, earlier sessions included${unpriced})`;
 }
 
 /** The cost line: the total, by model when more than one answered; an unknown price is said, never $0. */
