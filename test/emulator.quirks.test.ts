@@ -66,7 +66,8 @@ describe('enqueued-token quota', () => {
   });
 
   it('frees the quota when jobs end, and never accepts a batch larger than the limit', async () => {
-    const e = await emulator({ enqueuedTokenLimit: 50 });
+    // The first job runs long enough that the second create surely meets its hold on the quota (pending and running both count).
+    const e = await emulator({ enqueuedTokenLimit: 50, pendingMs: 5, runningMs: 300 });
     const first = await createInline(e.url, ['x'.repeat(160)]); // 40
     expect(first.status).toBe(200);
     expect((await createInline(e.url, ['x'.repeat(160)])).status).toBe(429);
