@@ -4,7 +4,7 @@
  * exactly the bytes of one uninterrupted run.
  */
 import { createHash, type Hash } from 'node:crypto';
-import { closeSync, createWriteStream, existsSync, fsyncSync, ftruncateSync, openSync, readSync } from 'node:fs';
+import { closeSync, fstatSync, createWriteStream, existsSync, fsyncSync, ftruncateSync, openSync, readSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { Transform, type TransformCallback, type Writable } from 'node:stream';
 import { makeDirs } from '../internal/io/make-dirs.js';
@@ -21,21 +21,27 @@ export interface CompleteLines {
   size: number;
 }
 
-/** Count the complete lines of a file (a torn last line from a kill does not count), hashing them on the way. */
-export function countCompleteLines(path: string): CompleteLines {
+/**
+ * Count the complete lines of a file (a torn last line from a kill does not
+ * count), hashing them on the way; with `maxLines`, only the first ones (a
+ * resume that must send again what OUT has lines for from there: after a
+ * budget stop, those lines are BUDGET_EXCEEDED). `size` is the whole file's.
+ */
+export function countCompleteLines(path: string, maxLines = Infinity): CompleteLines {
   let hash = createHash('sha256');
   if (!existsSync(path)) return { lines: 0, bytes: 0, hash, size: 0 };
   const fd = openSync(path, 'r');
   try {
+    const size = fstatSync(fd).size;
     const buf = Buffer.allocUnsafe(1 << 20);
     let pos = 0;
     let lines = 0;
     let bytes = 0;
     // The hash of the bytes up to the last '\n' seen: a copy taken at each read that has one.
     let atLastLine = hash.copy();
-    for (let n = readSync(fd, buf, 0, buf.length, pos); n > 0; n = readSync(fd, buf, 0, buf.length, pos)) {
+    for (let n = readSync(fd, buf, 0, buf.length, pos); n > 0 && lines < maxLines; n = readSync(fd, buf, 0, buf.length, pos)) {
       let last = -1;
-      for (let i = buf.indexOf(0x0a); i !== -1 && i < n; i = buf.indexOf(0x0a, i + 1)) {
+      for (let i = buf.indexOf(0x0a); i !== -1 && i < n && lines < maxLines; i = buf.indexOf(0x0a, i + 1)) {
         lines++;
         last = i;
       }
@@ -50,7 +56,7 @@ export function countCompleteLines(path: string): CompleteLines {
       pos += n;
     }
     hash = atLastLine;
-    return { lines, bytes, hash, size: pos };
+    return { lines, bytes, hash, size };
   } finally {
     closeSync(fd);
   }

@@ -20,7 +20,6 @@ import { connect, type Connection } from './connection.js';
 import { CliUsageError, errorCode, EXIT_ALL_FAILED, EXIT_BUDGET, EXIT_FATAL, EXIT_OK, EXIT_SIGINT, EXIT_SIGTERM, exitCodeOf } from './errors.js';
 import { asFlagError } from './flag-names.js';
 import { openInput, type OpenedInput } from './input.js';
-import { firstLines } from './out-prefix.js';
 import { usd } from '../run/budget-ledger.js';
 import { countCompleteLines, openOutput, OutputDigest, type CompleteLines, type OutputTarget } from './output.js';
 import { preflight } from './preflight.js';
@@ -263,7 +262,7 @@ export async function runBatch(inputPath: string, flags: RunFlags): Promise<numb
         if (!existsSync(partial) && existsSync(flags.output)) copyFileSync(flags.output, partial);
         // Lines from where a budget stopped sending are BUDGET_EXCEEDED: those records go now.
         const stop = verdict.kind === 'resume' ? verdict.journal.budgetStopSeq : undefined;
-        if (existsSync(partial)) resume = stop !== undefined ? firstLines(partial, stop) : countCompleteLines(partial);
+        if (existsSync(partial)) resume = countCompleteLines(partial, stop);
         if (verdict.kind === 'grow') {
           reporter.notice(`INPUT grew since run ${verdict.runId} completed: its ${verdict.records} results stay in ${flags.output}; sending only the records after them`);
         } else if (resume) {
