@@ -164,75 +164,42 @@ describe('inline keys over the wire (getToFile / waitForBatch)', () => {
       await server.close();
     }
   }
-  /** Lazy keys that count how far they were read. */
-  function keysOf(n: number) {
-    const state = { read: 0 };
-    return {
-      state,
-      keys: () =>
-        (async function* () {
-          for (let i = 0; i < n; i++) {
-            state.read++;
-            yield `${i}:user-${i}`;
-          }
-        })(),
-    };
-  }
   const linesOf = async (p: string) => (await readFile(p, 'utf8')).trim().split('\n').map((l) => JSON.parse(l) as { key: string | null; response: { text: string } });
 
-  it('no item has a key and the counts match: keyed by position, and said so', async () => {
+  it('no item has a key: the lines keep key null and say so (keying by position is the backend\'s one inline keying)', async () => {
     const out = join(dir, 'pos.jsonl');
-    const { keys, state } = keysOf(3);
-    const op = await withServer(keyless(3), (c) => c.batches.waitForBatch('b', { inlineResultsPath: out, orderedKeys: keys }));
-    expect(op.inlineKeys).toEqual({ keying: 'position', keyed: 0, keyless: 3 });
+    const op = await withServer(keyless(3), (c) => c.batches.waitForBatch('b', { inlineResultsPath: out }));
+    expect(op.inlineKeys).toEqual({ keying: 'unmatched', keyed: 0, keyless: 3 });
     expect((await linesOf(out)).map((l) => [l.key, l.response.text])).toEqual([
-      ['0:user-0', 'answer 0'],
-      ['1:user-1', 'answer 1'],
-      ['2:user-2', 'answer 2'],
+      [null, 'answer 0'],
+      [null, 'answer 1'],
+      [null, 'answer 2'],
     ]);
-    expect(state.read).toBe(3);
   });
 
-  it('counts differ: never guess, lines keep key null, reported unmatched', async () => {
-    for (const n of [2, 4]) {
-      const out = join(dir, `mismatch-${n}.jsonl`);
-      const op = await withServer(keyless(3), (c) => c.batches.getToFile('b', out, undefined, { orderedKeys: keysOf(n).keys }));
-      expect(op.inlineKeys).toEqual({ keying: 'unmatched', keyed: 0, keyless: 3 });
-      expect((await linesOf(out)).map((l) => l.key)).toEqual([null, null, null]);
-      expect(existsSync(`${out}.keyed-${process.pid}`)).toBe(false);
-    }
-  });
-
-  it('some items keyed, some not: never guess, and the keys are never read', async () => {
+  it('some items keyed, some not: the keyed keep theirs, the rest null', async () => {
     const out = join(dir, 'mixed.jsonl');
-    const { keys, state } = keysOf(3);
     const items = [{ response: { text: 'a' }, metadata: { key: '0:user-0' } }, ...keyless(2)];
-    const op = await withServer(items, (c) => c.batches.getToFile('b', out, undefined, { orderedKeys: keys }));
+    const op = await withServer(items, (c) => c.batches.getToFile('b', out));
     expect(op.inlineKeys).toEqual({ keying: 'unmatched', keyed: 1, keyless: 2 });
     expect((await linesOf(out)).map((l) => l.key)).toEqual(['0:user-0', null, null]);
-    expect(state.read).toBe(0);
   });
 
-  it('all keyed: keys, and the ordered keys are not read; without orderedKeys keyless is unmatched', async () => {
+  it('all keyed: keys', async () => {
     const out = join(dir, 'keyed.jsonl');
-    const { keys, state } = keysOf(2);
     const items = [{ response: { text: 'a' }, metadata: { key: '1:b' } }, { response: { text: 'b' }, metadata: { key: '0:a' } }];
-    expect((await withServer(items, (c) => c.batches.getToFile('b', out, undefined, { orderedKeys: keys }))).inlineKeys).toEqual({ keying: 'keys', keyed: 2, keyless: 0 });
-    expect(state.read).toBe(0);
-    const out2 = join(dir, 'nokeys.jsonl');
-    expect((await withServer(keyless(2), (c) => c.batches.getToFile('b', out2))).inlineKeys).toEqual({ keying: 'unmatched', keyed: 0, keyless: 2 });
+    expect((await withServer(items, (c) => c.batches.getToFile('b', out))).inlineKeys).toEqual({ keying: 'keys', keyed: 2, keyless: 0 });
+    expect((await linesOf(out)).map((l) => l.key)).toEqual(['1:b', '0:a']);
   });
 
-  it('position keying works on lines far larger than a read (image answers)', async () => {
+  it('lines far larger than a read (image answers) come through whole', async () => {
     const out = join(dir, 'big.jsonl');
     const big = 'A'.repeat(300_000);
     const items = [{ response: { text: big } }, { response: { text: `${big}B` } }];
-    const op = await withServer(items, (c) => c.batches.getToFile('b', out, undefined, { orderedKeys: () => ['0:x', '1:y'] }));
-    expect(op.inlineKeys?.keying).toBe('position');
-    const lines = await linesOf(out);
-    expect(lines.map((l) => [l.key, l.response.text.length])).toEqual([
-      ['0:x', 300_000],
-      ['1:y', 300_001],
+    await withServer(items, (c) => c.batches.getToFile('b', out));
+    expect((await linesOf(out)).map((l) => [l.key, l.response.text.length])).toEqual([
+      [null, 300_000],
+      [null, 300_001],
     ]);
   });
 });

@@ -22,13 +22,12 @@ import { GeminiApiError } from './errors.js';
 import { routeOf, type HttpTransport } from './http.js';
 import { findBatchByDisplayName } from './find-batch.js';
 import { splitOperation } from './inline-results.js';
-import { keyLinesByPosition } from './inline-keys.js';
 import { modelPath, pageQuery, resourcePath } from './names.js';
 import { listOperationsSchema, normalizeState, operationSchema, type WireOperation } from './schemas.js';
 import { jobAgeMs, nextPollDelay, pollPolicy } from './poll-policy.js';
 import { sleep } from './retry.js';
 import { GeminiBatchError } from '../../errors.js';
-import { TERMINAL_STATES, type BatchOperation, type GetToFileOptions, type InlineKeying, type BatchesApi, type BatchStats, type CreateBatchOptions } from './types.js';
+import { TERMINAL_STATES, type BatchOperation, type InlineKeying, type BatchesApi, type BatchStats, type CreateBatchOptions } from './types.js';
 
 /** Wire Operation → BatchOperation. */
 export function toBatchOperation(wire: WireOperation, raw: unknown = wire): BatchOperation {
@@ -128,7 +127,7 @@ export function createBatchesApi(http: HttpTransport): BatchesApi {
     return toBatchOperation(wire);
   };
 
-  const getToFile = (name: string, path: string, signal?: AbortSignal, opts: GetToFileOptions = {}): Promise<BatchOperation> => {
+  const getToFile = (name: string, path: string, signal?: AbortSignal): Promise<BatchOperation> => {
     const url = http.api(resourcePath('batches', name));
     const route = routeOf('GET', new URL(url));
     return http.retry(async () => {
@@ -153,11 +152,8 @@ export function createBatchesApi(http: HttpTransport): BatchesApi {
       const op = toBatchOperation(wire, split.rest);
       if (split.count !== undefined) {
         op.inlinedResponseCount = split.count;
-        let keying: InlineKeying = 'keys';
-        if (split.keyless > 0) {
-          const byPosition = split.keyed === 0 && opts.orderedKeys !== undefined && (await keyLinesByPosition(path, split.count, opts.orderedKeys));
-          keying = byPosition ? 'position' : 'unmatched';
-        }
+        // Keyless lines stay `"key":null` here: keying them by position is the backend's (inline-keying.ts).
+        const keying: InlineKeying = split.keyless > 0 ? 'unmatched' : 'keys';
         op.inlineKeys = { keying, keyed: split.keyed, keyless: split.keyless };
       } else delete op.inlinedResponseCount;
       return withOutputFlags(op);
@@ -220,14 +216,14 @@ export function createBatchesApi(http: HttpTransport): BatchesApi {
     findByDisplayName: (displayName, opts) => findBatchByDisplayName(api, displayName, opts),
 
     waitForBatch: async (name, opts = {}) => {
-      const { signal, onState, inlineResultsPath, orderedKeys } = opts;
+      const { signal, onState, inlineResultsPath } = opts;
       const policy = pollPolicy(opts.pollInterval);
       const waitStart = Date.now();
       let interval = policy.initialMs;
       let last: string | undefined;
       for (;;) {
         // getToFile writes nothing until the operation carries inline responses, i.e. when it is done.
-        const op = inlineResultsPath ? await getToFile(name, inlineResultsPath, signal, orderedKeys ? { orderedKeys } : {}) : await get(name, signal);
+        const op = inlineResultsPath ? await getToFile(name, inlineResultsPath, signal) : await get(name, signal);
         if (op.state !== last) {
           last = op.state;
           onState?.(op);

@@ -14,10 +14,8 @@ export { TERMINAL_STATES } from '../../backend/types.js';
 export type { BatchState, BatchTask, QuotaViolation };
 
 /** How inline result lines got their keys (see BatchOperation.inlineKeys). */
-export type InlineKeying = 'keys' | 'position' | 'unmatched';
+export type InlineKeying = 'keys' | 'unmatched';
 
-/** A batch's request keys in the order they were sent, produced lazily (a fresh iterable per call). */
-export type OrderedKeys = () => AsyncIterable<string> | Iterable<string>;
 
 /** The HTTP retry policy's options: derived from their one schema (src/options/retry.ts), never restated. */
 export type RetryOptions = z.input<typeof retryOptionsSchema>;
@@ -95,11 +93,10 @@ export interface BatchOperation {
   inlinedResponseCount?: number;
   /**
    * Set by getToFile/waitForBatch when inline responses were written: how
-   * many carried a key, and how the lines got theirs ('keys': all carried
-   * one; 'position': none did, the counts matched and `orderedKeys` was
-   * given, so line i has request i's key; 'unmatched': lines without a key
-   * keep `"key":null`, and the caller must give those requests an error
-   * naming the cause, never a guessed answer).
+   * many carried a key ('keys': all did; 'unmatched': lines without one keep
+   * `"key":null`). Keying those by position, when the counts match, is the
+   * Developer API backend's one inline keying (inline-keying.ts), never a
+   * guess here.
    */
   inlineKeys?: { keying: InlineKeying; keyed: number; keyless: number };
   /** Operation error for FAILED jobs. */
@@ -183,19 +180,8 @@ export interface WaitOptions {
    * instead of being held in memory.
    */
   inlineResultsPath?: string;
-  /**
-   * The batch's request keys in the order they were sent, read lazily (e.g.
-   * from the chunk's spool file). Used only when no inline response carried a
-   * key and their number equals the requests': item i then gets key i (the
-   * documented order). Never read otherwise.
-   */
-  orderedKeys?: OrderedKeys;
 }
 
-export interface GetToFileOptions {
-  /** See WaitOptions.orderedKeys. */
-  orderedKeys?: OrderedKeys;
-}
 
 export interface FindBatchOptions {
   /** How long to keep looking before concluding the batch is not there (default 90 s). */
@@ -251,7 +237,7 @@ export interface BatchesApi {
    * `{"key":K,"response"|"error":...}` line each, byte for byte (see
    * inline-results.ts), and reports their keys in `inlineKeys`.
    */
-  getToFile(name: string, inlineResultsPath: string, signal?: AbortSignal, opts?: GetToFileOptions): Promise<BatchOperation>;
+  getToFile(name: string, inlineResultsPath: string, signal?: AbortSignal): Promise<BatchOperation>;
   list(opts?: { pageSize?: number; signal?: AbortSignal }): AsyncIterable<BatchOperation>;
   cancel(name: string, signal?: AbortSignal): Promise<void>;
   delete(name: string, signal?: AbortSignal): Promise<void>;
