@@ -128,6 +128,15 @@ describe('a budget', () => {
     expect(done.budgetStopSeq).toBeUndefined();
   });
 
+  it('uploads nothing more once sending stopped: chunks that reach stage 3 after the stop stay on this machine', async () => {
+    const uploadsBefore = emu.counters().uploadsStarted;
+    const { out } = await run(inputs(300), opts(join(root, 'no-upload'), 2.5 * CHUNK_OUTPUT_USD));
+    expect(out).toHaveLength(300);
+    expect(out.slice(20).every((r) => 'error' in r && r.error.status === 'BUDGET_EXCEEDED')).toBe(true);
+    // 30 chunks; two were sent, and only those stage 3 had already started before the stop went up.
+    expect(emu.counters().uploadsStarted - uploadsBefore).toBeLessThan(12);
+  });
+
   it('with onExceed cancel, cancels the batches in flight and their records get BUDGET_EXCEEDED too; a rerun sends them again', async () => {
     const slow = await startEmulator({ port: 0, pendingMs: 5, runningMs: 400, responder: longAnswers });
     try {

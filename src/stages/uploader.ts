@@ -22,7 +22,7 @@ import type { Chunk, UploadedChunk } from '../types.js';
 export type { UploaderOptions } from '../options/uploader.js';
 
 /** What the uploader uses of the run: backend and runId at least. */
-export type UploaderContext = Pick<RunContext, 'backend' | 'runId'> & Partial<Pick<RunContext, 'signal' | 'journal' | 'events' | 'inFlight'>>;
+export type UploaderContext = Pick<RunContext, 'backend' | 'runId'> & Partial<Pick<RunContext, 'signal' | 'journal' | 'events' | 'inFlight' | 'budget'>>;
 
 /** The core: one chunk to its uploaded form. */
 export async function uploadChunk(ctx: UploaderContext, chunk: Chunk, opts: ResolvedUploaderOptions): Promise<UploadedChunk> {
@@ -32,6 +32,8 @@ export async function uploadChunk(ctx: UploaderContext, chunk: Chunk, opts: Reso
   const prior = journal?.get(chunk.index);
   if (prior?.resultsPath) return chunk;
   if (prior?.fileName) return { ...chunk, fileName: prior.fileName };
+  // The budget stopped sending and this chunk has no batch yet: stage 4 will refuse it, so its bytes need not go up.
+  if (ctx.budget?.stopped && Object.keys(prior?.batches ?? {}).length === 0) return chunk;
   ctx.events?.job({ chunk: chunk.index, state: 'UPLOADING', requests: chunk.lineCount });
   const progress = ctx.events?.progress;
   // Waits for room under the run's storage budget first (stage 4 frees it as it removes inputs).
