@@ -176,9 +176,15 @@ export interface ProgressSnapshot {
 export interface JobEvent {
   chunk: number;
   batchName?: string;
-  state: BatchState | 'CREATING' | 'UPLOADING' | 'UPLOADED' | 'RESUBMITTING' | 'BUDGET';
+  state: BatchState | 'CREATING' | 'UPLOADING' | 'UPLOADED' | 'RESUBMITTING' | 'BUDGET' | 'COSTED';
   requests: number;
   detail?: string;
+  /**
+   * With state COSTED (once per chunk whose results are on disk): what its
+   * batch cost at batch price, from the results' usageMetadata. `unpriced`
+   * counts results whose model has no known price (not in usd).
+   */
+  cost?: { usd: number; tokens: { prompt: number; cached: number; candidates: number; thoughts: number }; unpriced?: number };
 }
 
 export type { BatchState, BatchTask };

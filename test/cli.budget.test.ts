@@ -69,6 +69,13 @@ describe('gemini-batch run --max-cost', () => {
     expect(lines.slice(20).every((l) => (l.error as { status?: string } | undefined)?.status === 'BUDGET_EXCEEDED')).toBe(true);
     const createdFirst = Object.keys(emu.counters().createsByDisplayName).filter((k) => !(k in before));
     expect(createdFirst).toHaveLength(2);
+    // --json says what each batch cost as its results land (state COSTED), and they add up to what was spent.
+    const events = first.stderr.split('\n').filter((l) => l.startsWith('{')).map((l) => JSON.parse(l) as { event: string; state?: string; cost?: { usd: number; tokens: { candidates: number } } });
+    const costed = events.filter((e) => e.event === 'job' && e.state === 'COSTED');
+    expect(costed).toHaveLength(2);
+    expect(costed.every((e) => e.cost!.usd > 0 && e.cost!.tokens.candidates === 10 * 1000)).toBe(true);
+    const spent = Number(/budget reached: \$(\d+\.\d+) spent/.exec(first.stderr)![1]);
+    expect(costed.reduce((a, e) => a + e.cost!.usd, 0)).toBeCloseTo(spent, 4);
 
     const second = await runCli(['run', input, '-o', out, ...flags, '--max-cost', '10'], { env: emuEnv(emu) });
     expect(second.code, second.stderr).toBe(0);

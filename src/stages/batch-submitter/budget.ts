@@ -17,6 +17,7 @@ import { readLineKey } from '../../internal/wire/wire-line.js';
 import { GeminiBatchError } from '../../errors.js';
 import type { BatchCost } from '../../journal/types.js';
 import { releaseInput } from '../../run/input.js';
+import { usd } from '../../run/budget-ledger.js';
 import type { FinishedJob, ResultError, UploadedChunk } from '../../types.js';
 import { decideBudget } from './decide.js';
 import { spoolTokens } from './parts.js';
@@ -130,6 +131,7 @@ export async function settleOrRefuse(ctx: StageContext, chunk: UploadedChunk, re
   const cost = await costOfResults(ctx, chunk.index, resultsPath, batchName);
   await ctx.journal?.batchCost(cost);
   ctx.budget?.settle(chunk.index, cost);
+  ctx.onJob?.({ chunk: chunk.index, batchName, state: 'COSTED', requests: chunk.lineCount, detail: usd(cost.usd), cost: { usd: cost.usd, tokens: cost.tokens, ...(cost.unpriced ? { unpriced: cost.unpriced } : {}) } });
   if (!ctx.budget?.cancelled.has(batchName)) return undefined;
   await ctx.journal?.chunkCancelled(chunk.index, { paid: cost.usd > 0 });
   const message = ctx.budget.report().stopMessage ?? 'the budget ran out';
