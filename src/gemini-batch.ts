@@ -10,8 +10,8 @@ import type { Duplex } from 'node:stream';
 import type { BatchBackend } from './backend/types.js';
 import { openBackend } from './backends/index.js';
 import type { GeminiClient } from './backends/gemini/types.js';
-import { abortError, GeminiBatchError } from './errors.js';
-import { checkStoreOption } from './options/cost.js';
+import { abortError } from './errors.js';
+import { fitToBackend } from './options/fit-backend.js';
 import type { CompletionInfo, RunJournal } from './journal/types.js';
 import { chunkerOptionsSchema } from './options/chunker.js';
 import { demuxerOptionsSchema } from './options/demuxer.js';
@@ -112,26 +112,6 @@ export function geminiBatch<R = BatchRecord>(options: GeminiBatchOptions<R>, int
   const stages = assemble(run, settings, internals);
   const stream = compose(...(run.journal?.completed ? [pastDelivered(delivered, run.journal.dir), ...stages] : stages));
   return withLifecycle(stream, run, o);
-}
-
-/**
- * The options within what the backend takes: chunks no larger than its job
- * limits, and sent as files when it takes no inline input. Asking for inline
- * input from such a backend is refused in one sentence.
- */
-function fitToBackend<R>(o: ResolvedOptions<R>, backend: BatchBackend): ResolvedOptions<R> {
-  const l = backend.limits;
-  checkStoreOption(backend.name, o.store);
-  if (l.maxInlineBytes === undefined && o.mode === 'inline') {
-    throw new GeminiBatchError('ERR_INVALID_OPTIONS', `geminiBatch: the ${backend.name} backend takes no inline input: use mode 'auto' or 'file'`);
-  }
-  return {
-    ...o,
-    mode: l.maxInlineBytes === undefined ? 'file' : o.mode,
-    maxInlineBytes: Math.min(o.maxInlineBytes, l.maxInlineBytes ?? o.maxInlineBytes),
-    maxFileBytes: Math.min(o.maxFileBytes, l.maxInputBytes),
-    maxRequestsPerBatch: Math.min(o.maxRequestsPerBatch, l.maxRequestsPerJob),
-  };
 }
 
 /** The stages in data-flow order, each given the run and its own options. */

@@ -54,6 +54,17 @@ describe('gemini-batch run --dry-run', () => {
     expect(emu.counters().requestsByRoute).toEqual(before.requestsByRoute);
   });
 
+  it('--backend vertex plans with Vertex limits (file input only, no token quota) and calls nothing', async () => {
+    const file = join(dir, 'vertex.jsonl');
+    writeFileSync(file, input(20));
+    const r = await runCli(['run', file, '-m', 'gemini-2.5-flash', '-o', join(dir, 'v.out'), '--dry-run', '--backend', 'vertex', '--project', 'p', '--bucket', 'gs://bkt/work'], {
+      env: { ...emuEnv(emu), GOOGLE_VERTEX_BASE_URL: 'http://127.0.0.1:9', STORAGE_EMULATOR_HOST: 'http://127.0.0.1:9' },
+    });
+    expect(r.code, r.stderr).toBe(0);
+    expect(r.stdout).toContain('Vertex AI: no token quota (jobs queue); 1 GB a job, 200,000 requests a batch');
+    expect(r.stdout).toMatch(/#0 {2}file /);
+  });
+
   it('prints a readable plan; --count-tokens samples through the service and corrects the estimate', async () => {
     const file = join(dir, 'count.jsonl');
     writeFileSync(file, input(120));

@@ -8,6 +8,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startEmulator, type RunningEmulator } from '../src/emulator/index.js';
 import { geminiBatch, planBatch, priceTally, reserveForChunk, type ProgressSnapshot } from '../src/index.js';
 import { estimateRequestTokens } from '../src/internal/wire/token-estimate.js';
+import { formatPlan } from '../src/planning/format-plan.js';
 
 let emu: RunningEmulator;
 let tmp: string;
@@ -73,6 +74,24 @@ describe('planBatch', () => {
     expect(unknown.limits.enqueuedTokens).toBeUndefined();
     const priced = await planBatch(records(20), { model: 'gemini-4-argon', prices: { 'gemini-4-argon': { input: 1, output: 4 } }, outputTokens: 10, ...opts() });
     expect(priced.cost!.high).toBeCloseTo((priced.inputTokens.estimated * 1 + 200 * 4) / 1e6, 10);
+  });
+
+  it('plans for the Vertex backend with its own limits: 1 GB and 200,000 requests a job, file input only, no token quota, its refused fields invalid', async () => {
+    const small = (i: number) => ({ key: `v${i}`, request: { contents: [{ role: 'user', parts: [{ text: `q${i}` }] }], generationConfig: { maxOutputTokens: 5 } } });
+    const input = [...Array.from({ length: 250_000 }, (_, i) => small(i)), { key: 'cached', request: { contents: [], cachedContent: 'cachedContents/x' } }];
+    const vertex = { project: 'p', location: 'us-central1', bucket: 'gs://bkt/work' };
+    const plan = await planBatch(input, { model: 'gemini-2.5-flash', backend: 'vertex', vertex, onInvalid: 'emit', maxRequestsPerBatch: 1_000_000, ...opts() });
+    expect(plan.records).toEqual({ total: 250_001, valid: 250_000, invalid: 1 });
+    expect(plan.chunks.map((c) => [c.mode, c.requests])).toEqual([
+      ['file', 200_000],
+      ['file', 50_000],
+    ]);
+    expect(plan.limits).toMatchObject({ backend: 'vertex', fileBytes: 1_000_000_000, inlineBytes: undefined, requests: 200_000, enqueuedTokens: undefined });
+    expect(formatPlan(plan)).toContain('Vertex AI: no token quota (jobs queue); 1 GB a job, 200,000 requests a batch');
+    // The same input on the Developer API: inline allowed, the Tier-1 quota named.
+    const gemini = await planBatch(input.slice(0, 10), { model: 'gemini-2.5-flash', ...opts() });
+    expect(formatPlan(gemini)).toContain('tier 1: 3,000,000 enqueued tokens per model; 2 GB a file, 20 MB inline, 200,000 requests a batch');
+    await expect(planBatch(input.slice(0, 10), { model: 'gemini-2.5-flash', backend: 'vertex', vertex, countTokens: 5, ...opts() })).rejects.toThrow(/countTokens samples through the Developer API/);
   });
 
   it('--count-tokens: measures a sample with countTokens and corrects the projection to within 15% of what the run then costs', async () => {

@@ -3,10 +3,11 @@
  * that knows every backend folder (the stages and the run context see only
  * the seam, src/backend/types.ts).
  */
-import type { BatchBackend } from '../backend/types.js';
-import { createGeminiBackend } from './gemini/backend.js';
+import type { BatchBackend, BackendLimits, WireCodec } from '../backend/types.js';
+import { createGeminiBackend, GEMINI_LIMITS } from './gemini/backend.js';
 import type { GeminiClient, RetryOptions } from './gemini/types.js';
-import { createVertexBackend, type VertexBackendOptions } from './vertex/backend.js';
+import { createVertexBackend, VERTEX_LIMITS, type VertexBackendOptions } from './vertex/backend.js';
+import { vertexWire } from './vertex/codec.js';
 
 export interface BackendChoice {
   /** Which service (default: the Developer API). */
@@ -23,4 +24,15 @@ export function openBackend(o: BackendChoice, client?: GeminiClient): BatchBacke
   if (o.backend === 'vertex') return createVertexBackend({ ...o.vertex, ...(o.retry ? { retry: o.retry } : {}) });
   if (client) return createGeminiBackend({ client });
   return createGeminiBackend({ apiKey: o.apiKey, baseUrl: o.baseUrl, ...(o.retry ? { retry: o.retry } : {}) });
+}
+
+/** What a backend is, without opening it (no credentials, no call): for the dry run. */
+export interface BackendFacts {
+  name: 'gemini' | 'vertex';
+  limits: BackendLimits;
+  wire: WireCodec;
+}
+
+export function backendFacts(name: 'gemini' | 'vertex' = 'gemini'): BackendFacts {
+  return name === 'vertex' ? { name, limits: VERTEX_LIMITS, wire: vertexWire } : { name, limits: GEMINI_LIMITS, wire: {} };
 }

@@ -4,9 +4,10 @@ import { formatPlan } from '../planning/format-plan.js';
 import { connect, type Connection } from './connection.js';
 import { EXIT_OK } from './errors.js';
 import { openInput } from './input.js';
+import type { BackendFlags } from './vertex-connection.js';
 
 /** The run flags a dry run reads itself (the rest go through libraryOptions). */
-export interface DryRunFlags {
+export interface DryRunFlags extends BackendFlags {
   maxLineBytes?: number;
   promptField?: string;
   emulator?: boolean;
@@ -23,9 +24,10 @@ export async function dryRun<F extends DryRunFlags>(
   signal: AbortSignal,
 ): Promise<number> {
   const input = await openInput(inputPath, { maxLineChars: flags.maxLineBytes, rawLines: flags.promptField === undefined });
-  // Only a sample for countTokens needs the service (or the embedded emulator).
+  // Only a sample for countTokens needs the service (or the embedded emulator); a Vertex plan needs
+  // only where its jobs would go (no call is made: connect builds the options, planBatch knows the limits).
   const counting = (flags.countTokens ?? 0) > 0;
-  const conn: Connection = counting ? await connect({ emulator: flags.emulator }) : { target: 'none', close: async () => undefined };
+  const conn: Connection = counting || flags.backend === 'vertex' ? await connect(flags) : { target: 'none', close: async () => undefined };
   try {
     const plan = await planBatch(
       input.records,

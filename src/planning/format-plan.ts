@@ -1,6 +1,7 @@
 /** A dry run's report as text: what would be sent, in how many batches, at what cost, and whether it fits. */
 import { formatUsd } from '../cost/cost.js';
 import type { BatchPlan } from './plan-batch.js';
+import { sizeName } from './limits.js';
 
 const int = (n: number): string => String(Math.round(n)).replace(/\B(?=(\d{3})+$)/g, ',');
 const size = (bytes: number): string => (bytes >= 1e9 ? `${(bytes / 1e9).toFixed(2)} GB` : bytes >= 1e6 ? `${(bytes / 1e6).toFixed(1)} MB` : `${int(bytes)} B`);
@@ -40,8 +41,10 @@ export function formatPlan(p: BatchPlan): string {
     lines.push(`  cost     ${range(p.cost)} at batch price (prices of ${p.cost.pricesAsOf})`);
     if (p.cost.corrected) lines.push(`           ${range(p.cost.corrected)} with the corrected input`);
   }
-  const quota = p.limits.enqueuedTokens === undefined ? 'quota not published' : `${int(p.limits.enqueuedTokens)} enqueued tokens per model`;
-  lines.push(`  limits   tier ${p.limits.tier}: ${quota}; 2 GB a file, 20 MB inline, 200,000 requests a batch`);
+  const l = p.limits;
+  const sizes = `${sizeName(l.fileBytes)} a ${l.backend === 'vertex' ? 'job' : 'file'}${l.inlineBytes === undefined ? '' : `, ${sizeName(l.inlineBytes)} inline`}, ${int(l.requests)} requests a batch`;
+  if (l.backend === 'vertex') lines.push(`  limits   Vertex AI: no token quota (jobs queue); ${sizes}`);
+  else lines.push(`  limits   tier ${l.tier}: ${l.enqueuedTokens === undefined ? 'quota not published' : `${int(l.enqueuedTokens)} enqueued tokens per model`}; ${sizes}`);
   lines.push(`  fits     ${p.fits ? 'yes: every batch is within the limits' : 'NO: see the batches marked above'}`);
   return lines.join('\n');
 }

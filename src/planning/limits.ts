@@ -1,17 +1,31 @@
 /**
- * What one batch may be on the Developer API (PROTOCOL.md): the service's
- * limits and the project's known enqueued-token quota per model and tier.
+ * What one batch may be, as the plan shows it: the backend's job limits
+ * (PROTOCOL.md, VERTEX.md) and, on the Developer API, the project's known
+ * enqueued-token quota per model and tier.
  */
+import type { BackendFacts } from '../backends/index.js';
 import { modelName } from '../cost/prices.js';
 
-export const SERVICE_LIMITS = {
-  /** One uploaded file. */
-  fileBytes: 2_147_483_648,
-  /** One inline create body. */
-  inlineBytes: 20_000_000,
+export interface ServiceLimits {
+  backend: BackendFacts['name'];
+  /** One uploaded file (Developer API) or input object (Vertex). */
+  fileBytes: number;
+  /** One inline create body; undefined: the backend takes no inline input. */
+  inlineBytes: number | undefined;
   /** Requests in one batch. */
-  requests: 200_000,
-} as const;
+  requests: number;
+}
+
+export function serviceLimits(facts: Pick<BackendFacts, 'name' | 'limits'>): ServiceLimits {
+  return { backend: facts.name, fileBytes: facts.limits.maxInputBytes, inlineBytes: facts.limits.maxInlineBytes, requests: facts.limits.maxRequestsPerJob };
+}
+
+/** 2 GB, 1 GB, 20 MB: a limit as its documentation names it. */
+export function sizeName(bytes: number): string {
+  if (bytes >= 2 ** 30 && bytes % 2 ** 30 === 0) return `${bytes / 2 ** 30} GB`;
+  if (bytes >= 1e9 && bytes % 1e9 === 0) return `${bytes / 1e9} GB`;
+  return `${Math.round(bytes / 1e6)} MB`;
+}
 
 export type Tier = 1 | 2 | 3;
 

@@ -24,7 +24,10 @@ import { openWorkDir, removeWorkDir } from '../run/work-dir.js';
 import { sizeChunker } from '../stages/size-chunker.js';
 import { toRequestLine } from '../stages/to-request-line.js';
 import type { BatchRecord, Chunk } from '../types.js';
-import { enqueuedTokenQuota, SERVICE_LIMITS, type Tier } from './limits.js';
+import { backendFacts } from '../backends/index.js';
+import { GeminiBatchError } from '../errors.js';
+import { fitToBackend } from '../options/fit-backend.js';
+import { enqueuedTokenQuota, serviceLimits, sizeName, type ServiceLimits, type Tier } from './limits.js';
 import { readBack, type ChunkRead } from './chunk-read.js';
 import { LineSample } from './sample.js';
 
@@ -96,10 +99,7 @@ export interface BatchPlan {
   };
   /** USD at batch price: low = input + the smallest answers, high = input + the output assumption (undefined when unknown). */
   cost: { low: number; high: number | undefined; corrected?: { low: number; high: number | undefined }; pricesAsOf: string } | undefined;
-  limits: {
-    fileBytes: number;
-    inlineBytes: number;
-    requests: number;
+  limits: ServiceLimits & {
     tier: Tier;
     /** Enqueued tokens per model at this tier; undefined when not published. */
     enqueuedTokens: number | undefined;
@@ -127,9 +127,16 @@ export async function planBatch<R = BatchRecord>(
 ): Promise<BatchPlan> {
   const { outputTokens, tier, countTokens, countTokensPerMinute, date, ...rest } = options;
   const plan = parseOptions(planOnlySchema, { outputTokens, tier, countTokens, countTokensPerMinute, date }, 'planBatch');
-  const o = resolveOptions(rest as GeminiBatchOptions<R>);
+  const facts = backendFacts(rest.backend);
+  // Chunks as the run would cut them for this backend (its job limits, file input only on Vertex).
+  const o = fitToBackend(resolveOptions(rest as GeminiBatchOptions<R>), facts);
+  if (plan.countTokens > 0 && facts.name !== 'gemini' && !internals.client) {
+    throw new GeminiBatchError('ERR_INVALID_OPTIONS', `planBatch: countTokens samples through the Developer API; the ${facts.name} backend's plan has no sample (leave countTokens / --count-tokens out)`);
+  }
   const when = plan.date ?? new Date();
-  const quota = enqueuedTokenQuota(o.model, plan.tier);
+  // Only the Developer API has an enqueued-token quota; Vertex queues jobs instead.
+  const quota = facts.limits.tokenQuota ? enqueuedTokenQuota(o.model, plan.tier) : undefined;
+  const limits = serviceLimits(facts);
   const sample = new LineSample(plan.countTokens);
   const chunks: ChunkPlan[] = [];
   const totals = { chunks: 0, valid: 0, invalid: 0, bytes: 0, tokens: 0, output: 0, withoutLimit: 0, over200k: 0, fits: true };
@@ -146,6 +153,7 @@ export async function planBatch<R = BatchRecord>(
         maxLineBytes: o.maxLineBytes,
         store: o.store,
         lineNumbers: internals.lineNumbers,
+        wire: facts.wire,
         onLine: () => recordsIn++,
       }),
       sizeChunker({ workDir }, pickFor(chunkerOptionsSchema, o)),
@@ -153,7 +161,7 @@ export async function planBatch<R = BatchRecord>(
         for await (const chunk of chunkStream) {
           const read = await readBack(chunk, plan.outputTokens, sample);
           await rm(chunk.spoolPath, { force: true });
-          const c = chunkPlan(chunk, read, o.model, when, o.prices, quota);
+          const c = chunkPlan(chunk, read, o.model, when, o.prices, quota, limits);
           const tokens = chunk.estimatedTokens ?? 0;
           totals.chunks++;
           totals.valid += chunk.lineCount;
@@ -198,19 +206,27 @@ export async function planBatch<R = BatchRecord>(
       requestsWithoutLimit: totals.withoutLimit,
     },
     cost: cost ? { low: cost.low, high: cost.high, ...(corrected ? { corrected } : {}), pricesAsOf: PRICES_AS_OF } : undefined,
-    limits: { ...SERVICE_LIMITS, tier: plan.tier, enqueuedTokens: quota },
+    limits: { ...limits, tier: plan.tier, enqueuedTokens: quota },
     fits: totals.fits,
     ...(counted ? { countTokens: counted } : {}),
   };
 }
 
-function chunkPlan(chunk: Chunk, read: ChunkRead, model: string, when: Date, prices: Parameters<typeof priceOf>[2], quota: number | undefined): ChunkPlan {
+function chunkPlan(
+  chunk: Chunk,
+  read: ChunkRead,
+  model: string,
+  when: Date,
+  prices: Parameters<typeof priceOf>[2],
+  quota: number | undefined,
+  limits: ServiceLimits,
+): ChunkPlan {
   const problems: string[] = [];
   const tokens = chunk.estimatedTokens ?? 0;
   const bytes = chunk.mode === 'inline' ? chunk.inlineBytes : chunk.bytes;
-  if (chunk.mode === 'file' && bytes > SERVICE_LIMITS.fileBytes) problems.push(`${int(bytes)} bytes is over the 2 GB file limit`);
-  if (chunk.mode === 'inline' && bytes > SERVICE_LIMITS.inlineBytes) problems.push(`${int(bytes)} bytes is over the 20 MB inline limit`);
-  if (chunk.lineCount > SERVICE_LIMITS.requests) problems.push(`${int(chunk.lineCount)} requests is over the 200,000 a batch`);
+  if (chunk.mode === 'file' && bytes > limits.fileBytes) problems.push(`${int(bytes)} bytes is over the ${sizeName(limits.fileBytes)} file limit`);
+  if (chunk.mode === 'inline' && bytes > (limits.inlineBytes ?? 0)) problems.push(`${int(bytes)} bytes is over the ${sizeName(limits.inlineBytes ?? 0)} inline limit`);
+  if (chunk.lineCount > limits.requests) problems.push(`${int(chunk.lineCount)} requests is over the ${int(limits.requests)} a batch`);
   if (quota !== undefined && tokens > quota) {
     problems.push(`~${int(tokens)} tokens is over the ${int(quota)} enqueued-token quota: the service refuses it, so it would be split (smaller batches: maxBatchTokens)`);
   }
