@@ -30,8 +30,9 @@ export function withBackendFlags(cmd: Command): Command {
 
 const env = (name: string) => process.env[name]?.trim() || undefined;
 
-async function withHttp<T>(fn: (http: VertexHttp) => Promise<T>): Promise<T> {
-  const http = new VertexHttp(tokenSource(), { maxElapsedMs: 60_000 });
+async function withHttp<T>(f: BackendFlags, fn: (http: VertexHttp) => Promise<T>): Promise<T> {
+  // The project (when known) goes to ADC too, so it never looks one up.
+  const http = new VertexHttp(tokenSource(undefined, process.env, f.project ?? env('GOOGLE_CLOUD_PROJECT')), { maxElapsedMs: 60_000 });
   try {
     return await fn(http);
   } finally {
@@ -50,7 +51,7 @@ const summarise = (j: BatchJob) => ({ ...j, raw: undefined });
 
 /** `jobs list|get|cancel|delete --backend vertex`. */
 export async function vertexJobsCommand(verb: 'list' | 'get' | 'cancel' | 'delete', f: BackendFlags & { limit?: number; json?: boolean; raw?: boolean }, print: Print, name = ''): Promise<void> {
-  await withHttp(async (http) => {
+  await withHttp(f, async (http) => {
     const jobs = jobsOf(http, f);
     if (verb === 'get') return print(JSON.stringify(f.raw ? (await jobs.get(name)).raw : summarise(await jobs.get(name)), null, 2));
     if (verb === 'cancel') return (await jobs.cancel(name), print(`cancelled ${name}`));
@@ -68,7 +69,7 @@ export async function vertexJobsCommand(verb: 'list' | 'get' | 'cancel' | 'delet
 
 /** `files list|delete --backend vertex`: objects under --bucket gs://B/PREFIX. */
 export async function vertexFilesCommand(verb: 'list' | 'delete', f: BackendFlags & { limit?: number; json?: boolean }, print: Print, name = ''): Promise<void> {
-  await withHttp(async (http) => {
+  await withHttp(f, async (http) => {
     const gcs = new Gcs(http, storageBase());
     if (verb === 'delete') {
       const { bucket, name: object } = parseGsUri(name);

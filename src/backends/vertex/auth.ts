@@ -22,14 +22,19 @@ export interface TokenSource {
   current(): string | undefined;
 }
 
-/** The token source from the options, then the environment, then ADC. */
-export function tokenSource(getAccessToken?: GetAccessToken, env: NodeJS.ProcessEnv = process.env): TokenSource {
+/**
+ * The token source from the options, then the environment, then ADC.
+ * `projectId`: the run's project, given to ADC so it never looks one up
+ * (for workload-identity credentials that lookup is a Cloud Resource
+ * Manager call the run's account may not be allowed to make).
+ */
+export function tokenSource(getAccessToken?: GetAccessToken, env: NodeJS.ProcessEnv = process.env, projectId?: string): TokenSource {
   const fixed = env.GOOGLE_OAUTH_ACCESS_TOKEN?.trim();
   const fetchToken: (fresh: boolean) => Promise<string> = getAccessToken
     ? async () => checked(await getAccessToken(), 'getAccessToken()')
     : fixed
       ? async () => fixed
-      : adcToken();
+      : adcToken(projectId);
   let token: string | undefined;
   let pending: Promise<string> | undefined;
   const load = (fresh: boolean) =>
@@ -49,11 +54,11 @@ function checked(t: unknown, from: string): string {
 }
 
 /** Application Default Credentials: a client made once, asked again (it refreshes an expired token itself). */
-function adcToken(): (fresh: boolean) => Promise<string> {
+function adcToken(projectId: string | undefined): (fresh: boolean) => Promise<string> {
   let client: Promise<{ getAccessToken(): Promise<{ token?: string | null }> }> | undefined;
   const open = async () => {
     const { GoogleAuth } = await import('google-auth-library');
-    return new GoogleAuth({ scopes: [CLOUD_PLATFORM_SCOPE] }).getClient();
+    return new GoogleAuth({ scopes: [CLOUD_PLATFORM_SCOPE], ...(projectId ? { projectId } : {}) }).getClient();
   };
   return async (fresh) => {
     // After a 401 the cached client may hold a revoked token: start from the credentials again.

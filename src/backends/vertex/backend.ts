@@ -85,7 +85,7 @@ export function resolveVertexTarget(opts: VertexBackendOptions, env: NodeJS.Proc
 export function createVertexBackend(opts: VertexBackendOptions = {}): BatchBackend & { target: ResolvedVertexTarget; gcs: Gcs; http: VertexHttp } {
   const env = opts.env ?? process.env;
   const target = resolveVertexTarget(opts, env);
-  const http = new VertexHttp(tokenSource(opts.getAccessToken, env), opts.retry);
+  const http = new VertexHttp(tokenSource(opts.getAccessToken, env, target.project), opts.retry);
   const gcs = new Gcs(http, opts.storageBaseUrl?.replace(/\/+$/, '') || storageBase(env));
   const root = target.prefix ? `${target.prefix}/` : '';
   const jobs = createVertexJobs({
