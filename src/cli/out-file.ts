@@ -34,21 +34,24 @@ export function readOut(path: string): Readable {
   return isGzipPath(path) ? gunzipInput(file, path, 'OUT') : file;
 }
 
-/** Split a byte stream into lines, each with its '\n'; a last line without one is yielded as it is. */
+/**
+ * Split a byte stream into lines, each with its '\n'; a last line without one
+ * is yielded as it is. A line longer than a chunk is gathered as a list of
+ * pieces and joined once (no copy per chunk).
+ */
 export async function* splitLines(source: AsyncIterable<Buffer>): AsyncGenerator<Buffer> {
-  let rest: Buffer | undefined;
+  let pieces: Buffer[] = [];
   for await (const chunk of source) {
-    let buf = rest ? Buffer.concat([rest, chunk]) : chunk;
     let from = 0;
-    for (let nl = buf.indexOf(0x0a); nl !== -1; nl = buf.indexOf(0x0a, from)) {
-      yield buf.subarray(from, nl + 1);
+    for (let nl = chunk.indexOf(0x0a); nl !== -1; nl = chunk.indexOf(0x0a, from)) {
+      const tail = chunk.subarray(from, nl + 1);
+      yield pieces.length ? Buffer.concat([...pieces, tail]) : tail;
+      pieces = [];
       from = nl + 1;
     }
-    buf = buf.subarray(from);
-    // A copy: the chunk it points into is otherwise kept alive with it.
-    rest = buf.length ? Buffer.from(buf) : undefined;
+    if (from < chunk.length) pieces.push(chunk.subarray(from));
   }
-  if (rest) yield rest;
+  if (pieces.length) yield Buffer.concat(pieces);
 }
 
 /** The lines of OUT (plain or .gz), streamed; breaking out of the loop closes the file. */
