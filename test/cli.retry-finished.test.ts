@@ -128,7 +128,7 @@ describe('run --retry-failed on a finished run', () => {
     expect(readFileSync(out).equals(bytes)).toBe(true);
   });
 
-  it('keys by record number (no key in INPUT) stay the OUT line numbers after a resend', async () => {
+  it('keys by record number (no key in INPUT) stay the OUT line numbers after a resend; --json has a resent summary', async () => {
     const input = join(dir, 'keyless.in.jsonl');
     writeFileSync(input, Array.from({ length: 12 }, (_, i) => `${JSON.stringify({ text: prompt(i) })}\n`).join(''));
     const out = join(dir, 'keyless.out.jsonl');
@@ -138,8 +138,10 @@ describe('run --retry-failed on a finished run', () => {
     expect((await run(input, out, ['--prompt-field', 'text'])).code).toBe(0);
     const keysBefore = readLines(out).map((l) => l.key);
     failing.clear();
-    const r = await run(input, out, ['--prompt-field', 'text', '--retry-failed', '1']);
+    const r = await run(input, out, ['--prompt-field', 'text', '--retry-failed', '1', '--json']);
     expect(r.code, r.stderr).toBe(0);
+    const events = r.stderr.split('\n').filter(Boolean).map((l) => JSON.parse(l) as { event: string; resent?: unknown });
+    expect(events.find((e) => e.event === 'summary')?.resent).toEqual({ records: 2, answered: 2, failing: 0, notSent: 0 });
     const lines = readLines(out);
     expect(lines.map((l) => l.key)).toEqual(keysBefore);
     expect(lines.every((l) => l.response)).toBe(true);
@@ -178,6 +180,32 @@ describe('run --retry-failed on a finished run', () => {
     const lines = readLines(out);
     expect(lines.map((l) => l.key)).toEqual(keys);
     expect(lines.every((l) => l.response)).toBe(true);
+  });
+
+  it('--max-cost counts what the finished run spent: a resend that does not fit keeps the old lines and exits 4; a larger cap resends', async () => {
+    const { input, out } = setup('budget');
+    for (const i of [8, 33]) failing.set(prompt(i), INTERNAL);
+    const budget = ['--max-cost', '1', '--output-tokens', '100'];
+    expect((await run(input, out, budget)).code).toBe(0);
+    const bytes = readFileSync(out);
+    failing.clear();
+    // What the finished run spent, from its journal: the resend may add only a hundredth of a cent.
+    const journal = readFileSync(join(dir, '.gemini-batch', 'budget.out.jsonl', 'journal.jsonl'), 'utf8');
+    const spent = journal
+      .split('\n')
+      .filter((l) => l.includes('"t":"cost"'))
+      .reduce((t, l) => t + (JSON.parse(l) as { usd: number }).usd, 0);
+    expect(spent).toBeGreaterThan(0);
+    const created = creates();
+    const tight = await run(input, out, ['--retry-failed', '1', '--max-cost', (spent + 0.00001).toFixed(8), '--output-tokens', '100']);
+    expect(tight.code, tight.stderr).toBe(4);
+    expect(tight.stderr).toContain('resent 2 records: 0 now answered, 0 still failing, 2 not sent (the --max-cost budget ran out');
+    expect(creates()).toBe(created);
+    expect(readFileSync(out).equals(bytes)).toBe(true);
+    const wide = await run(input, out, ['--retry-failed', '1', ...budget]);
+    expect(wide.code, wide.stderr).toBe(0);
+    expect(wide.stderr).toContain('resent 2 records: 2 now answered, 0 still failing');
+    expect(readLines(out).every((l) => l.response)).toBe(true);
   });
 
   it('other changed flags on a finished run are still a new run, not a resend', async () => {
