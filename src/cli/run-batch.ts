@@ -281,6 +281,8 @@ export async function runBatch(inputPath: string, flags: RunFlags): Promise<numb
       }
       if (verdict.kind === 'new' || verdict.kind === 'restart') writeSettings(stateDir, settings);
       else resumed = verdict.journal;
+      // A grown run may differ from the finished one in --retry-failed alone: its resume must find these flags.
+      if (verdict.kind === 'grow') writeSettings(stateDir, settings);
       if (fileOutput) partial = partialPathOf(flags.output);
       if (partial && (verdict.kind === 'resume' || verdict.kind === 'grow')) {
         // The run goes on in OUT.partial. With none (a grown INPUT, a budget stop, a crash right
