@@ -8,6 +8,8 @@ import { closeSync, existsSync, fsyncSync, openSync, readFileSync, renameSync, r
 import { dirname, join } from 'node:path';
 import { archiveJournal, JOURNAL_FILE, readJournal, spentAnything } from '../journal/journal.js';
 import { CliUsageError } from './errors.js';
+import { isGzipPath } from './gzip.js';
+import { gzipInto } from './out-file.js';
 import { SETTINGS_FILE } from './run-state.js';
 
 /** Where a run writes OUT's lines until it has finished. */
@@ -28,9 +30,14 @@ export function refuseForeignOut(out: string, stateDir: string, overwrite: boole
   throw new CliUsageError(`OUT ${out} already exists and was not written by a run of gemini-batch; add --overwrite to replace it, or give -o another file`);
 }
 
-/** Move OUT.partial over OUT, and make the rename durable (best effort on the directory). */
-export function publishOut(partial: string, out: string): void {
-  renameSync(partial, out);
+/**
+ * Move OUT.partial over OUT (gzipped on the way when OUT ends in .gz: the
+ * partial is always plain, so a resume can count and cut its lines), and make
+ * the rename durable (best effort on the directory).
+ */
+export async function publishOut(partial: string, out: string): Promise<void> {
+  if (isGzipPath(out)) await gzipInto(partial, out);
+  else renameSync(partial, out);
   try {
     const fd = openSync(dirname(out), 'r');
     try {

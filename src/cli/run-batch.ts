@@ -4,7 +4,7 @@
  * one sentence on stderr; the output file is flushed whatever happens, so the
  * same command can pick up where this one stopped.
  */
-import { copyFileSync, existsSync, readFileSync, statSync } from 'node:fs';
+import { existsSync, readFileSync, statSync } from 'node:fs';
 import { pipeline } from 'node:stream/promises';
 import { GeminiBatchError } from '../errors.js';
 import { geminiBatch, type GeminiBatchStream } from '../gemini-batch.js';
@@ -21,11 +21,13 @@ import { CliUsageError, errorCode, EXIT_ALL_FAILED, EXIT_BUDGET, EXIT_FATAL, EXI
 import { asFlagError } from './flag-names.js';
 import { openInput, type OpenedInput } from './input.js';
 import { usd } from '../run/budget-ledger.js';
+import { copyOutPlain } from './out-file.js';
 import { countCompleteLines, openOutput, OutputDigest, type CompleteLines, type OutputTarget } from './output.js';
 import { preflight } from './preflight.js';
 import { promptToRequest } from './prompt-request.js';
 import { chooseMode, createReporter, type Reporter } from './reporter.js';
 import { inputIdentity, judgeState, prefixSha256, runSettings, writeSettings, type CliCompletion } from './run-state.js';
+import { retryFinished } from './retry-finished.js';
 import { refuseOutputOverInput } from './same-file.js';
 import { defaultStateDir } from './state-dir.js';
 import { buildSummary } from './summary.js';
@@ -240,7 +242,31 @@ export async function runBatch(inputPath: string, flags: RunFlags): Promise<numb
       }
       // One run per state dir, from before OUT is touched until the journal records the end.
       lock = acquireStateLock(stateDir, { staleMs: lockStaleMs(), onLost: (err) => abort.abort(lockLost(stateDir, err)) });
-      const verdict = judgeState({ stateDir, inputPath, output: flags.output, settings, fresh: flags.fresh ?? false });
+      const verdict = await judgeState({ stateDir, inputPath, output: flags.output, settings, fresh: flags.fresh ?? false, retryFailed: flags.retryFailed });
+      if (verdict.kind === 'retry') {
+        // A finished run and --retry-failed: send only OUT's retryable error lines again (retry-finished.ts).
+        return await retryFinished({
+          inputPath,
+          output: flags.output,
+          stateDir,
+          finished: verdict,
+          rounds: flags.retryFailed!,
+          model: flags.model,
+          maxLineBytes: flags.maxLineBytes,
+          rawLines: flags.promptField === undefined,
+          maxCost: flags.maxCost,
+          reporter,
+          signal: abort.signal,
+          startedAt,
+          open: async () => {
+            conn = await connect(flags);
+            if (flags.emulator) reporter.notice(`using ${conn.target}`);
+            return libraryOptions(flags, conn);
+          },
+          redoLost: (dir, dirLock, recorded) => redoWhatTheServiceLost(dir, dirLock, recorded, conn!, reporter, abort.signal),
+          lockOptions: { staleMs: lockStaleMs(), onLost: (err) => abort.abort(lockLost(stateDir, err)) },
+        });
+      }
       if (verdict.kind === 'done') {
         reporter.notice(`nothing to do: run ${verdict.runId} already wrote all ${verdict.records} results to ${flags.output} from this INPUT with these flags (add --fresh to run it again)`);
         return EXIT_OK;
@@ -255,11 +281,13 @@ export async function runBatch(inputPath: string, flags: RunFlags): Promise<numb
       }
       if (verdict.kind === 'new' || verdict.kind === 'restart') writeSettings(stateDir, settings);
       else resumed = verdict.journal;
+      // A grown run may differ from the finished one in --retry-failed alone: its resume must find these flags.
+      if (verdict.kind === 'grow') writeSettings(stateDir, settings);
       if (fileOutput) partial = partialPathOf(flags.output);
       if (partial && (verdict.kind === 'resume' || verdict.kind === 'grow')) {
         // The run goes on in OUT.partial. With none (a grown INPUT, a budget stop, a crash right
         // after OUT was published), from OUT's lines: OUT itself stays as it is until the end.
-        if (!existsSync(partial) && existsSync(flags.output)) copyFileSync(flags.output, partial);
+        if (!existsSync(partial) && existsSync(flags.output)) await copyOutPlain(flags.output, partial);
         // Lines from where a budget stopped sending are BUDGET_EXCEEDED: those records go now.
         const stop = verdict.kind === 'resume' ? verdict.journal.budgetStopSeq : undefined;
         if (existsSync(partial)) resume = countCompleteLines(partial, stop);
@@ -332,7 +360,7 @@ export async function runBatch(inputPath: string, flags: RunFlags): Promise<numb
     const spending = gb.spending();
     if (spending?.stoppedAtSeq !== undefined) {
       // OUT gets every record's line, the ones not sent BUDGET_EXCEEDED; the journal stays open.
-      if (partial) publishOut(partial, flags.output);
+      if (partial) await publishOut(partial, flags.output);
       // Not complete: the same command with a larger --max-cost sends the records not sent.
       reporter.summary(buildSummary({ model: flags.model, progress, resumed: resume?.lines ?? 0, batches: view.batches, wallMs: Date.now() - startedAt, output: flags.output, lost: gb.journal?.lostWork() ?? [] }));
       const notSent = progress.recordsIn - spending.stoppedAtSeq;
@@ -344,7 +372,7 @@ export async function runBatch(inputPath: string, flags: RunFlags): Promise<numb
     // OUT is replaced only now, by a run that succeeded. Before the journal records the end: a
     // crash between the two leaves an unfinished journal, whose rerun writes OUT again from
     // the results it kept (the other order would leave a completed journal and an old OUT).
-    if (partial) publishOut(partial, flags.output);
+    if (partial) await publishOut(partial, flags.output);
     // Only now, with OUT on disk, may the journal drop what a resume would need. What it
     // records lets the same command again see that there is nothing left to do.
     const sha256 = inputAtStart ? prefixSha256(inputPath, inputAtStart.size) : undefined;

@@ -8,7 +8,8 @@ import { createHash } from 'node:crypto';
 import { closeSync, existsSync, openSync, readFileSync, readSync, renameSync, statSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { readJournal, spentAnything, type JournalState } from '../journal/journal.js';
-import { countCompleteLines } from './output.js';
+import { digestOut, type OutDigest } from './out-file.js';
+import { readRewrites } from './retry-state.js';
 
 /** The flags a run is recorded with, under the names the user typed. */
 export type RunSettings = Record<string, unknown>;
@@ -48,11 +49,18 @@ export function runSettings(f: {
   return JSON.parse(JSON.stringify(s)) as RunSettings;
 }
 
+/**
+ * What a rerun of a completed run may change: --retry-failed only decides
+ * what happens to retryable error lines (a resend of just those records, see
+ * retry-finished.ts), never what the other records' answers are.
+ */
+const FREE_AFTER_COMPLETION = new Set(['--retry-failed']);
+
 /** Flags whose value differs, as `--system (was "a", now not given)`, request-building ones first. */
-export function changedFlags(was: RunSettings, now: RunSettings): string[] {
+export function changedFlags(was: RunSettings, now: RunSettings, ignore: ReadonlySet<string> = new Set()): string[] {
   const show = (v: unknown) => (v === undefined ? 'not given' : JSON.stringify(v));
   return Object.keys({ ...was, ...now })
-    .filter((k) => JSON.stringify(was[k]) !== JSON.stringify(now[k]))
+    .filter((k) => !ignore.has(k) && JSON.stringify(was[k]) !== JSON.stringify(now[k]))
     .sort((a, b) => Number(!REQUEST_FLAGS.includes(a)) - Number(!REQUEST_FLAGS.includes(b)))
     .map((k) => `${k} (was ${show(was[k])}, now ${show(now[k])})`);
 }
@@ -128,14 +136,17 @@ export type Verdict =
   | { kind: 'done'; runId: string; records: number }
   /** INPUT starts with exactly what the completed run read and has more: send only what is new, append to OUT. */
   | { kind: 'grow'; journal: JournalState; runId: string; records: number }
+  /** Completed, same INPUT and flags, --retry-failed given: resend only OUT's retryable error lines (`out`: OUT as it is now). */
+  | { kind: 'retry'; journal: JournalState; runId: string; records: number; out: OutDigest }
   /** Refuse: `why` is the sentence to show (a usage error). */
   | { kind: 'refuse'; why: string };
 
 /**
  * Decide what to do with the state dir of this run. Reads OUT once (to
- * verify a completed run's checksum) only when everything else matches.
+ * verify a completed run's checksum; through gunzip for a .gz OUT) only when
+ * everything else matches. `retryFailed`: the --retry-failed of this rerun.
  */
-export function judgeState(a: { stateDir: string; inputPath: string; output: string; settings: RunSettings; fresh: boolean }): Verdict {
+export async function judgeState(a: { stateDir: string; inputPath: string; output: string; settings: RunSettings; fresh: boolean; retryFailed?: number }): Promise<Verdict> {
   const j = readJournal(a.stateDir);
   if (!j || j.runId === undefined) return { kind: 'new' };
   if (a.fresh) return { kind: 'restart', why: '--fresh' };
@@ -144,7 +155,7 @@ export function judgeState(a: { stateDir: string; inputPath: string; output: str
     const done = j.completion?.cli as CliCompletion | undefined;
     const input = inputIdentity(a.inputPath);
     if (!done || !recorded) return { kind: 'restart', why: `the run ${j.runId} in ${a.stateDir} had completed` };
-    const changed = changedFlags(done.settings, a.settings);
+    const changed = changedFlags(done.settings, a.settings, FREE_AFTER_COMPLETION);
     if (changed.length) return { kind: 'restart', why: `run ${j.runId} completed with other flags: ${changed.join(', ')}` };
     if (!input || !done.input) {
       return {
@@ -170,15 +181,19 @@ export function judgeState(a: { stateDir: string; inputPath: string; output: str
     if (a.output === '-' || (existsSync(a.output) && !statSync(a.output).isFile())) {
       return { kind: 'refuse', why: `run ${j.runId} in ${a.stateDir} already completed this INPUT with these flags, and its results went to ${a.output === '-' ? 'stdout' : a.output}, which cannot be checked; add --fresh to run it (and pay) again` };
     }
-    const out = existsSync(a.output) ? countCompleteLines(a.output) : undefined;
-    const intact = out && out.size === done.output.bytes && out.bytes === done.output.bytes && out.hash.digest('hex') === done.output.sha256;
+    const out = existsSync(a.output) ? await digestOut(a.output) : undefined;
+    // OUT as the run wrote it, or as a --retry-failed rerun rewrote it since.
+    const written = [done.output, ...readRewrites(a.stateDir)];
+    const intact = out && out.size === out.bytes && written.some((w) => w.bytes === out.bytes && w.sha256 === out.sha256);
     if (!intact) {
       return {
         kind: 'refuse',
         why: `run ${j.runId} completed ${a.output} from this INPUT with these flags, but ${a.output} was ${out ? 'changed' : 'removed'} since; add --fresh to run it (and pay) again`,
       };
     }
-    return grew ? { kind: 'grow', journal: j, runId: j.runId, records: done.records } : { kind: 'done', runId: j.runId, records: done.records };
+    if (grew) return { kind: 'grow', journal: j, runId: j.runId, records: done.records };
+    if ((a.retryFailed ?? 0) > 0) return { kind: 'retry', journal: j, runId: j.runId, records: done.records, out };
+    return { kind: 'done', runId: j.runId, records: done.records };
   }
   if (recorded) {
     const changed = changedFlags(recorded, a.settings);

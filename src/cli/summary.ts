@@ -35,6 +35,8 @@ export interface Summary {
    * had no known price. Only with a state dir.
    */
   runCost?: { usd: number; batches: number; unpriced: number };
+  /** A --retry-failed rerun of a finished run: the records it sent again and how they came back. */
+  resent?: { records: number; answered: number; failing: number; notSent: number };
 }
 
 export function buildSummary(a: {
@@ -96,6 +98,9 @@ export function formatSummary(s: Summary): string {
     `gemini-batch: done in ${duration(s.wallMs)}`,
     `  records  ${int(s.records)}`,
     `  results  ${results}${resumed}`,
+    ...(s.resent
+      ? [`  resent   ${int(s.resent.records)} record${s.resent.records === 1 ? '' : 's'} with retryable errors: ${int(s.resent.answered)} now answered, ${int(s.resent.failing)} still failing${s.resent.notSent ? `, ${int(s.resent.notSent)} not sent (budget)` : ''}`]
+      : []),
     `  batches  ${int(s.batches)}`,
     `  tokens   ${tokens}`,
     `  cost     ${costLine(s)}`,

@@ -9,7 +9,7 @@ export function registerRunCommand(program: Command, setExitCode: (code: number)
     .description('Send every record of INPUT through the Gemini Batch API and write one result line per record, in input order, to OUT')
     .argument('<input>', 'Gemini batch JSONL ({"key","request"} per line), any JSONL with --prompt-field, or a JSON array file; - for stdin')
     .requiredOption('-m, --model <model>', 'model, e.g. gemini-2.5-flash')
-    .requiredOption('-o, --output <out>', 'results JSONL file; - for stdout')
+    .requiredOption('-o, --output <out>', 'results JSONL file (ending in .gz: gzipped); - for stdout')
     .option('--state-dir <dir>', 'journal for resuming after a crash (default: .gemini-batch/<OUT name>/ next to OUT; none for stdout)')
     .addOption(new Option('--mode <mode>', 'auto: inline when a batch fits 20 MB, else a file').choices(['auto', 'file', 'inline']).default('auto'))
     .addOption(new Option('--task <task>', 'generate (batchGenerateContent) or embed (asyncBatchEmbedContent)').choices(['generate', 'embed']).default('generate'))
@@ -30,7 +30,7 @@ export function registerRunCommand(program: Command, setExitCode: (code: number)
     .option('--system <text>', 'with --prompt-field: a system instruction for every request')
     .option('--generation-config <json>', 'with --prompt-field: generationConfig for every request, e.g. \'{"temperature":0}\'', jsonObject)
     .addOption(new Option('--on-invalid <policy>', 'a bad record: error stops the run, emit writes an error line for it').choices(['error', 'emit']).default('error'))
-    .option('--retry-failed <n>', 'resubmit requests that failed with a retryable status up to N times', nonNegativeInt)
+    .option('--retry-failed <n>', 'resubmit requests that failed with a retryable status up to N times; on a finished run, resend only the records whose result in OUT is a retryable error', nonNegativeInt)
     .option('--quota-wait <ms>', 'with none of this run\'s batches queued, how long creates refused for the enqueued-token quota are retried before the run fails (default 600000)', positiveInt)
     .option('--adopt-window <ms>', 'how long a batch whose create answer was lost is looked for by name before it is created again (default 90000)', positiveInt)
     .option('--output-wait <ms>', 'how long a batch shown SUCCEEDED without its output is polled for it (default 900000)', positiveInt)
@@ -71,7 +71,8 @@ port, ...), 3 done but every record failed,
 130/143 interrupted.
 Results go to OUT.partial and replace OUT only when the run succeeds.
 Run the same command again after a crash or Ctrl-C: it resumes where it stopped.
-After a finished run it does nothing (OUT is complete); --fresh runs it again.
+After a finished run it does nothing (OUT is complete); --fresh runs it again;
+--retry-failed N resends only the records whose result is a retryable error.
 One run per state dir at a time: a second one is refused.
 
 Examples:
