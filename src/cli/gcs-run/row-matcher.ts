@@ -5,8 +5,10 @@
  * in turn: its echoed top-level `key` when that key is unique in the
  * object; the echoed request's `labels.gbs_seq` when the line had one; the
  * hash of the request's canonical form. Lines with the same label or
- * request are interchangeable: their answers go out in line order, a row
- * seen before (byte for byte) is a repeat, not the next line's answer.
+ * request are interchangeable: their answers go out in line order; for
+ * those, a row byte for byte like one of an earlier output file is that
+ * row repeated (incremental files repeat rows of the final one), while
+ * identical rows within one file are distinct answers.
  * The first answer per line is kept (a success still replaces an earlier
  * error); a row matching no line is dropped, never given to another; a line
  * with no row gets MISSING_RESULT (or the job's own error when it ended
@@ -67,8 +69,9 @@ export class RowMatcher {
   private state: Uint8Array;
   private offsets: Float64Array;
   private lengths: Uint32Array;
-  /** Rows that went to a line of a group of interchangeable lines: a repeat of one is not the next line's. */
-  private seen = new Set<string>();
+  /** Rows of groups of interchangeable lines, by their bytes' hash: how many each earlier output file held (the most), and this one so far. */
+  private earlier = new Map<string, number>();
+  private current = new Map<string, number>();
   private readonly fd: number;
   private size = 0;
   readonly counts: MatchCounts = { byKey: 0, byLabel: 0, byRequest: 0, repeated: 0, dropped: 0 };
@@ -124,11 +127,12 @@ export class RowMatcher {
     const { lines, tier } = found;
     if (lines.length > 1) {
       const id = hash16(bytes.toString('latin1')).toString('base64');
-      if (this.seen.has(id)) {
+      const n = (this.current.get(id) ?? 0) + 1;
+      this.current.set(id, n);
+      if (n <= (this.earlier.get(id) ?? 0)) {
         this.counts.repeated++;
         return;
       }
-      this.seen.add(id);
     }
     let line = firstWith(lines, this.state, NONE);
     if (line < 0 && !failed) line = firstWith(lines, this.state, FAILED);
@@ -150,7 +154,8 @@ export class RowMatcher {
   /** Every row of one output object; a read whose checksum fails is taken back and read again. */
   async fetch(gcs: Gcs, obj: GcsObject, signal?: AbortSignal): Promise<void> {
     for (let attempt = 1; ; attempt++) {
-      const saved = { state: this.state.slice(), offsets: this.offsets.slice(), lengths: this.lengths.slice(), seen: new Set(this.seen), size: this.size, counts: { ...this.counts } };
+      const saved = { state: this.state.slice(), offsets: this.offsets.slice(), lengths: this.lengths.slice(), size: this.size, counts: { ...this.counts } };
+      this.current.clear();
       const lines = new Lines();
       try {
         await gcs.download(
@@ -162,10 +167,12 @@ export class RowMatcher {
         );
         const last = lines.end();
         if (last) this.row(last);
+        for (const [id, n] of this.current) if (n > (this.earlier.get(id) ?? 0)) this.earlier.set(id, n);
+        this.current.clear();
         return;
       } catch (err) {
         if (!(err instanceof GeminiApiError && err.status === 'DATA_LOSS') || attempt >= CHECKSUM_TRIES) throw err;
-        Object.assign(this, { state: saved.state, offsets: saved.offsets, lengths: saved.lengths, seen: saved.seen, size: saved.size });
+        Object.assign(this, { state: saved.state, offsets: saved.offsets, lengths: saved.lengths, size: saved.size });
         Object.assign(this.counts, saved.counts);
       }
     }
