@@ -102,6 +102,26 @@ describe("gemini-batch run 'gs://…' --backend vertex", () => {
     });
   }, 60_000);
 
+  it('matches by the echoed key when it is unique, else by the gbs_seq label the line carried, else by the request', async () => {
+    await withEmulator({ vertexEchoTopLevelFields: true }, async (_emu, storage, env) => {
+      // Keys echoed; "dup" names two lines, so those two are matched by their requests.
+      const a = ['k0', 'k1', 'dup', 'k3', 'dup', 'k5'].map((k, i) => JSON.stringify({ key: k, request: req(`keyed ${i}`) }));
+      await put(storage, 'gs://src/tiers/a.jsonl', `${a.join('\n')}\n`);
+      // No keys (the line number keys them in OUT), but labels of the user's own: rows come back by them.
+      const b = Array.from({ length: 5 }, (_, i) => JSON.stringify({ request: { ...req(`labelled ${i}`), labels: { gbs_seq: `s${i}`, team: 'x' } } }));
+      await put(storage, 'gs://src/tiers/b.jsonl', `${b.join('\n')}\n`);
+      const out = join(dir, 'tiers.jsonl');
+      const r = await runCli(['run', 'gs://src/tiers/*.jsonl', '-m', MODEL, '-o', out, ...VERTEX.filter((f) => f !== '-q')], { env });
+      expect(r.code).toBe(0);
+      expect(r.stderr).toMatch(/tiers\/a\.jsonl: 2 output files; rows matched by key 4, by gbs_seq label 0, by request 2;/);
+      expect(r.stderr).toMatch(/tiers\/b\.jsonl: 2 output files; rows matched by key 0, by gbs_seq label 5, by request 0;/);
+      const got = readLines(out);
+      expect(got.map((l) => l.key)).toEqual(['k0', 'k1', 'dup', 'k3', 'dup', 'k5', '0', '1', '2', '3', '4']);
+      const prompts = [...Array.from({ length: 6 }, (_, i) => `keyed ${i}`), ...Array.from({ length: 5 }, (_, i) => `labelled ${i}`)];
+      got.forEach((l, i) => expect(answerText(l).startsWith(echoOf(prompts[i]!))).toBe(true));
+    });
+  }, 60_000);
+
   it('splits an object over the line limit and one with an invalid line through the library; the rest go as they are', async () => {
     await withEmulator({}, async (emu, storage, env) => {
       await put(storage, 'gs://src/mix/1-big.jsonl', lines('big', 25, true));
