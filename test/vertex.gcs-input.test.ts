@@ -5,7 +5,7 @@
  * top-level key not echoed, some rows repeated in an incremental file.
  * Objects are put in place with the official client (@google-cloud/storage).
  */
-import { existsSync, rmSync } from 'node:fs';
+import { existsSync, rmSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { Storage } from '@google-cloud/storage';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -197,6 +197,27 @@ describe("gemini-batch run 'gs://…' --backend vertex", () => {
       expect(readLines(out).map((l) => l.key)).toEqual([...Array.from({ length: 7 }, (_, i) => `a${i}`), ...Array.from({ length: 5 }, (_, i) => `b${i}`)]);
       expect(readLines(out).every((l) => l.response !== undefined)).toBe(true);
       expect(emu.counters().requestsByRoute['vertex.create']).toBe(2);
+    });
+  }, 60_000);
+
+  it('kill -9 while a split object is half written, then the same command: its chunks resume, nothing created twice', async () => {
+    await withEmulator({ vertexQueueMs: 300 }, async (emu, storage, env) => {
+      await put(storage, 'gs://src/ksplit/a.jsonl', lines('a', 25, true));
+      const out = join(dir, 'ksplit.jsonl');
+      const args = ['run', 'gs://src/ksplit/*.jsonl', '-m', MODEL, '-o', out, ...VERTEX, '--max-requests', '10', '--max-jobs', '1'];
+      const child = spawnCli(args, env);
+      const done = collect(child);
+      const partial = join(dir, '.gemini-batch', 'ksplit.jsonl', 'objects', '0', 'results.jsonl');
+      while (!(existsSync(partial) && statSync(partial).size > 0)) await new Promise((r) => setTimeout(r, 10));
+      child.kill('SIGKILL');
+      await done;
+      const again = await runCli(args, { env });
+      expect(again.stderr).toBe('');
+      expect(again.code).toBe(0);
+      expect(readLines(out).map((l) => l.key)).toEqual(Array.from({ length: 25 }, (_, i) => `a${i}`));
+      readLines(out).forEach((l, i) => expect(answerText(l).startsWith(echoOf(`a line ${i}`))).toBe(true));
+      expect(Object.values(emu.counters().createsByDisplayName).every((n) => n === 1)).toBe(true);
+      expect(emu.counters().requestsByRoute['vertex.create']).toBe(3);
     });
   }, 60_000);
 
