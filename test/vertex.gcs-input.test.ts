@@ -178,6 +178,37 @@ describe("gemini-batch run 'gs://…' --backend vertex", () => {
     });
   }, 60_000);
 
+  it('failed rows become error lines on their own lines; a job that expired gives its lines BATCH_EXPIRED; cut downloads resume', async () => {
+    await withEmulator({ requestErrorRate: 0.3, seed: 7, vertexExpireJobs: [2], gcsCutDownloads: 3 }, async (emu, storage, env) => {
+      await put(storage, 'gs://src/fail/a.jsonl', lines('a', 12, true));
+      await put(storage, 'gs://src/fail/b.jsonl', lines('b', 4, true));
+      const out = join(dir, 'fail.jsonl');
+      const r = await runCli(['run', 'gs://src/fail/*.jsonl', '-m', MODEL, '-o', out, ...VERTEX, '--max-jobs', '1'], { env });
+      expect(r.stderr).toBe('');
+      expect(r.code).toBe(0);
+      const got = readLines(out);
+      expect(got.map((l) => l.key)).toEqual([...Array.from({ length: 12 }, (_, i) => `a${i}`), 'b0', 'b1', 'b2', 'b3']);
+      const a = got.slice(0, 12);
+      const failed = a.filter((l) => l.error !== undefined);
+      expect(failed.length).toBeGreaterThan(0);
+      expect(failed.length).toBeLessThan(12);
+      for (const l of failed) expect(l.error).toMatchObject({ code: expect.any(Number), status: expect.any(String), message: expect.stringContaining('Failed to get generateContentResponse') });
+      a.forEach((l, i) => l.response !== undefined && expect(answerText(l).startsWith(echoOf(`a line ${i}`))).toBe(true));
+      for (const l of got.slice(12)) expect((l.error as { status: string }).status).toBe('BATCH_EXPIRED');
+      expect(emu.counters().downloadCuts).toBe(3);
+    });
+  }, 60_000);
+
+  it('writes OUT to stdout with -o -', async () => {
+    await withEmulator({}, async (_emu, storage, env) => {
+      await put(storage, 'gs://src/std/a.jsonl', lines('a', 3, true));
+      await put(storage, 'gs://src/std/b.jsonl', lines('b', 2, true));
+      const r = await runCli(['run', 'gs://src/std/*.jsonl', '-m', MODEL, '-o', '-', ...VERTEX], { env });
+      expect(r.code).toBe(0);
+      expect(r.stdout.trim().split('\n').map((l) => (JSON.parse(l) as { key: string }).key)).toEqual(['a0', 'a1', 'a2', 'b0', 'b1']);
+    });
+  }, 60_000);
+
   it('kill -9 while the jobs wait, then the same command: the jobs are waited for, none created again', async () => {
     await withEmulator({ vertexQueueMs: 2_000 }, async (emu, storage, env) => {
       await put(storage, 'gs://src/kill/a.jsonl', lines('a', 7, true));
