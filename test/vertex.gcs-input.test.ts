@@ -78,7 +78,9 @@ describe("gemini-batch run 'gs://…' --backend vertex", () => {
       expect(r.code).toBe(0);
       // The worst case was met: no key echoed, every row matched by its request, repeats ignored.
       expect(r.stderr).toMatch(/in\/a\.jsonl: 2 output files; rows matched by key 0, by gbs_seq label 0, by request 23; [1-9]\d* repeated rows ignored, 0 rows matching no line dropped/);
-      expect(r.stderr).toMatch(/done: 2 objects \(2 submitted as they are, 0 split\), 31 results, 0 errors/);
+      expect(r.stderr).toMatch(/2 objects: 2 submitted as they are, 0 split/);
+      // The summary of a local run: records, results, batches, tokens, cost.
+      expect(r.stderr).toMatch(/records {2}31\n {2}results {2}31 ok, 0 errors\n {2}batches {2}2\n {2}tokens {3}[\d,]+ in, [\d,]+ out.*\n {2}cost {5}~\$[\d.]+ at batch price/);
       const got = readLines(out);
       expect(got.map((l) => l.key)).toEqual([...Array.from({ length: 23 }, (_, i) => `a${i}`), ...Array.from({ length: 8 }, (_, i) => String(i))]);
       const prompts = [...Array.from({ length: 23 }, (_, i) => `a line ${i}`), ...Array.from({ length: 8 }, (_, i) => `b line ${i === 5 ? 2 : i}`)];

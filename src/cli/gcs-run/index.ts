@@ -35,6 +35,7 @@ import { outKind, writeOut } from './out.js';
 import { listMatching, parsePattern } from './pattern.js';
 import { GCS_JOURNAL_FILE, GcsJournal, readGcsJournal, type GcsRunState, type ObjectEntry, type ObjectState } from './run-journal.js';
 import { runSplit } from './split.js';
+import { summarise } from './tally.js';
 
 /** Flags that make no sense for objects already in the service's input shape. */
 function checkFlags(f: RunFlags): void {
@@ -46,6 +47,7 @@ function checkFlags(f: RunFlags): void {
     ['webhookListen', '--webhook-listen'],
   ];
   for (const [k, flag] of refused) if (f[k] !== undefined && f[k] !== false) throw new CliUsageError(`${flag} does not work with a gs:// INPUT yet: objects are read as Gemini batch JSONL ({"key", "request"} per line)`);
+  if (f.store === false) throw new CliUsageError('--no-store is a Developer API option: Vertex AI batch refuses the "store" field');
   if (f.task === 'embed') throw new CliUsageError('--task embed does not work with a gs:// INPUT: Vertex batch jobs here run generateContent');
 }
 
@@ -179,6 +181,9 @@ export async function runGcsBatch(input: string, flags: RunFlags): Promise<numbe
     };
     const splits = new Slots(1);
     const totals = { lines: 0, errors: 0, asIs: 0, split: 0 };
+    /** Batches of this session's split objects (as-is objects have one job each). */
+    const splitBatches = new Set<string>();
+    const earlier = new Set([...run.perObject].filter(([, s]) => s.done).map(([i]) => i));
     const dirOf = (i: number) => join(stateDir, 'objects', String(i));
 
     const one = async (i: number): Promise<void> => {
@@ -202,7 +207,10 @@ export async function runGcsBatch(input: string, flags: RunFlags): Promise<numbe
       if (!done && plan?.mode === 'as-is') done = await runAsIs(asIs, i, uri, plan.lines!, dir, st);
       else if (!done) {
         reporter.notice(`${uri}: split through this machine (${plan?.why ?? 'it does not fit a job as it is'})`);
-        done = await splits.run(() => runSplit({ gcs, journal: j, signal: inner.signal, options: lib, onJob: (e) => reporter.job(e) }, i, obj, dir), inner.signal);
+        done = await splits.run(() => runSplit({ gcs, journal: j, signal: inner.signal, options: lib, onJob: (e) => {
+          if (e.batchName) splitBatches.add(e.batchName);
+          reporter.job(e);
+        } }, i, obj, dir), inner.signal);
       }
       totals.lines += done!.lines;
       totals.errors += done!.errors;
@@ -233,13 +241,20 @@ export async function runGcsBatch(input: string, flags: RunFlags): Promise<numbe
       objects.map((_, i) => join(dirOf(i), 'results.jsonl')),
       { gcs, stagingPath: join(stateDir, 'out.jsonl'), ...(run.outUploadUrl ? { uploadUrl: run.outUploadUrl } : {}), onUploadUrl: (url) => j.append({ t: 'out-upload', url }), signal: abort.signal },
     );
+    const summary = await summarise({
+      model: flags.model,
+      parts: objects.map((_, i) => ({ path: join(dirOf(i), 'results.jsonl'), earlier: earlier.has(i) })),
+      batches: totals.asIs + splitBatches.size,
+      wallMs: Date.now() - startedAt,
+      output: flags.output,
+      ...(lib.prices ? { prices: lib.prices } : {}),
+    });
     j.append({ t: 'complete' });
     // The completed journal is what a rerun needs; the objects' files are not.
     rmSync(join(stateDir, 'objects'), { recursive: true, force: true });
     rmSync(join(stateDir, 'out.jsonl'), { force: true });
-    reporter.notice(
-      `done: ${objects.length} object${objects.length === 1 ? '' : 's'} (${totals.asIs} submitted as they are, ${totals.split} split), ${totals.lines} results, ${totals.errors} errors, to ${flags.output} in ${((Date.now() - startedAt) / 1000).toFixed(1)} s`,
-    );
+    reporter.notice(`${objects.length} object${objects.length === 1 ? '' : 's'}: ${totals.asIs} submitted as they are, ${totals.split} split`);
+    reporter.summary(summary);
     return totals.lines > 0 && totals.errors === totals.lines ? EXIT_ALL_FAILED : EXIT_OK;
   } catch (err) {
     const sig = signals.signal();
