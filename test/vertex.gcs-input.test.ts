@@ -180,7 +180,7 @@ describe("gemini-batch run 'gs://…' --backend vertex", () => {
     });
   }, 60_000);
 
-  it('failed rows become error lines on their own lines; a job that expired gives its lines BATCH_EXPIRED; cut downloads resume', async () => {
+  it('failed rows become error lines on their own lines; the lines of a job that expired are sent again; cut downloads resume', async () => {
     await withEmulator({ requestErrorRate: 0.3, seed: 7, vertexExpireJobs: [2], gcsCutDownloads: 3 }, async (emu, storage, env) => {
       await put(storage, 'gs://src/fail/a.jsonl', lines('a', 12, true));
       await put(storage, 'gs://src/fail/b.jsonl', lines('b', 4, true));
@@ -196,8 +196,30 @@ describe("gemini-batch run 'gs://…' --backend vertex", () => {
       expect(failed.length).toBeLessThan(12);
       for (const l of failed) expect(l.error).toMatchObject({ code: expect.any(Number), status: expect.any(String), message: expect.stringContaining('Failed to get generateContentResponse') });
       a.forEach((l, i) => l.response !== undefined && expect(answerText(l).startsWith(echoOf(`a line ${i}`))).toBe(true));
-      for (const l of got.slice(12)) expect((l.error as { status: string }).status).toBe('BATCH_EXPIRED');
+      // b's job expired in the queue: its lines went again through the library (the one upload), and were answered.
+      const b = got.slice(12);
+      b.forEach((l, i) => (l.response !== undefined ? expect(answerText(l).startsWith(echoOf(`b line ${i}`))).toBe(true) : expect(l.error).toMatchObject({ message: expect.stringContaining('Failed to get generateContentResponse') })));
+      expect(b.some((l) => l.response !== undefined)).toBe(true);
+      expect(emu.counters().requestsByRoute['vertex.create']).toBe(3);
       expect(emu.counters().downloadCuts).toBe(3);
+    });
+  }, 60_000);
+
+  it('the 24 h processing cut-off: the rows the job finished are kept, only the other lines are sent again', async () => {
+    await withEmulator({ vertexCutoffRows: 5 }, async (emu, storage, env) => {
+      await put(storage, 'gs://src/cut/a.jsonl', lines('a', 12, false));
+      const out = join(dir, 'cut.jsonl');
+      const uploadsBefore = emu.counters().requestsByRoute['gcs.upload'] ?? 0;
+      const r = await runCli(['run', 'gs://src/cut/*.jsonl', '-m', MODEL, '-o', out, ...VERTEX.filter((f) => f !== '-q')], { env });
+      expect(r.code).toBe(0);
+      expect(r.stderr).toMatch(/cut\/a\.jsonl: its job ended JOB_STATE_FAILED with 7 of 12 lines unanswered; sending those again/);
+      const got = readLines(out);
+      expect(got.map((l) => l.key)).toEqual(Array.from({ length: 12 }, (_, i) => String(i)));
+      got.forEach((l, i) => expect(answerText(l).startsWith(echoOf(`a line ${i}`))).toBe(true));
+      // The 7 lines went up in the library's own input objects, removed once answered.
+      expect(emu.counters().requestsByRoute['gcs.upload']).toBeGreaterThan(uploadsBefore);
+      const [inputs] = await storage.bucket('work').getFiles({ prefix: 'w/' });
+      expect(inputs.filter((f) => !f.name.includes('/out/'))).toEqual([]);
     });
   }, 60_000);
 

@@ -36,6 +36,8 @@ export interface AsIsContext {
   cleanup: boolean;
   /** Output fetches at once (each holds its object's index while it runs). */
   fetches: Slots;
+  /** Send again the lines of object `i` whose mask byte is set (redo.ts), after a job that ended otherwise than SUCCEEDED. */
+  redo(i: number, dir: string, mask: Uint8Array): Promise<{ path: string; complete: () => Promise<void> }>;
   notice(message: string): void;
 }
 
@@ -116,21 +118,29 @@ export async function runAsIs(ctx: AsIsContext, i: number, uri: string, lines: n
   const job = await waitForOutput(ctx, name);
   const directory = outputDirectory(job);
   const outputs = directory ? await outputObjects(ctx.gcs, directory, ctx.signal) : [];
-  const done = await ctx.fetches.run(async () => {
+  const { written: done, redo } = await ctx.fetches.run(async () => {
     const matcher = new RowMatcher(MatchIndex.load(dir, lines), join(dir, 'rows.scratch'));
     try {
       for (const o of outputs) await matcher.fetch(ctx.gcs, o, ctx.signal);
-      const written = await matcher.writeOrdered(join(dir, KEYS_FILE), join(dir, 'results.jsonl'), missingError(job));
       const c = matcher.counts;
       if (c.byRequest || c.dropped || c.repeated) {
         ctx.notice(`${uri}: ${outputs.length} output files; rows matched by key ${c.byKey}, by gbs_seq label ${c.byLabel}, by request ${c.byRequest}; ${c.repeated} repeated rows ignored, ${c.dropped} rows matching no line dropped`);
       }
-      return written;
+      // A job that ended otherwise keeps the rows it finished; the rest are sent again (the same rows every time: matching is deterministic).
+      const mask = job.state === 'SUCCEEDED' ? undefined : matcher.unanswered();
+      let again: Awaited<ReturnType<AsIsContext['redo']>> | undefined;
+      if (mask) {
+        const count = mask.reduce((a, b) => a + b, 0);
+        ctx.notice(`${uri}: its job ended ${job.wireState ?? job.state} with ${count} of ${lines} lines unanswered; sending those again`);
+        again = await ctx.redo(i, dir, mask);
+      }
+      return { written: await matcher.writeOrdered(join(dir, KEYS_FILE), join(dir, 'results.jsonl'), missingError(job), again?.path), redo: again };
     } finally {
       matcher.close();
     }
   }, ctx.signal);
   ctx.journal.append({ t: 'done', i, ...done });
+  await redo?.complete();
   if (ctx.cleanup) {
     for (const o of outputs) await ctx.gcs.delete(o.bucket, o.name, ctx.signal).catch(() => undefined);
   }

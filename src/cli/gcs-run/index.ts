@@ -34,7 +34,8 @@ import { INDEX_FILE, scanObject, type JobLimits } from './line-index.js';
 import { outKind, writeOut } from './out.js';
 import { listMatching, parsePattern } from './pattern.js';
 import { GCS_JOURNAL_FILE, GcsJournal, readGcsJournal, type GcsRunState, type ObjectEntry, type ObjectState } from './run-journal.js';
-import { runSplit } from './split.js';
+import { redoLines } from './redo.js';
+import { runSplit, type SplitContext } from './split.js';
 import { summarise } from './tally.js';
 
 /** Flags that make no sense for objects already in the service's input shape. */
@@ -178,11 +179,22 @@ export async function runGcsBatch(input: string, flags: RunFlags): Promise<numbe
       cleanup: flags.cleanup,
       fetches: new Slots(2),
       notice: (m) => reporter.notice(m),
+      redo: (i, dir, mask) => splits.run(() => redoLines(splitContext, { bucket, ...objects[i]! }, dir, mask), inner.signal),
     };
     const splits = new Slots(1);
     const totals = { lines: 0, errors: 0, asIs: 0, split: 0 };
-    /** Batches of this session's split objects (as-is objects have one job each). */
+    /** Batches of this session's split objects and redone lines (as-is objects have one job each). */
     const splitBatches = new Set<string>();
+    const splitContext: SplitContext = {
+      gcs,
+      journal: j,
+      signal: inner.signal,
+      options: lib,
+      onJob: (e) => {
+        if (e.batchName) splitBatches.add(e.batchName);
+        reporter.job(e);
+      },
+    };
     const earlier = new Set([...run.perObject].filter(([, s]) => s.done).map(([i]) => i));
     const dirOf = (i: number) => join(stateDir, 'objects', String(i));
 
@@ -207,10 +219,7 @@ export async function runGcsBatch(input: string, flags: RunFlags): Promise<numbe
       if (!done && plan?.mode === 'as-is') done = await runAsIs(asIs, i, uri, plan.lines!, dir, st);
       else if (!done) {
         reporter.notice(`${uri}: split through this machine (${plan?.why ?? 'it does not fit a job as it is'})`);
-        done = await splits.run(() => runSplit({ gcs, journal: j, signal: inner.signal, options: lib, onJob: (e) => {
-          if (e.batchName) splitBatches.add(e.batchName);
-          reporter.job(e);
-        } }, i, obj, dir), inner.signal);
+        done = await splits.run(() => runSplit(splitContext, i, obj, dir), inner.signal);
       }
       totals.lines += done!.lines;
       totals.errors += done!.errors;

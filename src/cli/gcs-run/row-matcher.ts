@@ -11,15 +11,15 @@
  * identical rows within one file are distinct answers.
  * The first answer per line is kept (a success still replaces an earlier
  * error); a row matching no line is dropped, never given to another; a line
- * with no row gets MISSING_RESULT (or the job's own error when it ended
- * otherwise than SUCCEEDED). Memory: the index and three small arrays per
+ * with no row takes the next result of the lines sent again (redo.ts) when
+ * its job ended otherwise than SUCCEEDED, else MISSING_RESULT. Memory: the index and three small arrays per
  * line; answers wait on disk in a scratch file.
  */
 import { closeSync, fsyncSync, openSync, readSync, writeSync } from 'node:fs';
 import { GeminiApiError } from '../../backend/service-error.js';
 import type { Gcs, GcsObject } from '../../backends/vertex/gcs.js';
 import { rowError } from '../../backends/vertex/row-status.js';
-import { forEachLineAsync } from '../../internal/io/lines.js';
+import { forEachLineAsync, SequentialLines } from '../../internal/io/lines.js';
 import type { ResultError } from '../../types.js';
 import { hash16, keyHash, labelHash, requestHash } from './canonical.js';
 import type { MatchIndex, Tier } from './line-index.js';
@@ -178,12 +178,20 @@ export class RowMatcher {
     }
   }
 
+  /** One byte per line, set for the lines no row answered; undefined when every line has an answer. */
+  unanswered(): Uint8Array | undefined {
+    const mask = this.state.map((s) => (s === NONE ? 1 : 0));
+    return mask.includes(1) ? mask : undefined;
+  }
+
   /**
    * The object's results in line order into `resultsPath` (fsynced): each
-   * line's key from `keysPath`, its answer from the scratch file, or
-   * `missing` for a line no row answered. Returns lines and error lines.
+   * line's key from `keysPath`, its answer from the scratch file, else the
+   * next line of `redoPath` (the unanswered lines sent again, in line order),
+   * else `missing`. Returns lines and error lines.
    */
-  async writeOrdered(keysPath: string, resultsPath: string, missing: ResultError): Promise<{ lines: number; errors: number }> {
+  async writeOrdered(keysPath: string, resultsPath: string, missing: ResultError, redoPath?: string): Promise<{ lines: number; errors: number }> {
+    const redo = redoPath ? new SequentialLines(redoPath) : undefined;
     const out = openSync(resultsPath, 'w');
     const missingBody = Buffer.from(`"error":${JSON.stringify(missing)}`);
     let i = 0;
@@ -199,11 +207,19 @@ export class RowMatcher {
       await forEachLineAsync(keysPath, (key) => {
         const line = i++;
         let body = missingBody;
+        let ok = this.state[line] === OK;
         if (this.state[line] !== NONE) {
           body = Buffer.allocUnsafe(this.lengths[line]!);
           readSync(this.fd, body, 0, body.length, this.offsets[line]!);
+        } else {
+          const again = redo?.next();
+          if (again) {
+            const r = JSON.parse(again.toString('utf8')) as { response?: unknown; error?: unknown };
+            ok = r.response !== undefined && r.response !== null;
+            body = Buffer.from(ok ? `"response":${JSON.stringify(r.response)}` : `"error":${JSON.stringify(r.error)}`);
+          }
         }
-        if (this.state[line] !== OK) errors++;
+        if (!ok) errors++;
         const text = Buffer.concat([Buffer.from('{"key":'), key, Buffer.from(','), body, Buffer.from('}\n')]);
         pending.push(text);
         pendingBytes += text.length;
@@ -213,6 +229,7 @@ export class RowMatcher {
       fsyncSync(out);
     } finally {
       closeSync(out);
+      redo?.close();
     }
     return { lines: i, errors };
   }
