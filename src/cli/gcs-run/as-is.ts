@@ -34,7 +34,7 @@ export interface AsIsContext {
   adoptWindowMs: number;
   outputWaitMs: number;
   cleanup: boolean;
-  /** Output fetches at once (each holds its object's index while it runs). */
+  /** Output fetches at once (each holds its object's index while it runs, a redo of its unanswered lines included: rare, and bounded). */
   fetches: Slots;
   /** Send again the lines of object `i` whose mask byte is set (redo.ts), after a job that ended otherwise than SUCCEEDED. */
   redo(i: number, dir: string, mask: Uint8Array): Promise<{ path: string; complete: () => Promise<void> }>;
