@@ -127,7 +127,7 @@ function loadPrices(file: string): PriceTable {
 }
 
 /** The library options the flags stand for. */
-function libraryOptions(f: RunFlags, conn: Connection): GeminiBatchOptions<Record<string, unknown>> {
+export function libraryOptions(f: RunFlags, conn: Connection): GeminiBatchOptions<Record<string, unknown>> {
   const o: GeminiBatchOptions<Record<string, unknown>> = {
     model: f.model,
     task: f.task,

@@ -202,7 +202,7 @@ export interface EmulatorCounters {
   // ---- additions ----
   /** Upload connections cut on purpose (cutUploadAfterBytes). */
   uploadCuts?: number;
-  /** Download answers cut on purpose (cutDownloadAfterBytes). */
+  /** Download answers cut on purpose (cutDownloadAfterBytes; Cloud Storage: gcsCutDownloads). */
   downloadCuts?: number;
   /** Result lines written to responses files and inline outputs. */
   resultLines?: number;

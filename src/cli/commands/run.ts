@@ -7,9 +7,9 @@ export function registerRunCommand(program: Command, setExitCode: (code: number)
   return program
     .command('run')
     .description('Send every record of INPUT through the Gemini Batch API and write one result line per record, in input order, to OUT')
-    .argument('<input>', 'Gemini batch JSONL ({"key","request"} per line), any JSONL with --prompt-field, or a JSON array file; - for stdin')
+    .argument('<input>', 'Gemini batch JSONL ({"key","request"} per line), any JSONL with --prompt-field, or a JSON array file; - for stdin; with --backend vertex, gs://B/PATH/*.jsonl for objects already in Cloud Storage')
     .requiredOption('-m, --model <model>', 'model, e.g. gemini-2.5-flash')
-    .requiredOption('-o, --output <out>', 'results JSONL file (ending in .gz: gzipped); - for stdout')
+    .requiredOption('-o, --output <out>', 'results JSONL file (ending in .gz: gzipped); - for stdout; gs://B/NAME with a gs:// INPUT')
     .option('--state-dir <dir>', 'journal for resuming after a crash (default: .gemini-batch/<OUT name>/ next to OUT; none for stdout)')
     .addOption(new Option('--mode <mode>', 'auto: inline when a batch fits 20 MB, else a file').choices(['auto', 'file', 'inline']).default('auto'))
     .addOption(new Option('--task <task>', 'generate (batchGenerateContent) or embed (asyncBatchEmbedContent)').choices(['generate', 'embed']).default('generate'))
@@ -80,7 +80,11 @@ Examples:
   gemini-batch run requests.jsonl -m gemini-2.5-flash -o results.jsonl --dry-run --count-tokens 200
   gemini-batch run reviews.jsonl -m gemini-2.5-flash-lite -o out.jsonl --prompt-field text --key-field id
   cat requests.jsonl | gemini-batch run - -m gemini-2.5-flash -o - --emulator > results.jsonl
-  gemini-batch run requests.jsonl -m gemini-2.5-flash -o results.jsonl --backend vertex --project my-proj --location us-central1 --bucket gs://my-bucket/batch`,
+  gemini-batch run requests.jsonl -m gemini-2.5-flash -o results.jsonl --backend vertex --project my-proj --location us-central1 --bucket gs://my-bucket/batch
+  gemini-batch run 'gs://my-bucket/in/*.jsonl' -m gemini-2.5-flash -o results.jsonl --backend vertex --project my-proj --bucket gs://my-bucket/work`,
     )
-    .action(async (input: string, flags: RunFlags) => setExitCode(await runBatch(input, flags)));
+    // A gs:// INPUT is the Cloud Storage path (src/cli/gcs-run/), loaded only when used.
+    .action(async (input: string, flags: RunFlags) =>
+      setExitCode(input.startsWith('gs://') ? await (await import('../gcs-run/index.js')).runGcsBatch(input, flags) : await runBatch(input, flags)),
+    );
 }

@@ -219,7 +219,10 @@ export class GcsRoutes {
       return;
     }
     const cutAt = this.cutsLeft > 0 ? Math.max(1, Math.floor(length / 2)) : undefined;
-    if (cutAt !== undefined) this.cutsLeft--;
+    if (cutAt !== undefined) {
+      this.cutsLeft--;
+      this.ctx.counters.add('downloadCuts');
+    }
     await sendBody(req, res, o, start, end, cutAt);
   }
 }
