@@ -20,6 +20,7 @@ import { splitWireKey } from '../../internal/wire/wire-key.js';
 import { gsUri, parseGsUri, type Gcs, type GcsObject } from './gcs.js';
 import { outputDirectory } from './jobs.js';
 import { rowError } from './row-status.js';
+import { ReorderWindow } from './reorder.js';
 import { labelSeqAt, scanRow, wireKeySeqAt, type RowShape } from './row-scan.js';
 import { SpoolIndex } from './spool-index.js';
 
@@ -29,6 +30,8 @@ const FAILED = 2;
 const CHECKSUM_TRIES = 3;
 /** Canonical lines are gathered into blocks of this size and written whole (a write per row was a tenth of the fetch). */
 const BLOCK_BYTES = 256 << 10;
+/** Lines held back to put rows in spool order (reorder.ts), per fetch. */
+const REORDER_BYTES = 4 << 20;
 const QUOTE = 0x22;
 const LBRACE = 0x7b;
 const LBRACKET = 0x5b;
@@ -123,11 +126,11 @@ class RowKeyer {
   }
 
   /** A row to `out` as its canonical line, unless it is dropped or repeats one already written. */
-  put(bytes: Buffer, out: BlockWriter): void {
+  put(bytes: Buffer, out: ReorderWindow): void {
     const shape = scanRow(bytes);
     if (!shape || !this.fromBytes(bytes, shape, out)) {
-      const line = this.line(bytes);
-      if (line) out.put(line);
+      const r = this.line(bytes);
+      if (r) out.add(r.pos, r.bytes);
     }
   }
 
@@ -137,7 +140,7 @@ class RowKeyer {
    * walk cannot place it: the caller parses it then, so an odd row is decided
    * by the same rules as before.
    */
-  private fromBytes(bytes: Buffer, shape: RowShape, out: BlockWriter): boolean {
+  private fromBytes(bytes: Buffer, shape: RowShape, out: ReorderWindow): boolean {
     const { key, status, response } = shape;
     let pos = -1;
     let keyJson: Buffer | undefined;
@@ -178,13 +181,13 @@ class RowKeyer {
       return true;
     }
     this.flags[pos] = flag | (failed ? FAILED : OK);
-    if (error) out.put(KEY_HEAD, keyJson!, error);
-    else out.put(KEY_HEAD, keyJson!, RESPONSE_HEAD, bytes.subarray(response.start, response.end), CLOSE_NL);
+    if (error) out.add(pos, KEY_HEAD, keyJson!, error);
+    else out.add(pos, KEY_HEAD, keyJson!, RESPONSE_HEAD, bytes.subarray(response.start, response.end), CLOSE_NL);
     return true;
   }
 
-  /** The canonical line of a row by a parse, or undefined when it is dropped or repeats one already written. */
-  line(bytes: Buffer): Buffer | undefined {
+  /** The canonical line of a row by a parse and its spool position, or undefined when it is dropped or repeats one already written. */
+  line(bytes: Buffer): { pos: number; bytes: Buffer } | undefined {
     let row: Row;
     try {
       row = JSON.parse(bytes.toString('utf8')) as Row;
@@ -214,7 +217,7 @@ class RowKeyer {
     }
     this.flags[pos] = flag | (failed ? FAILED : OK);
     const body = failed ? `,"error":${JSON.stringify(rowError(row.status as string))}}\n` : `,"response":${JSON.stringify(row.response)}}\n`;
-    return Buffer.concat([Buffer.from('{"key":'), keyJson, Buffer.from(body)]);
+    return { pos, bytes: Buffer.concat([Buffer.from('{"key":'), keyJson, Buffer.from(body)]) };
   }
 
   /** The row's line in the spool and its wire key: by the echoed top-level key, else by the seq label. */
@@ -248,26 +251,39 @@ async function closeStream(ws: WriteStream): Promise<void> {
   await new Promise<void>((resolve, reject) => ws.end((err?: Error | null) => (err ? reject(err) : resolve())));
 }
 
+/** Where the window's lines go: the block writer of the current attempt at an object. */
+class Forward {
+  to: BlockWriter | undefined;
+  put(...parts: Buffer[]): void {
+    this.to!.put(...parts);
+  }
+}
+
 /** One object's rows appended to the results file; rolled back and read again when its checksum fails. */
-async function fetchObject(gcs: Gcs, obj: GcsObject, keyer: RowKeyer, resultsPath: string, signal?: AbortSignal): Promise<void> {
+async function fetchObject(gcs: Gcs, obj: GcsObject, keyer: RowKeyer, order: { window: ReorderWindow; sink: Forward }, resultsPath: string, signal?: AbortSignal): Promise<void> {
+  const { window } = order;
   for (let attempt = 1; ; attempt++) {
     const size = await stat(resultsPath).then((s) => s.size, () => 0);
     const flags = keyer.flags.slice();
     const counts = { ...keyer.counts };
+    const ordered = window.snapshot();
     const ws = createWriteStream(resultsPath, { flags: 'a' });
     const out = new BlockWriter(ws);
+    order.sink.to = out;
     const lines = new LineSplitter();
     try {
       await gcs.download(
         obj,
         async (chunk) => {
-          for (const l of lines.push(chunk)) keyer.put(l, out);
+          for (const l of lines.push(chunk)) keyer.put(l, window);
           await out.room();
         },
         signal,
       );
       const last = lines.end();
-      if (last) keyer.put(last, out);
+      if (last) keyer.put(last, window);
+      // Nothing waits past the end of an object: a retry of the next one rolls back to here.
+      window.flush();
       out.flush();
       await closeStream(ws);
       return;
@@ -278,6 +294,7 @@ async function fetchObject(gcs: Gcs, obj: GcsObject, keyer: RowKeyer, resultsPat
       await truncate(resultsPath, size);
       keyer.flags = flags;
       Object.assign(keyer.counts, counts);
+      window.restore(ordered);
     }
   }
 }
@@ -288,8 +305,10 @@ export async function fetchVertexResults(gcs: Gcs, job: BatchJob, target: FetchT
   const objects = await outputObjects(gcs, directory, target.signal);
   const index = await SpoolIndex.build(target.spoolPath);
   const keyer = new RowKeyer(index);
+  const sink = new Forward();
+  const order = { window: new ReorderWindow(index.size, sink, REORDER_BYTES), sink };
   try {
-    for (const obj of objects) await fetchObject(gcs, obj, keyer, target.resultsPath, target.signal);
+    for (const obj of objects) await fetchObject(gcs, obj, keyer, order, target.resultsPath, target.signal);
   } finally {
     index.close();
   }
