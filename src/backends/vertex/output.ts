@@ -307,8 +307,12 @@ export async function fetchVertexResults(gcs: Gcs, job: BatchJob, target: FetchT
   const keyer = new RowKeyer(index);
   const sink = new Forward();
   const order = { window: new ReorderWindow(index.size, sink, REORDER_BYTES), sink };
+  // The largest object first (the final predictions file): its rows make one ordered run; the
+  // rows only an incremental file holds follow it as a second run. Which copy of a repeated row
+  // is read first does not matter (a success wins, repeats are the same answer).
+  const bySize = [...objects].sort((a, b) => b.size - a.size || (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
   try {
-    for (const obj of objects) await fetchObject(gcs, obj, keyer, order, target.resultsPath, target.signal);
+    for (const obj of bySize) await fetchObject(gcs, obj, keyer, order, target.resultsPath, target.signal);
   } finally {
     index.close();
   }

@@ -51,13 +51,15 @@ export class ReorderWindow {
     }
   }
 
-  /** Everything waiting, in order (the end of one output object). */
+  /**
+   * Everything waiting, in order (the end of one output object), and the
+   * order starts again from the first position not written: the next
+   * object's rows (those an incremental file alone holds) come out in order
+   * among themselves.
+   */
   flush(): void {
-    while (this.positions.length > 0) {
-      const [p, l] = this.pop();
-      this.write(p, l);
-      if (p > this.next) this.next = p;
-    }
+    while (this.positions.length > 0) this.write(...this.pop());
+    this.next = 0;
     this.advance();
   }
 
