@@ -66,7 +66,8 @@ function walkObject(b: Buffer, open: number, end: number, wanted: Buffer[], span
     const len = nameEnd + 1 - i;
     for (let w = 0; w < wanted.length; w++) {
       const name = wanted[w]!;
-      if (name.length === len && b.compare(name, 0, len, i, nameEnd + 1) === 0) {
+      // Length and first letter before a native compare: most names are not wanted.
+      if (name.length === len && name[1] === b[i + 1] && b.compare(name, 0, len, i, nameEnd + 1) === 0) {
         hit = w;
         break;
       }
