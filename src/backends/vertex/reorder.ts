@@ -8,6 +8,12 @@
  * in a heap by position; when the window is full the lowest waits no longer
  * and the order moves past it. Correctness never depends on the order (the
  * demuxer indexes the file by key); only the reads do.
+ *
+ * Waiting lines are copied into one slab of twice the bound, outside the JS
+ * heap, and the heap holds numbers only: a Buffer per waiting line (nearly
+ * every line waits) was young-generation churn that survived scavenges. When
+ * the slab's end is reached, the waiting lines (at most the bound) are moved
+ * to its front.
  */
 
 export interface LineSink {
@@ -19,8 +25,13 @@ export class ReorderWindow {
   private written: Uint8Array;
   /** The lowest position whose line has not been written (nor skipped past). */
   private next = 0;
-  private readonly positions: number[] = [];
-  private readonly lines: Buffer[] = [];
+  private slab: Buffer | undefined;
+  private slabUsed = 0;
+  // The heap: parallel arrays of position, slab offset and length.
+  private pos = new Float64Array(256);
+  private off = new Float64Array(256);
+  private len = new Uint32Array(256);
+  private count = 0;
   private bytes = 0;
 
   constructor(
@@ -34,18 +45,24 @@ export class ReorderWindow {
   /** The line of spool position `pos`, made of `parts` (views of a reused chunk may be among them: a line that waits is copied). */
   add(pos: number, ...parts: Buffer[]): void {
     if (pos < this.next) {
-      this.write(pos, ...parts);
+      this.write(pos, parts);
       return;
     }
     if (pos === this.next) {
-      this.write(pos, ...parts);
+      this.write(pos, parts);
       this.advance();
       return;
     }
-    this.push(pos, parts.length === 1 ? Buffer.from(parts[0]!) : Buffer.concat(parts));
-    while (this.bytes > this.maxBytes && this.positions.length > 0) {
-      const [p, l] = this.pop();
-      this.write(p, l);
+    let n = 0;
+    for (const p of parts) n += p.length;
+    if (n > this.maxBytes) {
+      // Larger than the whole window: it cannot wait.
+      this.write(pos, parts);
+      return;
+    }
+    this.push(pos, parts, n);
+    while (this.bytes > this.maxBytes && this.count > 0) {
+      const p = this.popTo();
       if (p > this.next) this.next = p;
       this.advance();
     }
@@ -58,7 +75,8 @@ export class ReorderWindow {
    * among themselves.
    */
   flush(): void {
-    while (this.positions.length > 0) this.write(...this.pop());
+    while (this.count > 0) this.popTo();
+    this.slabUsed = 0;
     this.next = 0;
     this.advance();
   }
@@ -69,14 +87,14 @@ export class ReorderWindow {
   }
 
   restore(s: { written: Uint8Array; next: number }): void {
-    this.positions.length = 0;
-    this.lines.length = 0;
+    this.count = 0;
     this.bytes = 0;
+    this.slabUsed = 0;
     this.written = s.written;
     this.next = s.next;
   }
 
-  private write(pos: number, ...parts: Buffer[]): void {
+  private write(pos: number, parts: Buffer[]): void {
     this.written[pos] = 1;
     this.out.put(...parts);
   }
@@ -84,9 +102,8 @@ export class ReorderWindow {
   /** Past every position already written, writing the waiting lines whose turn it is. */
   private advance(): void {
     for (;;) {
-      if (this.positions.length > 0 && this.positions[0] === this.next) {
-        const [p, l] = this.pop();
-        this.write(p, l);
+      if (this.count > 0 && this.pos[0] === this.next) {
+        this.popTo();
         continue;
       }
       if (this.next < this.written.length && this.written[this.next]) {
@@ -97,48 +114,86 @@ export class ReorderWindow {
     }
   }
 
-  // A binary min-heap by position, in two parallel arrays.
-  private push(pos: number, line: Buffer): void {
-    const ps = this.positions;
-    const ls = this.lines;
-    let i = ps.length;
-    ps.push(pos);
-    ls.push(line);
-    this.bytes += line.length;
-    while (i > 0) {
-      const up = (i - 1) >> 1;
-      if (ps[up]! <= pos) break;
-      ps[i] = ps[up]!;
-      ls[i] = ls[up]!;
-      i = up;
-    }
-    ps[i] = pos;
-    ls[i] = line;
+  /** Copy a line into the slab (moving the waiting ones to its front when its end is reached); its offset. */
+  private store(parts: Buffer[], n: number): number {
+    this.slab ??= Buffer.allocUnsafe(this.maxBytes * 2);
+    if (this.slabUsed + n > this.slab.length) this.compact();
+    const at = this.slabUsed;
+    for (const p of parts) this.slabUsed += p.copy(this.slab, this.slabUsed);
+    return at;
   }
 
-  private pop(): [number, Buffer] {
-    const ps = this.positions;
-    const ls = this.lines;
-    const top: [number, Buffer] = [ps[0]!, ls[0]!];
-    this.bytes -= top[1].length;
-    const lastP = ps.pop()!;
-    const lastL = ls.pop()!;
-    const n = ps.length;
-    if (n > 0) {
+  /** The waiting lines moved to the slab's front, in offset order (Buffer.copy moves overlapping bytes correctly). */
+  private compact(): void {
+    const order = Array.from({ length: this.count }, (_, i) => i).sort((a, b) => this.off[a]! - this.off[b]!);
+    let to = 0;
+    for (const i of order) {
+      const from = this.off[i]!;
+      const n = this.len[i]!;
+      if (from !== to) this.slab!.copy(this.slab!, to, from, from + n);
+      this.off[i] = to;
+      to += n;
+    }
+    this.slabUsed = to;
+  }
+
+  // A binary min-heap by position, in parallel typed arrays.
+  private push(pos: number, parts: Buffer[], n: number): void {
+    if (this.count === this.pos.length) {
+      const grow = <T extends Float64Array | Uint32Array>(a: T, make: (k: number) => T): T => {
+        const b = make(a.length * 2);
+        b.set(a);
+        return b;
+      };
+      this.pos = grow(this.pos, (k) => new Float64Array(k));
+      this.off = grow(this.off, (k) => new Float64Array(k));
+      this.len = grow(this.len, (k) => new Uint32Array(k));
+    }
+    const off = this.store(parts, n);
+    this.bytes += n;
+    let i = this.count++;
+    while (i > 0) {
+      const up = (i - 1) >> 1;
+      if (this.pos[up]! <= pos) break;
+      this.pos[i] = this.pos[up]!;
+      this.off[i] = this.off[up]!;
+      this.len[i] = this.len[up]!;
+      i = up;
+    }
+    this.pos[i] = pos;
+    this.off[i] = off;
+    this.len[i] = n;
+  }
+
+  /** The lowest waiting line written out; its position. */
+  private popTo(): number {
+    const p = this.pos[0]!;
+    const o = this.off[0]!;
+    const n = this.len[0]!;
+    this.written[p] = 1;
+    this.out.put(this.slab!.subarray(o, o + n));
+    this.bytes -= n;
+    const last = --this.count;
+    if (last > 0) {
+      const lp = this.pos[last]!;
+      const lo = this.off[last]!;
+      const ln = this.len[last]!;
       let i = 0;
       for (;;) {
         const l = 2 * i + 1;
-        if (l >= n) break;
+        if (l >= last) break;
         const r = l + 1;
-        const c = r < n && ps[r]! < ps[l]! ? r : l;
-        if (ps[c]! >= lastP) break;
-        ps[i] = ps[c]!;
-        ls[i] = ls[c]!;
+        const c = r < last && this.pos[r]! < this.pos[l]! ? r : l;
+        if (this.pos[c]! >= lp) break;
+        this.pos[i] = this.pos[c]!;
+        this.off[i] = this.off[c]!;
+        this.len[i] = this.len[c]!;
         i = c;
       }
-      ps[i] = lastP;
-      ls[i] = lastL;
+      this.pos[i] = lp;
+      this.off[i] = lo;
+      this.len[i] = ln;
     }
-    return top;
+    return p;
   }
 }
