@@ -20,7 +20,7 @@ import { splitWireKey } from '../../internal/wire/wire-key.js';
 import { gsUri, parseGsUri, type Gcs, type GcsObject } from './gcs.js';
 import { outputDirectory } from './jobs.js';
 import { rowError } from './row-status.js';
-import { ReorderWindow } from './reorder.js';
+import { copyInto, ReorderWindow } from './reorder.js';
 import { labelSeqAt, scanRow, wireKeySeqAt, type RowShape } from './row-scan.js';
 import { SpoolIndex } from './spool-index.js';
 
@@ -105,7 +105,7 @@ class BlockWriter {
       this.ws.write(Buffer.concat(parts, n));
       return;
     }
-    for (const p of parts) this.used += p.copy(this.block, this.used);
+    for (const p of parts) this.used = copyInto(p, this.block, this.used);
   }
 
   /** The gathered lines to the file; the next ones go to a block the file is done with (or a new one). */

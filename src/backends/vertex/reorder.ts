@@ -16,6 +16,18 @@
  * to its front.
  */
 
+/**
+ * `src` into `dst` at `at`; the index past it. Parts of a line are mostly a
+ * few bytes (a key, `{"key":`): a byte loop for those beats the native
+ * copy's call, which was a tenth of the fetch's CPU at five calls a line.
+ */
+export function copyInto(src: Buffer, dst: Buffer, at: number): number {
+  const n = src.length;
+  if (n > 32) return at + src.copy(dst, at);
+  for (let i = 0; i < n; i++) dst[at + i] = src[i]!;
+  return at + n;
+}
+
 export interface LineSink {
   put(...parts: Buffer[]): void;
 }
@@ -119,7 +131,7 @@ export class ReorderWindow {
     this.slab ??= Buffer.allocUnsafe(this.maxBytes * 2);
     if (this.slabUsed + n > this.slab.length) this.compact();
     const at = this.slabUsed;
-    for (const p of parts) this.slabUsed += p.copy(this.slab, this.slabUsed);
+    for (const p of parts) this.slabUsed = copyInto(p, this.slab, this.slabUsed);
     return at;
   }
 
