@@ -42,7 +42,7 @@ import { cpus, loadavg } from 'node:os';
 import { dirname, join, relative } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { generateImageInput, generateInput, type Generated } from './lib/generate.js';
-import { readKnobs } from './lib/knobs.js';
+import { readKnobs, type Backend } from './lib/knobs.js';
 import { runTimed, type Timed } from './lib/timed.js';
 
 const here = dirname(fileURLToPath(import.meta.url));
@@ -327,23 +327,39 @@ async function runOnce(
   return fig;
 }
 
-/** Repeat a contender k.repeat times; the figures are the run with the median wall, all runs listed. */
 /** Each finished run of a contender, as it comes: bench/out/partial.json keeps what a run cut short had done. */
 const finishedRuns: { name: string; node: string; figures: Figures }[] = [];
 
+async function runLogged(name: string, once: () => Promise<Figures>, i: number): Promise<Figures> {
+  log(`${name}${k.repeat > 1 ? ` (${i + 1}/${k.repeat})` : ''}`);
+  const f = await once();
+  finishedRuns.push({ name, node, figures: f });
+  savePartial();
+  log(
+    `${name}: ${f.error ? `FAILED ${f.error.slice(0, 300)} ` : ''}wall ${f.wallS}s cpu ${f.cpuS}s peak ${f.peakRssMB}MB at ${f.rssPeakAtS}s (p50 ${f.rssP50MB} p90 ${f.rssP90MB})` +
+      (f.emulator ? ` (emulator cpu ${f.emulator.cpuS}s)` : ''),
+  );
+  return f;
+}
+
+/** Repeat a contender k.repeat times; the figures are the run with the median wall, all runs listed. */
 async function measure(name: string, once: () => Promise<Figures>): Promise<Figures> {
   const runs: Figures[] = [];
-  for (let i = 0; i < k.repeat; i++) {
-    log(`${name}${k.repeat > 1 ? ` (${i + 1}/${k.repeat})` : ''}`);
-    const f = await once();
-    finishedRuns.push({ name, node, figures: f });
-    savePartial();
-    log(
-      `${name}: ${f.error ? `FAILED ${f.error.slice(0, 300)} ` : ''}wall ${f.wallS}s cpu ${f.cpuS}s peak ${f.peakRssMB}MB at ${f.rssPeakAtS}s (p50 ${f.rssP50MB} p90 ${f.rssP90MB})` +
-        (f.emulator ? ` (emulator cpu ${f.emulator.cpuS}s)` : ''),
-    );
-    runs.push(f);
-  }
+  for (let i = 0; i < k.repeat; i++) runs.push(await runLogged(name, once, i));
+  return summarise(name, runs);
+}
+
+/**
+ * Several contenders repeated k.repeat times, interleaved (A B A B, not A A B B): on a
+ * shared machine the load drifts, and contenders compared by ratio should meet the same load.
+ */
+async function measureInterleaved(entries: { name: string; once: () => Promise<Figures> }[]): Promise<Figures[]> {
+  const runs = entries.map(() => [] as Figures[]);
+  for (let i = 0; i < k.repeat; i++) for (const [j, e] of entries.entries()) runs[j]!.push(await runLogged(e.name, e.once, i));
+  return entries.map((e, j) => summarise(e.name, runs[j]!));
+}
+
+function summarise(name: string, runs: Figures[]): Figures {
   if (runs.length === 1) return runs[0]!;
   const sorted = [...runs].sort((a, b) => a.wallS - b.wallS);
   const good = runs.filter((r) => !r.error);
@@ -366,15 +382,25 @@ const cliEnv = (url: string, extra: NodeJS.ProcessEnv = {}): NodeJS.ProcessEnv =
   GEMINI_API_KEY: 'bench',
   GOOGLE_API_KEY: '',
   GOOGLE_GEMINI_BASE_URL: url,
+  // The Vertex backend's endpoints and token, the official clients' conventions: the same emulator process serves both.
+  GOOGLE_VERTEX_BASE_URL: url,
+  STORAGE_EMULATOR_HOST: url,
+  GOOGLE_OAUTH_ACCESS_TOKEN: 'bench',
   ...extra,
 });
+
+/** The name of a product run's result: `cli` / `lib` on the Developer API (as before), `cli-vertex` / `lib-vertex`. */
+const resultName = (who: 'cli' | 'lib', backend: Backend): string => (backend === 'gemini' ? who : `${who}-vertex`);
+/** What the CLI adds to run on a backend. */
+const backendArgs = (backend: Backend): string[] =>
+  backend === 'vertex' ? ['--backend', 'vertex', '--project', 'bench', '--location', 'us-central1', '--bucket', 'gs://bench/runs'] : [];
 
 /**
  * What the product's runs (cli, lib) get besides their arguments: diagnostic node flags
  * (BENCH_NODE_FLAGS), bench/lib/mem-trace preloaded (BENCH_TRACE), a NODE_OPTIONS value a
  * user may choose (BENCH_NODE_OPTIONS). None by default: the figures are the code's.
  */
-function productLaunch(contender: 'cli' | 'lib', script: string, records: number, args: string[], url: string) {
+function productLaunch(contender: string, script: string, records: number, args: string[], url: string) {
   const trace = k.trace ? ['--import', pathToFileURL(join(buildDir, 'bench/lib/mem-trace.js')).href] : [];
   const env = cliEnv(url, {
     ...(k.trace ? { BENCH_TRACE_OUT: join(outDir, `${contender}.trace.json`) } : {}),
@@ -385,22 +411,48 @@ function productLaunch(contender: 'cli' | 'lib', script: string, records: number
   return { cmd: node, args: [...k.nodeFlags, ...trace, script, ...args], env };
 }
 
-/** The CLI: `node bin/gemini-batch.js run INPUT -m ... -o OUT`. */
-function cliLaunch(input: Generated, cliArgs: string[]) {
+/** The CLI: `node bin/gemini-batch.js run INPUT -m ... -o OUT` (+ `--backend vertex ...`). */
+function cliLaunch(input: Generated, cliArgs: string[], backend: Backend) {
   return (url: string, output: string) =>
     productLaunch(
-      'cli',
+      resultName('cli', backend),
       bin,
       input.records,
-      ['run', input.path, '-m', 'gemini-2.5-flash', '-o', output, '--poll-interval', String(k.pollMs), k.cliEvents ? '--json' : '--quiet', ...cliArgs],
+      ['run', input.path, '-m', 'gemini-2.5-flash', '-o', output, '--poll-interval', String(k.pollMs), k.cliEvents ? '--json' : '--quiet', ...backendArgs(backend), ...cliArgs],
       url,
     );
 }
 
 /** The library as the README's quickstart embeds it (bench/library.child.ts). */
-function libLaunch(input: Generated) {
+function libLaunch(input: Generated, backend: Backend) {
   return (url: string, output: string) =>
-    productLaunch('lib', join(buildDir, 'bench/library.child.js'), input.records, [input.path, output, url, String(k.pollMs), join(outDir, '.gemini-batch-lib')], url);
+    productLaunch(
+      resultName('lib', backend),
+      join(buildDir, 'bench/library.child.js'),
+      input.records,
+      [input.path, output, url, String(k.pollMs), join(outDir, '.gemini-batch-lib'), ...(backend === 'gemini' ? [] : [backend])],
+      url,
+    );
+}
+
+/** cli or lib on every backend of BENCH_BACKENDS, interleaved per repeat, into `results`; true when one wrote a results file for the floor. */
+async function productRuns(
+  who: 'cli' | 'lib',
+  label: string,
+  input: Generated,
+  launch: (backend: Backend) => ReturnType<typeof libLaunch>,
+  results: Record<string, Figures>,
+  keepOutput: string | undefined,
+): Promise<boolean> {
+  const entries = k.backends.map((backend) => {
+    const name = resultName(who, backend);
+    // The Developer API's output is the one the floor reads (else the first backend's).
+    const keep = keepOutput && backend === k.backends[0] ? keepOutput : undefined;
+    return { name: `${label} ${name}`, once: () => runOnce(`${name}-${label}`, input, launch(backend), { verify: true, ...(keep ? { keepOutput: keep } : {}) }) };
+  });
+  const figures = await measureInterleaved(entries);
+  k.backends.forEach((backend, j) => (results[resultName(who, backend)] = figures[j]!));
+  return !figures[0]!.error;
 }
 
 function nodeChildLaunch(script: string, args: (url: string, output: string) => string[]) {
@@ -448,16 +500,12 @@ async function textRun(label: string, bytes: number) {
     }
   }
   if (k.contenders.includes('cli')) {
-    results.cli = await measure(`${label} cli`, () =>
-      runOnce(`cli-${label}`, input, cliLaunch(input, k.cliArgs), { verify: true, keepOutput: haveResults ? undefined : resultsCopy }),
-    );
-    haveResults ||= !results.cli.error;
+    const wrote = await productRuns('cli', label, input, (b) => cliLaunch(input, k.cliArgs, b), results, haveResults ? undefined : resultsCopy);
+    haveResults ||= wrote;
   }
   if (k.contenders.includes('lib')) {
-    results.lib = await measure(`${label} lib`, () =>
-      runOnce(`lib-${label}`, input, libLaunch(input), { verify: true, keepOutput: haveResults ? undefined : resultsCopy }),
-    );
-    haveResults ||= !results.lib.error;
+    const wrote = await productRuns('lib', label, input, (b) => libLaunch(input, b), results, haveResults ? undefined : resultsCopy);
+    haveResults ||= wrote;
   }
   if (k.contenders.includes('floor') && input.bytes > k.floorMaxBytes) {
     results.floor = { wallS: NaN, cpuS: null, userS: null, sysS: null, peakRssMB: NaN, skipped: `input over BENCH_FLOOR_MAX (${k.floorMaxBytes} bytes)` };
@@ -472,12 +520,8 @@ async function imageRun(count: number) {
   log(`== images: ${count} requests answered with ~1 MB base64 images`);
   const input = generateImageInput(outDir, count);
   const results: Record<string, Figures> = {};
-  if (k.contenders.includes('cli')) {
-    results.cli = await measure('images cli', () => runOnce('cli-images', input, cliLaunch(input, []), { verify: true }));
-  }
-  if (k.contenders.includes('lib')) {
-    results.lib = await measure('images lib', () => runOnce('lib-images', input, libLaunch(input), { verify: true }));
-  }
+  if (k.contenders.includes('cli')) await productRuns('cli', 'images', input, (b) => cliLaunch(input, [], b), results, undefined);
+  if (k.contenders.includes('lib')) await productRuns('lib', 'images', input, (b) => libLaunch(input, b), results, undefined);
   return { label: `images-${count}`, bytes: input.bytes, records: input.records, results };
 }
 
@@ -548,6 +592,51 @@ function verdicts(runs: Run[]): Verdict[] {
   return out;
 }
 
+/** Issue 19: the Vertex backend's figures against the Developer API path's, same input, same pass. */
+const VERTEX_MAX_RATIO = 1.1;
+
+/** `cliVertexWallVsGemini`, `...CpuVsGemini`, `...PeakVsGemini` (and lib's): medians when repeated. */
+function vertexRatios(r: Run): Record<string, number | null> {
+  const ok = (f: Figures | undefined): f is Figures => f !== undefined && !f.error && !f.skipped;
+  const out: Record<string, number | null> = {};
+  for (const who of ['cli', 'lib'] as const) {
+    const g = r.results[who];
+    const v = r.results[`${who}-vertex`];
+    if (!g || !v) continue;
+    const fig = {
+      Wall: (x: Figures) => x.medians?.wallS ?? x.wallS,
+      Cpu: (x: Figures) => x.medians?.cpuS ?? x.cpuS,
+      Peak: (x: Figures) => x.medians?.peakRssMB ?? x.peakRssMB,
+    };
+    for (const [name, of] of Object.entries(fig)) {
+      const a = ok(v) ? of(v) : null;
+      const b = ok(g) ? of(g) : null;
+      out[`${who}Vertex${name}VsGemini`] = a !== null && b ? round(a / b) : null;
+    }
+  }
+  return out;
+}
+
+function vertexVerdicts(runs: Run[]): Verdict[] {
+  const out: Verdict[] = [];
+  for (const run of runs) {
+    const q = vertexRatios(run);
+    for (const who of ['cli', 'lib'] as const) {
+      for (const figure of ['Wall', 'Cpu', 'Peak']) {
+        const key = `${who}Vertex${figure}VsGemini`;
+        if (!(key in q)) continue;
+        const ratio = q[key]!;
+        out.push({
+          goal: `${who} on Vertex: ${figure === 'Peak' ? 'peak RSS' : figure === 'Cpu' ? 'CPU' : 'wall'} <= ${VERTEX_MAX_RATIO}x the Developer API's at ${run.label}`,
+          verdict: ratio === null ? 'not measured' : ratio <= VERTEX_MAX_RATIO ? 'met' : 'not met',
+          figures: { ratio },
+        });
+      }
+    }
+  }
+  return out;
+}
+
 function git(args: string[]): string {
   const r = spawnSync('git', args, { cwd: root, encoding: 'utf8' });
   return r.status === 0 ? r.stdout.trim() : '';
@@ -571,6 +660,7 @@ const ratiosOf = (r: Run) => {
     out[`${who}CpuVsFloor`] = ok(f) && ok(floor) && cpu(f) && cpu(floor) ? round(cpu(f)! / cpu(floor)!) : null;
     out[`${who}WallVsSdk`] = ok(f) && ok(sdk) ? round(wall(f) / wall(sdk)) : null;
   }
+  Object.assign(out, vertexRatios(r));
   return out;
 };
 
@@ -598,7 +688,7 @@ for (const nodePath of k.nodes) {
     line.runs = runs.map((r) => ({ ...r, ratios: ratiosOf(r) }));
     savePartial();
   }
-  line.goals = verdicts(runs);
+  line.goals = [...verdicts(runs), ...vertexVerdicts(runs)];
   for (const v of line.goals) log(`goal (${version}): ${v.verdict.padEnd(12)} ${v.goal} ${JSON.stringify(v.figures)}`);
 }
 
@@ -606,6 +696,7 @@ const result = {
   lineShape: {
     requests: `{"key":"r<i>","request":{"contents":[{"role":"user","parts":[{"text":...}]}]}} of ~${k.lineBytes} bytes, mixed non-ASCII text`,
     results: `{"response":{...},"key":"..."}: key last, field order inside response varying (${k.keyLast === 'proxy' ? 'rewritten by the bench proxy' : "the emulator's default"})`,
+    vertexRows: `{"status":"","processed_time":...,"request":{snake_case echo, labels.gbs_seq},"response":{...}}: no top-level key, rows shuffled, every tenth also in an incremental_predictions file (the emulator's default, VERTEX.md's worst case)`,
   },
   lines,
   knobs: { ...k, sizes: k.sizes.map((s) => s.label) },

@@ -32,12 +32,22 @@ function envInt(name: string, dflt: number, min = 1): number {
 export const CONTENDERS = ['floor', 'sdk', 'cli', 'lib'] as const;
 export type Contender = (typeof CONTENDERS)[number];
 
+/** The batch services the product's runs (cli, lib) go through: the Developer API and Vertex AI (both in the emulator). */
+export const BACKENDS = ['gemini', 'vertex'] as const;
+export type Backend = (typeof BACKENDS)[number];
+
 export interface Knobs {
   /** Text runs, input bytes each (BENCH_SIZES, comma-separated; BENCH_BYTES is the one-size shorthand). */
   sizes: { label: string; bytes: number }[];
   /** Image run: this many requests, each answered with a ~1 MB base64 image (0: no image run). */
   images: number;
   contenders: Contender[];
+  /**
+   * Which backends cli and lib run on (BENCH_BACKENDS, default both): `gemini` (the Developer API)
+   * and `vertex` (Vertex AI batch jobs + Cloud Storage, same emulator process). With both, each
+   * repeat runs the two back to back and the Vertex figures get ratios against the Developer API's.
+   */
+  backends: Backend[];
   lineBytes: number;
   pendingMs: number;
   runningMs: number;
@@ -86,6 +96,11 @@ export function readKnobs(): Knobs {
   for (const c of contenders) {
     if (!(CONTENDERS as readonly string[]).includes(c)) throw new Error(`BENCH_CONTENDERS: expected some of ${CONTENDERS.join(', ')}, got "${c}"`);
   }
+  const backends = list(process.env.BENCH_BACKENDS, BACKENDS.join(','));
+  for (const b of backends) {
+    if (!(BACKENDS as readonly string[]).includes(b)) throw new Error(`BENCH_BACKENDS: expected some of ${BACKENDS.join(', ')}, got "${b}"`);
+  }
+  if (backends.length === 0) throw new Error(`BENCH_BACKENDS: expected some of ${BACKENDS.join(', ')}`);
   const keyLast = process.env.BENCH_KEY_LAST ?? 'emulator';
   if (keyLast !== 'proxy' && keyLast !== 'emulator') throw new Error(`BENCH_KEY_LAST: expected emulator or proxy, got "${keyLast}"`);
   if (process.env.BENCH_FLAG_SETS) throw new Error('BENCH_FLAG_SETS is gone with the V8 tuning it compared: use BENCH_NODE_OPTIONS for a start-up setting');
@@ -94,6 +109,7 @@ export function readKnobs(): Knobs {
     sizes: sizeList.map((label) => ({ label, bytes: parseBytes(label) })),
     images: envInt('BENCH_IMAGES', 2000, 0),
     contenders: contenders as Contender[],
+    backends: backends as Backend[],
     lineBytes: envInt('BENCH_LINE_BYTES', 600),
     pendingMs: envInt('BENCH_PENDING_MS', 10),
     runningMs: envInt('BENCH_RUNNING_MS', 10),

@@ -31,8 +31,14 @@ function splice(line: Buffer, seq: number): Buffer | undefined {
   // A request that already has labels (the user's own) is merged by a parse instead.
   if (line.includes('"labels"')) return undefined;
   const empty = line[lastNonSpace(line, inner - 1)] === OPEN;
-  const label = Buffer.from(`${empty ? '' : ','}"labels":{"gbs_seq":"${seq}"}`);
-  return Buffer.concat([line.subarray(0, inner), label, line.subarray(inner, outer + 1), Buffer.from('\n')]);
+  // One buffer per line, written in place (a label Buffer and a concat per line were stage 1's extra garbage).
+  const label = `${empty ? '' : ','}"labels":{"gbs_seq":"${seq}"}`;
+  const out = Buffer.allocUnsafe(inner + label.length + (outer + 1 - inner) + 1);
+  let at = line.copy(out, 0, 0, inner);
+  at += out.write(label, at, 'latin1');
+  at += line.copy(out, at, inner, outer + 1);
+  out[at] = NEWLINE;
+  return out;
 }
 
 export function encodeLine(line: Buffer, seq: number): Buffer {

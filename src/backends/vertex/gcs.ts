@@ -119,7 +119,7 @@ export class Gcs {
    * object's crc32c (else md5) at the end; a mismatch throws DATA_LOSS.
    */
   async download(obj: GcsObject, sink: (chunk: Buffer) => Promise<void> | void, signal?: AbortSignal): Promise<void> {
-    const hash = await StreamHash.open();
+    let hash: StreamHash | undefined;
     const url = `${this.objectUrl(obj.bucket, obj.name)}?alt=media${obj.generation ? `&generation=${encodeURIComponent(obj.generation)}` : ''}`;
     const route = `GET ${new URL(url).pathname}`;
     let received = 0;
@@ -133,6 +133,8 @@ export class Gcs {
           sig(signal),
         );
         if (from === 0 && !want.crc32c && !want.md5Hash) want = parseGoogHash(res.headers['x-goog-hash']);
+        // What the object is checked by is known now: MD5 only when it carries no CRC32C (every object but a very old one does).
+        hash ??= await StreamHash.open({ md5: !want.crc32c && !!want.md5Hash });
         // A server that ignored the range sends the whole object again: skip what we have.
         let skip = from > 0 && res.status === 200 ? from : 0;
         try {
@@ -162,7 +164,8 @@ export class Gcs {
         await sleep(wait, signal);
       }
     }
-    const bad = mismatch(hash.digest(), want);
+    // Checked by the CRC32C alone when the object has one (the MD5 was not computed then).
+    const bad = hash ? mismatch(hash.digest(), want.crc32c ? { crc32c: want.crc32c } : want) : undefined;
     if (bad) {
       throw new GeminiApiError({ httpStatus: 200, status: 'DATA_LOSS', detail: `gs://${obj.bucket}/${obj.name}: ${bad} of the ${received} bytes read does not match the object's`, route, retryable: true });
     }

@@ -244,15 +244,25 @@ async function sendBody(req: IncomingMessage, res: ServerResponse, o: GcsObject,
         req.socket.destroy();
         return;
       }
-      if (!room) await new Promise<void>((r) => {
-        res.once('drain', r);
-        res.once('close', r);
-      });
+      if (!room) await untilDrainOrClose(res);
     }
     res.end();
   } finally {
     rs.destroy();
   }
+}
+
+/** Until the response drains or closes; the listener of the other event is removed (one pair per wait would pile up over a large body). */
+function untilDrainOrClose(res: ServerResponse): Promise<void> {
+  return new Promise<void>((resolve) => {
+    const done = () => {
+      res.off('drain', done);
+      res.off('close', done);
+      resolve();
+    };
+    res.on('drain', done);
+    res.on('close', done);
+  });
 }
 
 /** `bytes=n-`, `bytes=n-m`, `bytes=-k`; undefined = the whole object. Past the end: 416. */

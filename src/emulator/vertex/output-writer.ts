@@ -7,10 +7,15 @@
  */
 import type { BodyFile } from '../gcs/body-file.js';
 
+/** Rows are encoded straight into blocks of this size (a join of the batch and one encode of an 8 MB string cost more than the answers). */
+const BLOCK_BYTES = 1 << 20;
+
 class JsonlFile {
   readonly file: BodyFile;
   rows = 0;
-  private parts: string[] = [];
+  private sealed: Buffer[] = [];
+  private block = Buffer.allocUnsafe(BLOCK_BYTES);
+  private used = 0;
   private chars = 0;
 
   constructor(file: BodyFile) {
@@ -18,21 +23,40 @@ class JsonlFile {
   }
 
   add(row: string): void {
-    this.parts.push(row);
     this.chars += row.length + 1;
     this.rows++;
+    // UTF-8 takes at most 3 bytes per UTF-16 unit: room for that is room enough.
+    const most = row.length * 3 + 1;
+    if (this.used + most > this.block.length) {
+      this.seal();
+      if (most > this.block.length) {
+        this.sealed.push(Buffer.from(`${row}\n`, 'utf8'));
+        return;
+      }
+    }
+    this.used += this.block.write(row, this.used, 'utf8');
+    this.block[this.used++] = 0x0a;
+  }
+
+  private seal(): void {
+    if (this.used === 0) return;
+    this.sealed.push(this.block.subarray(0, this.used));
+    this.block = Buffer.allocUnsafe(BLOCK_BYTES);
+    this.used = 0;
   }
 
   get queued(): number {
     return this.chars;
   }
 
+  /** The rows so far to the file; the block is reused once written (adds wait for a flush: the runner awaits it). */
   async flush(): Promise<void> {
-    if (this.parts.length === 0) return;
-    const buf = Buffer.from(this.parts.join('\n') + '\n', 'utf8');
-    this.parts = [];
+    const full = this.sealed;
+    this.sealed = [];
     this.chars = 0;
-    await this.file.write(buf);
+    for (const b of full) await this.file.write(b);
+    if (this.used > 0) await this.file.write(this.block.subarray(0, this.used));
+    this.used = 0;
   }
 }
 
