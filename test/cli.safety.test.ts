@@ -117,9 +117,13 @@ describe('gemini-batch run: a relative --state-dir survives a change of cwd', ()
     mkdirSync(b);
     const first = spawnCli(['run', input, '-o', 'out.jsonl', '--state-dir', 'st', ...flags, '--quiet'], emuEnv(emu), a);
     const done = collect(first);
-    while (!(existsSync(join(a, 'out.jsonl')) && statSync(join(a, 'out.jsonl')).size > 20_000) && first.exitCode === null) await sleep(5);
+    // Killed mid-run: results are going into OUT.partial (OUT itself appears only at the end).
+    const partial = join(a, 'out.jsonl.partial');
+    while (!(existsSync(partial) && statSync(partial).size > 20_000) && first.exitCode === null) await sleep(5);
+    expect(first.exitCode).toBeNull();
     first.kill('SIGKILL');
     await done;
+    expect(existsSync(join(a, 'out.jsonl'))).toBe(false);
     // A kill -9 may land between a create's intent and its answer: a short adoption window keeps the test quick.
     const r = await runCli(['run', input, '-o', '../cwd-a/out.jsonl', '--state-dir', '../cwd-a/st', ...flags, '--quiet', '--adopt-window', '1000'], { env: emuEnv(emu), cwd: b });
     expect(r.stderr).toBe('');

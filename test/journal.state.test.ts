@@ -107,6 +107,22 @@ describe('journal: one run per state dir', () => {
     lock.release();
   });
 
+  it('a lease whose taker was killed before it wrote who it is is taken over once it missed two renewals, not at once', () => {
+    const dir = newDir();
+    mkdirSync(join(dir, LOCK_FILE));
+    // Just taken (no owner yet): a live taker is about to write its record.
+    expect(() => acquireStateLock(dir, { staleMs: 30_000 })).toThrow(/in use by another process/);
+    // Not renewed for two of its renewal periods (5 s each at 30 s): its taker is gone.
+    const old = new Date(Date.now() - 11_000);
+    utimesSync(join(dir, LOCK_FILE), old, old);
+    const lock = acquireStateLock(dir, { staleMs: 30_000 });
+    expect(JSON.parse(readFileSync(join(dir, OWNER_FILE), 'utf8'))).toMatchObject({ pid: process.pid });
+    lock.release();
+    // Released: the lease first, then the record.
+    expect(existsSync(join(dir, LOCK_FILE))).toBe(false);
+    expect(existsSync(join(dir, OWNER_FILE))).toBe(false);
+  });
+
   it('the holder renews its lease, so a live holder is never taken over however long it runs', async () => {
     const dir = newDir();
     const child = await lockingChild(dir, 2_000);

@@ -71,6 +71,17 @@ export function borrowStateLock(dir: string): StateLock | undefined {
   return lock;
 }
 
+/** How often a holder renews its lease. */
+function renewEvery(staleMs: number): number {
+  return Math.max(1_000, Math.floor(staleMs / 6));
+}
+
+/** A lease with no owner record that has not been renewed for two renewal periods. */
+function ownerlessAndIdle(lockPath: string, renewMs: number): boolean {
+  const at = renewedAt(lockPath);
+  return at !== undefined && at < Date.now() - 2 * renewMs;
+}
+
 function readOwner(dir: string): LockOwner | undefined {
   try {
     const o = JSON.parse(readFileSync(join(dir, OWNER_FILE), 'utf8')) as Partial<LockOwner>;
@@ -125,7 +136,7 @@ export function acquireStateLock(dir: string, opts: StateLockOptions = {}): Stat
       lockfilePath: lockPath,
       realpath: false,
       stale: staleMs,
-      update: Math.max(1_000, Math.floor(staleMs / 6)),
+      update: renewEvery(staleMs),
       onCompromised: (err: Error) => {
         if (lost) return;
         lost = true;
@@ -138,10 +149,13 @@ export function acquireStateLock(dir: string, opts: StateLockOptions = {}): Stat
   } catch (err) {
     if ((err as NodeJS.ErrnoException).code !== 'ELOCKED') throw err;
     const held = readOwner(abs);
-    // A holder known to have exited need not be waited for. Two processes may both judge
-    // it so and both remove it; the loser's lease then has a foreign mtime, which its
-    // renewal notices (onLost) within staleMs/6.
-    if (!held || !isOwnerGone(held)) throw refusal(abs, lockPath, staleMs, held);
+    // A holder known to have exited need not be waited for, nor one that never wrote who it
+    // is and has missed two renewals since (it writes its record right after taking the
+    // lease: a process killed in between). Two processes may both judge it so and both
+    // remove it; the loser's lease then has a foreign mtime, which its renewal notices
+    // (onLost) within staleMs/6.
+    const gone = held ? isOwnerGone(held) : ownerlessAndIdle(lockPath, renewEvery(staleMs));
+    if (!gone) throw refusal(abs, lockPath, staleMs, held);
     try {
       rmdirSync(lockPath);
       unlock = take();
@@ -172,17 +186,21 @@ export function acquireStateLock(dir: string, opts: StateLockOptions = {}): Stat
       if (lent.get(abs) === lock) lent.delete(abs);
       if (released) return;
       released = true;
-      // The owner record first, and only ours: a holder that took over our lost lease keeps its own.
+      // The lease first, then the owner record: a kill -9 between the two must not leave a lease
+      // with no owner (an unknown owner is waited for until the lease is stale), while an owner
+      // record with no lease is harmless (the next holder writes its own over it).
+      if (!lost) {
+        try {
+          unlock();
+        } catch {
+          // Released or removed already: nothing of ours is left.
+        }
+      }
+      // Only ours: a holder that took over (our lost lease, or the lock just released) keeps its own.
       try {
         if (readFileSync(join(abs, OWNER_FILE), 'utf8') === ownerText) rmSync(join(abs, OWNER_FILE), { force: true });
       } catch {
         // Gone already.
-      }
-      if (lost) return; // no longer ours to remove
-      try {
-        unlock();
-      } catch {
-        // Released or removed already: nothing of ours is left.
       }
     },
   };
