@@ -178,7 +178,7 @@ export function libraryOptions(f: RunFlags, conn: Connection): GeminiBatchOption
 }
 
 /** SIGINT/SIGTERM abort the run once; a second one exits at once. */
-function trapSignals(abort: (sig: NodeJS.Signals) => void): { signal: () => NodeJS.Signals | undefined; release: () => void } {
+export function trapSignals(abort: (sig: NodeJS.Signals) => void): { signal: () => NodeJS.Signals | undefined; release: () => void } {
   let got: NodeJS.Signals | undefined;
   const on = (sig: NodeJS.Signals) => {
     if (got) process.exit(sig === 'SIGINT' ? EXIT_SIGINT : EXIT_SIGTERM);

@@ -27,7 +27,7 @@ import { CliUsageError, EXIT_ALL_FAILED, EXIT_OK, EXIT_SIGINT, EXIT_SIGTERM, exi
 import { asFlagError } from '../flag-names.js';
 import { ON_INVALID_HINT } from '../input.js';
 import { chooseMode, createReporter } from '../reporter.js';
-import { libraryOptions, type RunFlags } from '../run-batch.js';
+import { libraryOptions, trapSignals, type RunFlags } from '../run-batch.js';
 import { defaultStateDir } from '../state-dir.js';
 import { runAsIs, type AsIsContext } from './as-is.js';
 import { INDEX_FILE, scanObject, type JobLimits } from './line-index.js';
@@ -59,18 +59,6 @@ function stateDirOf(f: RunFlags): { dir: string; temporary: boolean } {
   if (kind === 'file') return { dir: defaultStateDir(f.output), temporary: false };
   if (kind === 'gcs') return { dir: join(process.cwd(), '.gemini-batch', f.output.replace(/^gs:\/\//, 'gs-').replace(/[^A-Za-z0-9._-]/g, '_')), temporary: false };
   return { dir: mkdtempSync(join(tmpdir(), 'gemini-batch-gcs-')), temporary: true };
-}
-
-function trapSignals(abort: (sig: NodeJS.Signals) => void): { signal: () => NodeJS.Signals | undefined; release: () => void } {
-  let got: NodeJS.Signals | undefined;
-  const on = (sig: NodeJS.Signals) => {
-    if (got) process.exit(sig === 'SIGINT' ? EXIT_SIGINT : EXIT_SIGTERM);
-    got = sig;
-    abort(sig);
-  };
-  process.on('SIGINT', on);
-  process.on('SIGTERM', on);
-  return { signal: () => got, release: () => (process.off('SIGINT', on), process.off('SIGTERM', on)) };
 }
 
 const newRunId = () => `g${Date.now().toString(36)}${randomBytes(3).toString('hex')}`;

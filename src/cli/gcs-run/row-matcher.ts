@@ -20,6 +20,7 @@ import { GeminiApiError } from '../../backend/service-error.js';
 import type { Gcs, GcsObject } from '../../backends/vertex/gcs.js';
 import { rowError } from '../../backends/vertex/row-status.js';
 import { forEachLineAsync, SequentialLines } from '../../internal/io/lines.js';
+import { LineSplitter } from '../../internal/io/line-splitter.js';
 import type { ResultError } from '../../types.js';
 import { hash16, keyHash, labelHash, requestHash } from './canonical.js';
 import type { MatchIndex, Tier } from './line-index.js';
@@ -42,27 +43,6 @@ export interface MatchCounts {
   byRequest: number;
   repeated: number;
   dropped: number;
-}
-
-/** Splits bytes into lines, holding only the unfinished one. */
-class Lines {
-  private pending: Buffer[] = [];
-  *push(chunk: Buffer): Generator<Buffer> {
-    let start = 0;
-    for (let nl = chunk.indexOf(0x0a); nl !== -1; nl = chunk.indexOf(0x0a, start)) {
-      const piece = chunk.subarray(start, nl);
-      const line = this.pending.length ? Buffer.concat([...this.pending, piece]) : piece;
-      this.pending = [];
-      if (line.length > 0) yield line;
-      start = nl + 1;
-    }
-    if (start < chunk.length) this.pending.push(Buffer.from(chunk.subarray(start)));
-  }
-  end(): Buffer | undefined {
-    const rest = this.pending.length ? Buffer.concat(this.pending) : undefined;
-    this.pending = [];
-    return rest;
-  }
 }
 
 export class RowMatcher {
@@ -156,7 +136,7 @@ export class RowMatcher {
     for (let attempt = 1; ; attempt++) {
       const saved = { state: this.state.slice(), offsets: this.offsets.slice(), lengths: this.lengths.slice(), size: this.size, counts: { ...this.counts } };
       this.current.clear();
-      const lines = new Lines();
+      const lines = new LineSplitter();
       try {
         await gcs.download(
           obj,
