@@ -255,6 +255,31 @@ describe("gemini-batch run 'gs://…' --backend vertex", () => {
     });
   }, 60_000);
 
+  it('--cancel-on-abort: Ctrl-C while the as-is jobs wait cancels them, and says so', async () => {
+    await withEmulator({ vertexQueueMs: 60_000 }, async (emu, storage, env) => {
+      await put(storage, 'gs://src/cancel/a.jsonl', lines('a', 3, true));
+      await put(storage, 'gs://src/cancel/b.jsonl', lines('b', 2, true));
+      const out = join(dir, 'cancel.jsonl');
+      const child = spawnCli(['run', 'gs://src/cancel/*.jsonl', '-m', MODEL, '-o', out, ...VERTEX.filter((f) => f !== '-q'), '--cancel-on-abort'], env);
+      const done = collect(child);
+      while ((emu.counters().requestsByRoute['vertex.create'] ?? 0) < 2) await new Promise((r) => setTimeout(r, 20));
+      await new Promise((r) => setTimeout(r, 200));
+      child.kill('SIGINT');
+      const r = await done;
+      expect(r.code).toBe(130);
+      expect(r.stderr).toMatch(/cancelled 2 of 2 jobs in flight/);
+      const states = await Promise.all(
+        (await vertexJobs(emu)).map(async (j) => {
+          const res = await fetch(`${emu.url}/v1/${(j as unknown as { name: string }).name}`, { headers: { authorization: 'Bearer t' } });
+          return ((await res.json()) as { state: string }).state;
+        }),
+      );
+      expect(states).toHaveLength(2);
+      for (const st of states) expect(['JOB_STATE_CANCELLING', 'JOB_STATE_CANCELLED']).toContain(st);
+      expect(existsSync(out)).toBe(false);
+    });
+  }, 60_000);
+
   it('kill -9 while a split object is half written, then the same command: its chunks resume, nothing created twice', async () => {
     await withEmulator({ vertexQueueMs: 300 }, async (emu, storage, env) => {
       await put(storage, 'gs://src/ksplit/a.jsonl', lines('a', 25, true));

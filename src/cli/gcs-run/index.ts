@@ -15,6 +15,7 @@ import { randomBytes } from 'node:crypto';
 import { existsSync, mkdirSync, mkdtempSync, renameSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import type { JobService } from '../../backend/types.js';
 import { createVertexBackend, VERTEX_LIMITS } from '../../backends/vertex/backend.js';
 import { gsUri, parseGsUri, type GcsObject } from '../../backends/vertex/gcs.js';
 import { GeminiBatchError } from '../../errors.js';
@@ -256,6 +257,7 @@ export async function runGcsBatch(input: string, flags: RunFlags): Promise<numbe
   } catch (err) {
     const sig = signals.signal();
     if (sig) {
+      if (flags.cancelOnAbort && backend && state) await cancelAsIsJobs(backend.jobs, state.dir, (m) => reporter.notice(m));
       reporter.notice(resumable ? `interrupted; run the same command again to resume` : 'interrupted');
       return sig === 'SIGINT' ? EXIT_SIGINT : EXIT_SIGTERM;
     }
@@ -271,6 +273,24 @@ export async function runGcsBatch(input: string, flags: RunFlags): Promise<numbe
     await conn?.close().catch(() => undefined);
     if (state?.temporary) rmSync(state.dir, { recursive: true, force: true });
   }
+}
+
+/** How long --cancel-on-abort waits for the cancels of as-is jobs before it gives up on them. */
+const CANCEL_WAIT_MS = 30_000;
+
+/**
+ * --cancel-on-abort: the as-is jobs this run created and has not finished
+ * are cancelled (split objects' batches are the library's to cancel, which
+ * it does with the same flag). Bounded: a cancel that does not answer in
+ * time is named, and the job left as it is.
+ */
+async function cancelAsIsJobs(jobs: JobService, stateDir: string, notice: (m: string) => void): Promise<void> {
+  const open = [...(readGcsJournal(stateDir)?.perObject.values() ?? [])].filter((s) => s.job && !s.done).map((s) => s.job!);
+  if (open.length === 0) return;
+  const timeout = AbortSignal.timeout(CANCEL_WAIT_MS);
+  const results = await Promise.allSettled(open.map((name) => jobs.cancel(name, timeout)));
+  const failed = open.filter((_, k) => results[k]!.status === 'rejected');
+  notice(`cancelled ${open.length - failed.length} of ${open.length} job${open.length === 1 ? '' : 's'} in flight${failed.length ? `; not cancelled (still running, a rerun waits for them): ${failed.join(', ')}` : ''}`);
 }
 
 function isAbort(err: unknown): boolean {
