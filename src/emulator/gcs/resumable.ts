@@ -13,14 +13,8 @@ import { Checksums, parseGoogHash } from './checksums.js';
 import { badRequest, GcsError } from './errors.js';
 import type { GcsObject, ObjectStore } from './object-store.js';
 
-interface Session {
+interface Session extends SessionStart {
   id: string;
-  bucket: string;
-  name: string;
-  contentType: string;
-  metadata: Record<string, string> | undefined;
-  declared: number | undefined;
-  ifGenerationMatch: string | null;
   part: string;
   received: number;
   sums: Checksums;
