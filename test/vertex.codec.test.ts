@@ -26,6 +26,14 @@ describe('encodeLine', () => {
     expect(readLineKey(out)?.at).toBe('first');
   });
 
+  it('takes the request member names when stage 1 gives them, instead of searching the line', () => {
+    const line = serializeRequestLine(5, 'k', { contents: [{ role: 'user', parts: [{ text: 'say "labels"' }] }] });
+    const out = JSON.parse(encodeLine(line, 5, new Set(['contents'])).toString()) as { request: { labels: unknown } };
+    expect(out.request.labels).toEqual({ gbs_seq: '5' });
+    const theirs = serializeRequestLine(6, 'k', { contents: [], labels: { team: 'x' } });
+    expect(JSON.parse(encodeLine(theirs, 6, new Set(['contents', 'labels'])).toString())).toEqual({ key: '6:k', request: { contents: [], labels: { team: 'x', gbs_seq: '6' } } });
+  });
+
   it('labels an empty request, and merges into labels the user set', () => {
     expect(JSON.parse(encodeLine(Buffer.from('{"key":"0:a","request":{}}\n'), 0).toString())).toEqual({ key: '0:a', request: { labels: { gbs_seq: '0' } } });
     const withLabels = encodeLine(serializeRequestLine(3, 'b', { contents: [], labels: { team: 'x' } }), 3);
@@ -44,9 +52,19 @@ describe('refuse and suspect', () => {
   });
 
   it('clears lines without the refused names so they skip the parse', () => {
-    expect(suspect(Buffer.from('{"key":"a","request":{"contents":[]}}'))).toBe(false);
-    expect(suspect(Buffer.from('{"request":{"cachedContent":"c"}}'))).toBe(true);
-    expect(suspect(Buffer.from('{"request":{"contents":[{"parts":[{"fileData":{"fileUri":"files/x"}}]}]}}'))).toBe(true);
+    expect(suspect(Buffer.from('{"key":"a","request":{"contents":[]}}'), new Set(['contents']))).toBe(false);
+    expect(suspect(Buffer.from('{"request":{"cachedContent":"c"}}'), new Set(['cachedContent']))).toBe(true);
+    expect(suspect(Buffer.from('{"request":{"cached_content":"c"}}'), new Set(['cachedContent']))).toBe(true);
+    expect(suspect(Buffer.from('{"request":{"contents":[],"store":false}}'), new Set(['contents', 'store']))).toBe(true);
+    expect(suspect(Buffer.from('{"request":{"contents":[{"parts":[{"fileData":{"fileUri":"files/x"}}]}]}}'), new Set(['contents']))).toBe(true);
+  });
+
+  it('finds a Files API URI at any depth of the contents, and only as a fileUri', () => {
+    const part = (p: unknown) => ({ contents: [{ role: 'user', parts: [p] }] });
+    expect(refuse(part({ file_data: { file_uri: 'files/abc', mime_type: 'image/png' } }))).toMatch(/Files API URI/);
+    expect(refuse(part({ functionResponse: { response: { nested: [{ fileData: { fileUri: 'files/x' } }] } } }))).toMatch(/Files API URI/);
+    expect(refuse(part({ text: '"fileUri":"files/abc"' }))).toBeUndefined();
+    expect(refuse(part({ fileData: { fileUri: 'gs://b/files/abc' } }))).toBeUndefined();
   });
 });
 

@@ -88,7 +88,7 @@ describe('rows read on their bytes', () => {
     const row = Buffer.from(' { "response" : {"text":"a } \\" {"} , "request":{"contents":[{"parts":[{"text":"x\\"}]"}]}],"labels" : {"gbs_seq" : "42"}},"status":"","key":"7:k"} ');
     const s = scanRow(row)!;
     expect(JSON.parse(row.toString('utf8', s.response.start, s.response.end))).toEqual({ text: 'a } " {' });
-    expect(labelSeqAt(row, s.request)).toBe(42);
+    expect(labelSeqAt(row, s.labels)).toBe(42);
     expect(wireKeySeqAt(row, s.key)).toBe(7);
     expect(row.toString('utf8', s.status.start, s.status.end)).toBe('""');
   });
@@ -98,8 +98,16 @@ describe('rows read on their bytes', () => {
     expect(scanRow(Buffer.from('[1,2]'))).toBeUndefined();
     expect(scanRow(Buffer.from('{"res\\u0070onse":{}}'))).toBeUndefined(); // an escaped name
     const s = scanRow(Buffer.from('{"request":{"labels":{"gbs_seq":"12a"}},"key":"x:1"}'))!;
-    expect(labelSeqAt(Buffer.from('{"request":{"labels":{"gbs_seq":"12a"}},"key":"x:1"}'), s.request)).toBeUndefined();
+    expect(labelSeqAt(Buffer.from('{"request":{"labels":{"gbs_seq":"12a"}},"key":"x:1"}'), s.labels)).toBeUndefined();
     expect(wireKeySeqAt(Buffer.from('{"request":{"labels":{"gbs_seq":"12a"}},"key":"x:1"}'), s.key)).toBeUndefined();
+    // A repeated request counts by its last value, as JSON.parse keeps it: no label from the first.
+    const twice = Buffer.from('{"request":{"labels":{"gbs_seq":"5"}},"request":{"contents":[]},"response":{}}');
+    expect(labelSeqAt(twice, scanRow(twice)!.labels)).toBeUndefined();
+    // A request the walk cannot read (an escaped member name) is skipped whole; the row still scans.
+    const escaped = Buffer.from('{"request":{"la\\u0062els":{"gbs_seq":"5"}},"response":{"a":1}}');
+    const e = scanRow(escaped)!;
+    expect(e.labels.start).toBe(-1);
+    expect(escaped.toString('utf8', e.response.start, e.response.end)).toBe('{"a":1}');
   });
 
   it('gives the lines a parse gives: by key, by label, escaped keys, failed rows, repeats, rows without a key dropped', async () => {

@@ -77,16 +77,19 @@ export interface WireCodec {
    */
   refuse?(request: Record<string, unknown>): string | undefined;
   /**
-   * Whether a raw JSONL line may hold something refuse() refuses (a byte
-   * search, e.g. for `"cachedContent"`): lines it clears travel as bytes,
-   * unparsed. Absent: every line is parsed when refuse is set.
+   * Whether a raw JSONL line that passed stage 1's byte checks may hold
+   * something refuse() refuses, given its request's member names (`fields`,
+   * canonical; a byte search for the rest, e.g. `"files/`): lines it clears
+   * travel as bytes, unparsed. Absent: every line is parsed when refuse is set.
    */
-  suspect?(raw: Buffer): boolean;
+  suspect?(raw: Buffer, fields: ReadonlySet<string>): boolean;
   /**
    * The line this service reads, from the canonical
    * `{"key":"<seq>:<key>","request":{…}}\n` (identity when absent), on bytes.
+   * `fields`, when stage 1 knows them: the request's member names (saves a
+   * search of the line).
    */
-  encodeLine?(line: Buffer, seq: number): Buffer;
+  encodeLine?(line: Buffer, seq: number, fields?: ReadonlySet<string>): Buffer;
 }
 
 /** Stage 3: where a chunk's lines go before a job reads them. */

@@ -140,8 +140,12 @@ export class RequestLineMaker<R = BatchRecord> {
       if (!isUtf8(raw)) return this.invalid('the line is not valid UTF-8 text; save the file as UTF-8', where);
       if (!this.opts.toRequest && this.task === 'generate') {
         // The usual line is checked on its bytes and sent as it is: no parse.
-        const fast = this.opts.wire?.refuse && this.opts.wire.suspect?.(raw) !== false ? undefined : fastRequestLine(raw, seq);
-        if (fast) return this.finish(seq, fast.key, fast.line, false, { ...where, key: fast.key });
+        const fast = fastRequestLine(raw, seq);
+        const wire = this.opts.wire;
+        // A line the backend may refuse goes the parsing way, where refuse() names what it refuses.
+        if (fast && !(wire?.refuse && wire.suspect?.(raw, fast.fields) !== false)) {
+          return this.finish(seq, fast.key, fast.line, false, { ...where, key: fast.key }, fast.fields);
+        }
       }
       try {
         mapped = JSON.parse(raw.toString('utf8'));
@@ -178,11 +182,11 @@ export class RequestLineMaker<R = BatchRecord> {
     const line =
       (raw && !check.translated && typeof rec.key !== 'number' && spliceRawLine(raw, seq, rec)) ||
       serializeRequestLine(seq, key, check.request);
-    return this.finish(seq, key, line, this.task === 'generate' && wantsImageOutput(check.request), where);
+    return this.finish(seq, key, line, this.task === 'generate' && wantsImageOutput(check.request), where, new Set(Object.keys(check.request)));
   }
 
   /** The size limit, the token estimate, the image flag: the last steps of every valid line. */
-  private finish(seq: number, key: string, made: Buffer, imageOutput: boolean, where: Where): RequestLine {
+  private finish(seq: number, key: string, made: Buffer, imageOutput: boolean, where: Where, fields?: ReadonlySet<string>): RequestLine {
     const line = this.opts.store === false ? withStoreFalse(made) : made;
     if (line.length > this.maxLineBytes) {
       const limit = this.opts.maxLineBytes === undefined ? "the service's limit of" : 'the line limit of';
@@ -193,7 +197,7 @@ export class RequestLineMaker<R = BatchRecord> {
       );
     }
     const encode = this.opts.wire?.encodeLine;
-    const rl: RequestLine = { seq, key, line: encode ? encode(line, seq) : line, estimatedTokens: estimateRequestTokens(line) };
+    const rl: RequestLine = { seq, key, line: encode ? encode(line, seq, fields) : line, estimatedTokens: estimateRequestTokens(line) };
     if (imageOutput) rl.imageOutput = true;
     return rl;
   }

@@ -133,7 +133,7 @@ class RowKeyer {
       if (pos >= 0) keyJson = bytes.subarray(key.start, key.end);
     } else if (key.start >= 0) return false;
     if (pos < 0) {
-      const seq = labelSeqAt(bytes, shape.request);
+      const seq = labelSeqAt(bytes, shape.labels);
       if (seq === undefined) return false;
       pos = this.index.position(seq);
       keyJson = pos >= 0 ? this.index.keyJson(pos) : undefined;

@@ -24,6 +24,8 @@ export interface RowShape {
   status: Span;
   statusEscaped: boolean;
   request: Span;
+  /** The echoed request's `labels` value, found in the same walk (start -1 when absent or unreadable). */
+  labels: Span;
   response: Span;
 }
 
@@ -46,13 +48,29 @@ function scalarEnd(b: Buffer, v: number, end: number): number {
   return i > v ? i : -1;
 }
 
+/** Whether the name `name` (quotes included) sits at b[i..]: a byte loop (names are a few bytes; a native compare's call cost more). */
+function nameAt(b: Buffer, i: number, name: Buffer): boolean {
+  for (let k = 1; k < name.length; k++) if (b[i + k] !== name[k]) return false;
+  return true;
+}
+
+/** A member whose object value is walked in the same pass, for the spans of its own members. */
+interface Into {
+  /** Index in `wanted` of the member to walk into. */
+  at: number;
+  wanted: Buffer[];
+  spans: Span[];
+}
+
 /**
  * Walk the members of the object opening at `open` (its own level only): for
  * each name of `wanted` the span of its value (the last one when a name
- * repeats, as JSON.parse keeps), written into `spans`. Returns the index just
- * past the object's `}`, or -1 when the bytes do not walk as an object.
+ * repeats, as JSON.parse keeps), written into `spans`; the object value of
+ * `into.at`, if any, is walked for its own members on the way (one pass over
+ * the echoed request instead of two). Returns the index just past the
+ * object's `}`, or -1 when the bytes do not walk as an object.
  */
-function walkObject(b: Buffer, open: number, end: number, wanted: Buffer[], spans: Span[]): number {
+function walkObject(b: Buffer, open: number, end: number, wanted: Buffer[], spans: Span[], into?: Into): number {
   if (b[open] !== LBRACE) return -1;
   let i = skipSpace(b, open + 1);
   if (b[i] === RBRACE) return i + 1;
@@ -67,7 +85,7 @@ function walkObject(b: Buffer, open: number, end: number, wanted: Buffer[], span
     for (let w = 0; w < wanted.length; w++) {
       const name = wanted[w]!;
       // Length and first letter before a native compare: most names are not wanted.
-      if (name.length === len && name[1] === b[i + 1] && b.compare(name, 0, len, i, nameEnd + 1) === 0) {
+      if (name.length === len && nameAt(b, i, name)) {
         hit = w;
         break;
       }
@@ -76,7 +94,17 @@ function walkObject(b: Buffer, open: number, end: number, wanted: Buffer[], span
     if (b[colon] !== COLON) return -1;
     const v = skipSpace(b, colon + 1);
     const c = b[v];
-    const after = c === QUOTE ? skipString(b, v) : c === LBRACE || c === LBRACKET ? valueEnd(b, v) : scalarEnd(b, v, end);
+    let after: number;
+    if (into && hit === into.at && c === LBRACE) {
+      // A repeated member counts by its last value only: nothing of an earlier one stays.
+      for (const sp of into.spans) sp.start = sp.end = -1;
+      after = walkObject(b, v, end, into.wanted, into.spans);
+      // A value this walk cannot read (an escaped name) is skipped whole; its members stay unknown.
+      if (after === -1) {
+        for (const sp of into.spans) sp.start = sp.end = -1;
+        after = valueEnd(b, v);
+      }
+    } else after = c === QUOTE ? skipString(b, v) : c === LBRACE || c === LBRACKET ? valueEnd(b, v) : scalarEnd(b, v, end);
     if (after === -1 || after > end) return -1;
     if (hit >= 0) {
       spans[hit]!.start = v;
@@ -97,7 +125,8 @@ export function scanRow(line: Buffer): RowShape | undefined {
   const open = skipSpace(line, 0);
   const last = skipSpaceBack(line, line.length - 1);
   const spans = [none(), none(), none(), none()];
-  const end = walkObject(line, open, last + 1, NAMES, spans);
+  const labels = [none()];
+  const end = walkObject(line, open, last + 1, NAMES, spans, { at: REQUEST, wanted: LABELS, spans: labels });
   if (end !== last + 1) return undefined;
   const key = spans[KEY]!;
   const status = spans[STATUS]!;
@@ -107,20 +136,20 @@ export function scanRow(line: Buffer): RowShape | undefined {
     status,
     statusEscaped: status.start >= 0 && line[status.start] === QUOTE && stringEnd(line, status.start).escaped,
     request: spans[REQUEST]!,
+    labels: labels[0]!,
     response: spans[RESPONSE]!,
   };
 }
 
 /**
- * The seq in the echoed request's `labels.gbs_seq` ("<1-16 digits>"), or
- * undefined when the request has none the walk can read.
+ * The seq in the echoed request's `labels.gbs_seq` ("<1-16 digits>"), from
+ * the span of `labels` scanRow found; undefined when there is none the walk
+ * can read.
  */
-export function labelSeqAt(line: Buffer, request: Span): number | undefined {
-  if (request.start < 0 || line[request.start] !== LBRACE) return undefined;
-  const labels = [none()];
-  if (walkObject(line, request.start, request.end, LABELS, labels) === -1 || labels[0]!.start < 0) return undefined;
+export function labelSeqAt(line: Buffer, labels: Span): number | undefined {
+  if (labels.start < 0 || line[labels.start] !== LBRACE) return undefined;
   const seq = [none()];
-  if (walkObject(line, labels[0]!.start, labels[0]!.end, GBS_SEQ, seq) === -1) return undefined;
+  if (walkObject(line, labels.start, labels.end, GBS_SEQ, seq) === -1) return undefined;
   const { start, end } = seq[0]!;
   // "<digits>": no escapes, 1-16 digits (a safe integer).
   if (start < 0 || line[start] !== QUOTE || end - start < 3 || end - start > 18) return undefined;

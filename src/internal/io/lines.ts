@@ -67,18 +67,35 @@ function* walkLines(path: string, visit: (line: Buffer, offset: number) => void)
   }
 }
 
+/** How many runs of nearby reads a LineReader follows at once (one block each, allocated when a run starts). */
+const STREAMS = 4;
+
+/** One run of nearby reads: a block of the file and where it sits. */
+interface Stream {
+  block: Buffer;
+  start: number;
+  end: number;
+  /** When it last served a read (the least recent one is reused for a new run). */
+  used: number;
+}
+
 /**
  * Random access to lines by (offset, length), with a block cache for runs of
- * nearby reads. A line it returns is valid until the next read.
+ * nearby reads. A results file is often a few ordered runs interleaved (the
+ * final predictions, then the rows only an incremental file held; lines put
+ * back in order within a window): each run streams through a block of its
+ * own, so reading them in seq order costs a block read per 256 KiB, not one
+ * read per jump between runs. A line it returns is valid until the next read.
  */
 export class LineReader {
   private readonly fd: number;
-  private block = Buffer.allocUnsafe(BLOCK);
+  private readonly streams: Stream[] = [];
+  private clock = 0;
   /** The longest line read so far that did not fit the block, freed with the reader. */
   private large: Buffer | undefined;
-  private blockStart = 0;
-  private blockEnd = 0;
   readonly size: number;
+  /** Reads made from the file so far (what the block cache saves is read off this). */
+  reads = 0;
 
   constructor(path: string) {
     this.fd = openSync(path, 'r');
@@ -86,28 +103,51 @@ export class LineReader {
   }
 
   read(offset: number, length: number): Buffer {
-    if (offset >= this.blockStart && offset + length <= this.blockEnd) {
-      return this.block.subarray(offset - this.blockStart, offset - this.blockStart + length);
+    const tick = ++this.clock;
+    for (const s of this.streams) {
+      if (offset >= s.start && offset + length <= s.end) {
+        s.used = tick;
+        return s.block.subarray(offset - s.start, offset - s.start + length);
+      }
     }
-    if (length > this.block.length) {
+    if (length > BLOCK) {
       // A line longer than the block (a 1 MB image answer) reads into one buffer kept for
       // the next such line: a fresh one per line was a fresh mmap and its page faults.
       if (!this.large || this.large.length < length) this.large = Buffer.allocUnsafe(length);
+      this.reads++;
       readSync(this.fd, this.large, 0, length, offset);
       return this.large.subarray(0, length);
     }
-    // Results in order (the common case) stream through the block; a shuffled
-    // file costs one small read per line instead of a block per line.
-    const sequential = offset >= this.blockStart && offset <= this.blockEnd;
-    const want = sequential ? this.block.length : Math.min(this.block.length, Math.max(length, 4096));
-    const n = readSync(this.fd, this.block, 0, want, offset);
-    this.blockStart = offset;
-    this.blockEnd = offset + n;
-    return this.block.subarray(0, length);
+    // A run going on (the line starts inside or right after a stream's block) reads a whole
+    // block; a jump elsewhere starts a run with one small read, so a shuffled file costs one
+    // small read per line instead of a block per line.
+    let s = this.streams.find((t) => offset >= t.start && offset <= t.end);
+    const sequential = s !== undefined;
+    s ??= this.freeStream();
+    const want = sequential ? BLOCK : Math.min(BLOCK, Math.max(length, 4096));
+    const n = readSync(this.fd, s.block, 0, want, offset);
+    this.reads++;
+    s.start = offset;
+    s.end = offset + n;
+    s.used = tick;
+    return s.block.subarray(0, length);
+  }
+
+  /** A new stream while there are fewer than STREAMS, else the least recently used one. */
+  private freeStream(): Stream {
+    if (this.streams.length < STREAMS) {
+      const s: Stream = { block: Buffer.allocUnsafe(BLOCK), start: 0, end: 0, used: 0 };
+      this.streams.push(s);
+      return s;
+    }
+    let lru = this.streams[0]!;
+    for (const t of this.streams) if (t.used < lru.used) lru = t;
+    return lru;
   }
 
   close(): void {
     this.large = undefined;
+    this.streams.length = 0;
     closeSync(this.fd);
   }
 }

@@ -97,13 +97,25 @@ export function stringEnd(buf: Buffer, open: number): { end: number; escaped: bo
   return { end: -1, escaped };
 }
 
+/** Bytes of a string skipSpan looks at one by one before it hands the rest to indexOf. */
+const SHORT_STRING = 32;
+
 /**
- * stringEnd for long strings: jumps from quote to quote with indexOf (native),
- * so megabytes of base64 cost next to nothing. Index just past the closing
- * quote, or -1.
+ * stringEnd for long strings: the first bytes one by one (most strings of a
+ * frame are names and short values, where a native call costs more than the
+ * loop), then from quote to quote with indexOf (native), so megabytes of
+ * base64 cost next to nothing. Index just past the closing quote, or -1.
  */
 export function skipString(buf: Buffer, open: number): number {
-  let q = buf.indexOf(QUOTE, open + 1);
+  const stop = Math.min(buf.length, open + SHORT_STRING);
+  let i = open + 1;
+  for (; i < stop; i++) {
+    const c = buf[i];
+    if (c === QUOTE) return i + 1;
+    if (c === BACKSLASH) i++;
+  }
+  // Past the short loop: every quote found is judged by the run of backslashes before it.
+  let q = buf.indexOf(QUOTE, Math.min(i, buf.length));
   while (q !== -1) {
     let run = 0;
     while (buf[q - 1 - run] === BACKSLASH) run++;

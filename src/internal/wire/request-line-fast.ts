@@ -29,11 +29,10 @@ function spliced(head: string, raw: Buffer, from: number, to: number): Buffer {
   out[out.length - 1] = 0x0a;
   return out;
 }
-/** End index just past the request object at `open` when every check passes, else -1. */
-function checkedRequestEnd(b: Buffer, open: number, end: number): number {
+/** End index just past the request object at `open` when every check passes (its member names, canonical, into `seen`), else -1. */
+function checkedRequestEnd(b: Buffer, open: number, end: number, seen: Set<string>): number {
   if (b[open] !== 0x7b) return -1;
   let i = skipSpaceTo(b, open + 1, end);
-  const seen = new Set<string>();
   for (;;) {
     if (b[i] !== 0x22) return -1;
     const nameEnd = plainStringEnd(b, i, end);
@@ -56,26 +55,34 @@ function checkedRequestEnd(b: Buffer, open: number, end: number): number {
   }
 }
 
+export interface FastRequestLine {
+  key: string;
+  line: Buffer;
+  /** The request's member names, canonical (camelCase): what a backend's codec asks about without searching the bytes. */
+  fields: ReadonlySet<string>;
+}
+
 /**
  * The wire line and key of a raw generate request line of the usual shape
  * that passes every check, without parsing it; undefined otherwise (the
  * caller parses, and explains what is wrong). The caller has checked UTF-8.
  */
-export function fastRequestLine(raw: Buffer, seq: number): { key: string; line: Buffer } | undefined {
+export function fastRequestLine(raw: Buffer, seq: number): FastRequestLine | undefined {
+  const fields = new Set<string>();
   let end = raw.length;
   end = skipSpaceBack(raw, end - 1) + 1;
   if (raw[end - 1] !== 0x7d) return undefined;
   if (bytesAt(raw, 0, KEY_HEAD)) {
     const keyEnd = plainStringEnd(raw, KEY_HEAD.length - 1, end);
     if (keyEnd === -1 || !bytesAt(raw, keyEnd, REQUEST_AFTER_KEY)) return undefined;
-    const reqEnd = checkedRequestEnd(raw, keyEnd + REQUEST_AFTER_KEY.length, end);
+    const reqEnd = checkedRequestEnd(raw, keyEnd + REQUEST_AFTER_KEY.length, end, fields);
     if (reqEnd === -1 || skipSpaceTo(raw, reqEnd, end) !== end - 1) return undefined;
-    return { key: raw.toString('utf8', KEY_HEAD.length, keyEnd - 1), line: spliced(`{"key":"${seq}:`, raw, KEY_HEAD.length, end) };
+    return { key: raw.toString('utf8', KEY_HEAD.length, keyEnd - 1), line: spliced(`{"key":"${seq}:`, raw, KEY_HEAD.length, end), fields };
   }
   if (bytesAt(raw, 0, REQUEST_HEAD)) {
-    const reqEnd = checkedRequestEnd(raw, REQUEST_HEAD.length, end);
+    const reqEnd = checkedRequestEnd(raw, REQUEST_HEAD.length, end, fields);
     if (reqEnd === -1 || skipSpaceTo(raw, reqEnd, end) !== end - 1) return undefined;
-    return { key: String(seq), line: spliced(`{"key":"${seq}:${seq}",`, raw, 1, end) };
+    return { key: String(seq), line: spliced(`{"key":"${seq}:${seq}",`, raw, 1, end), fields };
   }
   return undefined;
 }
