@@ -153,7 +153,7 @@ describe('the results file in spool order', () => {
 
   it('the window writes in order, holds at most its bound, and rolls back', () => {
     const out: number[] = [];
-    const sink = { put: (...parts: Buffer[]) => void out.push(Number(Buffer.concat(parts).toString())) };
+    const sink = { put: (line: Buffer) => void out.push(Number(line.toString())) };
     const w = new ReorderWindow(10, sink, 3);
     for (const p of [1, 2, 0, 4, 3]) w.add(p, Buffer.from(String(p)));
     expect(out).toEqual([0, 1, 2, 3, 4]);
@@ -165,8 +165,24 @@ describe('the results file in spool order', () => {
     w.add(5, Buffer.from('5')); // behind the order: written at once
     expect(out.at(-1)).toBe(5);
 
+    // Two lines for one waiting position (an error, then the success the demuxer prefers): both are written.
+    const both: string[] = [];
+    const w3 = new ReorderWindow(4, { put: (line: Buffer) => void both.push(line.toString()) }, 100);
+    w3.add(2, Buffer.from('2:error'));
+    w3.add(2, Buffer.from('2:ok'));
+    w3.add(0, Buffer.from('0'));
+    w3.add(1, Buffer.from('1'));
+    expect(both).toEqual(['2:ok', '0', '1', '2:error']);
+    // A line far ahead of the order (past the ring of waiting slots) is written at once.
+    const far: number[] = [];
+    const w4 = new ReorderWindow(70_000, { put: (line: Buffer) => void far.push(Number(line.toString())) }, 1 << 20);
+    w4.add(69_999, Buffer.from('69999'));
+    w4.add(1, Buffer.from('1'));
+    w4.add(0, Buffer.from('0'));
+    expect(far).toEqual([69_999, 0, 1]);
+
     const again: number[] = [];
-    const w2 = new ReorderWindow(3, { put: (...parts: Buffer[]) => void again.push(Number(Buffer.concat(parts).toString())) }, 100);
+    const w2 = new ReorderWindow(3, { put: (line: Buffer) => void again.push(Number(line.toString())) }, 100);
     const saved = w2.snapshot();
     w2.add(2, Buffer.from('2'));
     w2.add(1, Buffer.from('1'));

@@ -21,7 +21,7 @@ import { LineSplitter } from '../../internal/io/line-splitter.js';
 import { gsUri, parseGsUri, type Gcs, type GcsObject } from './gcs.js';
 import { outputDirectory } from './jobs.js';
 import { rowError } from './row-status.js';
-import { copyInto, ReorderWindow } from './reorder.js';
+import { ReorderWindow } from './reorder.js';
 import { labelSeqAt, scanRow, wireKeySeqAt, type RowShape } from './row-scan.js';
 import { SpoolIndex } from './spool-index.js';
 
@@ -39,6 +39,7 @@ const LBRACKET = 0x5b;
 const KEY_HEAD = Buffer.from('{"key":');
 const RESPONSE_HEAD = Buffer.from(',"response":');
 const CLOSE_NL = Buffer.from('}\n');
+const NOTHING = Buffer.alloc(0);
 
 interface Counts {
   byLabel: number;
@@ -69,16 +70,16 @@ class BlockWriter {
     this.block = Buffer.allocUnsafe(BLOCK_BYTES);
   }
 
-  /** One line made of `parts` (each copied at once: they may be views of a chunk that is reused). */
-  put(...parts: Buffer[]): void {
-    let n = 0;
-    for (const p of parts) n += p.length;
+  /** One line (copied at once: it may be a view of a buffer that is reused). */
+  put(line: Buffer): void {
+    const n = line.length;
     if (this.used + n > this.block.length) this.flush();
     if (n > this.block.length) {
-      this.ws.write(Buffer.concat(parts, n));
+      this.ws.write(Buffer.from(line));
       return;
     }
-    for (const p of parts) this.used = copyInto(p, this.block, this.used);
+    this.block.set(line, this.used);
+    this.used += n;
   }
 
   /** The gathered lines to the file; the next ones go to a block the file is done with (or a new one). */
@@ -98,10 +99,44 @@ class BlockWriter {
   }
 }
 
+/** A canonical line assembled in one reused buffer (grown to the longest line), handed on as a view. */
+class LineBuilder {
+  private buf = Buffer.allocUnsafe(64 << 10);
+
+  /** `{"key":<keyJson><middle><body><tail>`: the line's bytes, valid until the next call. */
+  line(keyJson: Buffer, middle: Buffer, body: Buffer, bodyStart: number, bodyEnd: number, tail: Buffer): Buffer {
+    const n = KEY_HEAD.length + keyJson.length + middle.length + (bodyEnd - bodyStart) + tail.length;
+    if (n > this.buf.length) this.buf = Buffer.allocUnsafe(Math.max(n, this.buf.length * 2));
+    const b = this.buf;
+    let at = copyInto(KEY_HEAD, b, 0);
+    at = copyInto(keyJson, b, at);
+    at = copyInto(middle, b, at);
+    at += body.copy(b, at, bodyStart, bodyEnd);
+    at = copyInto(tail, b, at);
+    return b.subarray(0, at);
+  }
+}
+
+/**
+ * `src` into `dst` at `at`; the index past it. Parts of a line are mostly a
+ * few bytes (a key, `{"key":`): a byte loop for those beats the native
+ * copy's call.
+ */
+function copyInto(src: Buffer, dst: Buffer, at: number): number {
+  const n = src.length;
+  if (n > 32) {
+    dst.set(src, at);
+    return at + n;
+  }
+  for (let i = 0; i < n; i++) dst[at + i] = src[i]!;
+  return at + n;
+}
+
 /** The rows of one fetch, turned into canonical lines. */
 class RowKeyer {
   flags: Uint8Array;
   readonly counts: Counts = { byLabel: 0, repeated: 0, dropped: 0 };
+  private readonly lines = new LineBuilder();
 
   constructor(private readonly index: SpoolIndex) {
     this.flags = new Uint8Array(index.size);
@@ -163,8 +198,8 @@ class RowKeyer {
       return true;
     }
     this.flags[pos] = flag | (failed ? FAILED : OK);
-    if (error) out.add(pos, KEY_HEAD, keyJson!, error);
-    else out.add(pos, KEY_HEAD, keyJson!, RESPONSE_HEAD, bytes.subarray(response.start, response.end), CLOSE_NL);
+    if (error) out.add(pos, this.lines.line(keyJson!, error, bytes, 0, 0, NOTHING));
+    else out.add(pos, this.lines.line(keyJson!, RESPONSE_HEAD, bytes, response.start, response.end, CLOSE_NL));
     return true;
   }
 
@@ -236,8 +271,8 @@ async function closeStream(ws: WriteStream): Promise<void> {
 /** Where the window's lines go: the block writer of the current attempt at an object. */
 class Forward {
   to: BlockWriter | undefined;
-  put(...parts: Buffer[]): void {
-    this.to!.put(...parts);
+  put(line: Buffer): void {
+    this.to!.put(line);
   }
 }
 
