@@ -294,7 +294,7 @@ async function runOnce(
         }
       }
     : undefined;
-  const innerFiles = ['sdk.result.json', 'cli.trace.json', 'lib.trace.json'];
+  const innerFiles = ['sdk.result.json', 'cli.trace.json', 'lib.trace.json', 'cli-vertex.trace.json', 'lib-vertex.trace.json'];
   for (const f of innerFiles) rmSync(join(outDir, f), { force: true });
   rmSync(join(outDir, '.gemini-batch-lib'), { recursive: true, force: true });
   try {

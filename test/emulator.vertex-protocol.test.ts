@@ -8,6 +8,7 @@
 import { describe, expect, it } from 'vitest';
 import { startEmulator, type EmulatorOptions, type RunningEmulator } from '../src/emulator/index.js';
 import { call, type Reply } from './emulator.helpers.js';
+import { echoRequest } from '../src/emulator/vertex/rows.js';
 
 const AUTH = { authorization: 'Bearer any-token' };
 const P = 'projects/p1/locations/us-central1';
@@ -183,6 +184,17 @@ describe('the output, default shapes (VERTEX.md worst case)', () => {
       const rows = await outputRows(emu.url, ended.outputInfo.gcsOutputDirectory);
       for (const { row } of rows) expect(row.key).toBe(`k${seqOf(row)}`);
     }));
+});
+
+describe('the echoed request', () => {
+  it('is snake_case at any depth, top-level fields sorted, map keys and free JSON left alone, whether or not anything is renamed', () => {
+    const plain = { labels: { gbs_seq: '3' }, contents: [{ role: 'user', parts: [{ text: 'hi' }] }] };
+    expect(JSON.stringify(echoRequest(plain))).toBe('{"contents":[{"role":"user","parts":[{"text":"hi"}]}],"labels":{"gbs_seq":"3"}}');
+    const deep = { contents: [{ parts: [{ inlineData: { mimeType: 'image/png', data: 'AA' } }] }], labels: { myLabel: 'x' } };
+    expect(echoRequest(deep)).toEqual({ contents: [{ parts: [{ inline_data: { mime_type: 'image/png', data: 'AA' } }] }], labels: { myLabel: 'x' } });
+    const raw = { contents: [{ parts: [{ functionResponse: { name: 'f', response: { camelKey: 1 } } }] }] };
+    expect(echoRequest(raw)).toEqual({ contents: [{ parts: [{ function_response: { name: 'f', response: { camelKey: 1 } } }] }] });
+  });
 });
 
 describe('knobs', () => {

@@ -181,6 +181,29 @@ describe('the results file in spool order', () => {
     w4.add(0, Buffer.from('0'));
     expect(far).toEqual([69_999, 0, 1]);
 
+    // Lines shuffled within a pool, as the emulator writes them, past the slab's first megabyte: every line comes out
+    // once with its own bytes (through compactions and growth), and in order when the window holds them all.
+    for (const [bound, sorted] of [[8 << 20, true], [256 << 10, false]] as const) {
+      const n = 20_000;
+      const got: string[] = [];
+      const wn = new ReorderWindow(n, { put: (line: Buffer) => void got.push(line.toString()) }, bound);
+      const pool: number[] = [];
+      let seed = 7;
+      const rnd = () => ((seed = (seed * 1103515245 + 12345) % 2 ** 31) / 2 ** 31);
+      const text = (p: number) => `${p}:${'x'.repeat(200 + (p % 300))}`;
+      for (let p = 0; p < n; p++) {
+        pool.push(p);
+        if (pool.length > 3000) wn.add(...take(pool, rnd, text));
+      }
+      while (pool.length) wn.add(...take(pool, rnd, text));
+      wn.flush();
+      expect(got.length).toBe(n);
+      expect(new Set(got.map((l) => l.split(':')[0])).size).toBe(n);
+      for (const l of got) expect(l).toBe(text(Number(l.split(':')[0])));
+      const order = got.map((l) => Number(l.split(':')[0]));
+      expect(order.every((p, i) => i === 0 || p > order[i - 1]!)).toBe(sorted);
+    }
+
     const again: number[] = [];
     const w2 = new ReorderWindow(3, { put: (line: Buffer) => void again.push(Number(line.toString())) }, 100);
     const saved = w2.snapshot();
@@ -192,6 +215,15 @@ describe('the results file in spool order', () => {
     expect(again).toEqual([0]);
   });
 });
+
+/** A random member of the pool, taken out: its position and line. */
+function take(pool: number[], rnd: () => number, text: (p: number) => string): [number, Buffer] {
+  const i = Math.floor(rnd() * pool.length);
+  const p = pool[i]!;
+  pool[i] = pool[pool.length - 1]!;
+  pool.pop();
+  return [p, Buffer.from(text(p))];
+}
 
 describe('checksums and keys', () => {
   it('an object with only an MD5 is checked by it: a flipped byte is read again', async () => {

@@ -176,6 +176,8 @@ export interface FetchTarget {
   resultsPath: string;
   /** The job's request lines (keys by position or by seq, for services that echo neither). */
   spoolPath: string;
+  /** How many request lines the spool holds, when known (what a backend indexes by it is sized once). */
+  lines?: number;
   scratchPath: string;
   signal?: AbortSignal;
 }

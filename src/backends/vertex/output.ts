@@ -320,7 +320,7 @@ export async function fetchVertexResults(gcs: Gcs, job: BatchJob, target: FetchT
   const directory = outputDirectory(job);
   if (!directory) return { remote: [] };
   const objects = await outputObjects(gcs, directory, target.signal);
-  const index = await SpoolIndex.build(target.spoolPath);
+  const index = await SpoolIndex.build(target.spoolPath, target.lines);
   const keyer = new RowKeyer(index);
   const sink = new Forward();
   const order = { window: new ReorderWindow(index.size, sink, REORDER_BYTES), sink };

@@ -9,12 +9,15 @@
  * past it. Correctness never depends on the order (the demuxer indexes the
  * file by key); only the reads do.
  *
- * Waiting lines are copied into one slab of twice the bound, outside the JS
- * heap, and found by position in a ring of slots (a line waits only while
- * its position is less than RING ahead of the order): a line costs one copy
- * and a slot, where a binary heap of parts cost a third of the fetch. When
- * the slab's end is reached, the waiting lines (at most the bound) are moved
- * to its front.
+ * Waiting lines are copied into one slab outside the JS heap, and found by
+ * position in a ring of slots (a line waits only while its position is less
+ * than RING ahead of the order): a line costs one copy and a slot, where a
+ * binary heap of parts cost a third of the fetch. When the slab's end is
+ * reached, the waiting lines are moved to its front; the slab starts small
+ * and doubles only while they fill more than half of it (up to twice the
+ * bound): rows shuffled a little, as the emulator's are, keep it at a
+ * megabyte or two, where a slab of twice the bound from the start was 8 MiB
+ * of the peak.
  */
 
 /** Positions a line may be ahead of the order and still wait (a farther one is written at once). */
@@ -22,6 +25,8 @@ const RING = 1 << 16;
 const MASK = RING - 1;
 /** A slot's length when no line waits in it. */
 const EMPTY = -1;
+/** The slab's first size. */
+const SLAB_START = 1 << 20;
 
 export interface LineSink {
   /** One whole line (a view that may be reused after the call: copy it). */
@@ -36,7 +41,7 @@ export class ReorderWindow {
   private slab: Buffer | undefined;
   private slabUsed = 0;
   /** Per ring slot (position & MASK): where its waiting line sits in the slab, and its length (EMPTY: none). */
-  private slotOff: Float64Array | undefined;
+  private slotOff: Int32Array | undefined;
   private slotLen: Int32Array | undefined;
   private count = 0;
   private bytes = 0;
@@ -131,12 +136,16 @@ export class ReorderWindow {
   /** Copy a line into the slab (moving the waiting ones to its front when its end is reached) and its slot. */
   private store(pos: number, line: Buffer): void {
     if (!this.slab) {
-      this.slab = Buffer.allocUnsafe(this.maxBytes * 2);
-      this.slotOff = new Float64Array(RING);
+      this.slab = Buffer.allocUnsafe(Math.min(SLAB_START, this.maxBytes * 2));
+      this.slotOff = new Int32Array(RING);
       this.slotLen = new Int32Array(RING).fill(EMPTY);
     }
     const n = line.length;
-    if (this.slabUsed + n > this.slab.length) this.compact();
+    if (this.slabUsed + n > this.slab.length) {
+      this.compact();
+      // Waiting lines fill more than half of it: twice the room, so compactions stay rare.
+      while ((this.slabUsed + n) * 2 > this.slab.length && this.slab.length < this.maxBytes * 2) this.grow();
+    }
     const slot = pos & MASK;
     if (this.slotLen![slot] !== EMPTY) {
       // A second line for a waiting position (a success after an error: the demuxer prefers it) goes out at once.
@@ -149,6 +158,13 @@ export class ReorderWindow {
     this.slabUsed += n;
     this.count++;
     this.bytes += n;
+  }
+
+  /** A slab twice the size (at most twice the bound), holding what the old one held. */
+  private grow(): void {
+    const bigger = Buffer.allocUnsafe(Math.min(this.maxBytes * 2, this.slab!.length * 2));
+    this.slab!.copy(bigger, 0, 0, this.slabUsed);
+    this.slab = bigger;
   }
 
   /** The waiting lines moved to the slab's front, in offset order (Buffer.copy moves overlapping bytes correctly). */

@@ -2,10 +2,10 @@
  * The wire key of a seq, read back from a part's spool (its request lines, in
  * seq order, key first) for output rows that carry only the echoed
  * `labels.gbs_seq`. Only a small index is held: per line its seq and where
- * its key string sits in the file (8+8+4+4 bytes; a job has at most 200,000
- * lines), and the keys' bytes themselves up to HELD_KEY_BYTES in all (a
- * read per row was a tenth of the fetch's CPU); past that, a key's bytes are
- * read from disk when a row asks for them.
+ * its key string sits (8+8+4 bytes; a job has at most 200,000 lines), and
+ * the keys' bytes themselves up to HELD_KEY_BYTES in all (a read per row was
+ * a tenth of the fetch's CPU); past that, a key's bytes are read from disk
+ * when a row asks for them.
  */
 import { closeSync, openSync, readSync } from 'node:fs';
 import { forEachLineAsync } from '../../internal/io/lines.js';
@@ -13,31 +13,42 @@ import { readLineKey } from '../../internal/wire/result-line.js';
 
 /** Key bytes held in memory per spool at most (200,000 keys of 40 bytes); the rest is read from disk. */
 const HELD_KEY_BYTES = 8 << 20;
-/** `held` of a key not in memory. */
-const ON_DISK = 0xffffffff;
+/** Entries before the first growth when the line count is not known. */
+const FIRST_SIZE = 1024;
 
 export class SpoolIndex {
-  private seqs = new Float64Array(1024);
-  private offsets = new Float64Array(1024);
-  private lengths = new Uint32Array(1024);
-  /** Where each key's bytes start in `keys`, or ON_DISK. */
-  private held = new Uint32Array(1024);
+  private seqs: Float64Array;
+  /**
+   * Where each key's bytes are: >= 0, at that index of `keys` (held);
+   * negative, in the spool at offset -at - 1 (past the held bound); NaN, no key
+   * the byte scan could locate.
+   */
+  private at: Float64Array;
+  private lengths: Uint32Array;
   private keys = Buffer.allocUnsafe(64 << 10);
   private keysUsed = 0;
   /** Lines indexed. */
   size = 0;
   private fd: number | undefined;
 
-  private constructor(private readonly path: string) {}
+  /** `expected`: the spool's line count when known, so the arrays are made once at their size (growing them left their old copies as garbage at the fetch's peak). */
+  private constructor(
+    private readonly path: string,
+    expected: number,
+  ) {
+    this.seqs = new Float64Array(expected);
+    this.at = new Float64Array(expected);
+    this.lengths = new Uint32Array(expected);
+  }
 
-  static async build(spoolPath: string): Promise<SpoolIndex> {
-    const index = new SpoolIndex(spoolPath);
+  static async build(spoolPath: string, expectedLines?: number): Promise<SpoolIndex> {
+    const index = new SpoolIndex(spoolPath, Math.max(1, expectedLines ?? FIRST_SIZE));
     await forEachLineAsync(spoolPath, (line, offset) => {
       const k = readLineKey(line);
       if (!k) return;
       // A key found by the byte scan is located exactly; a parsed one (not expected in a spool) is re-serialised.
       if (k.keyStart >= 0) index.add(k.seq, offset + k.keyStart, k.keyEnd - k.keyStart, line, k.keyStart);
-      else index.add(k.seq, -1, 0);
+      else index.add(k.seq, NaN, 0);
     });
     return index;
   }
@@ -50,21 +61,19 @@ export class SpoolIndex {
         return b;
       };
       this.seqs = grow(this.seqs, (n) => new Float64Array(n));
-      this.offsets = grow(this.offsets, (n) => new Float64Array(n));
+      this.at = grow(this.at, (n) => new Float64Array(n));
       this.lengths = grow(this.lengths, (n) => new Uint32Array(n));
-      this.held = grow(this.held, (n) => new Uint32Array(n));
     }
     this.seqs[this.size] = seq;
-    this.offsets[this.size] = offset;
     this.lengths[this.size] = length;
-    this.held[this.size] = line ? this.hold(line, keyStart, length) : ON_DISK;
+    this.at[this.size] = line ? this.hold(line, keyStart, length, offset) : NaN;
     this.size++;
   }
 
-  /** The key's bytes copied into `keys` (grown by doubling up to HELD_KEY_BYTES); ON_DISK past that. */
-  private hold(line: Buffer, start: number, length: number): number {
+  /** The key's bytes copied into `keys` (grown by doubling up to HELD_KEY_BYTES): its index there; past that, where it is on disk. */
+  private hold(line: Buffer, start: number, length: number, offset: number): number {
     const at = this.keysUsed;
-    if (at + length > HELD_KEY_BYTES) return ON_DISK;
+    if (at + length > HELD_KEY_BYTES) return -offset - 1;
     if (at + length > this.keys.length) {
       const bigger = Buffer.allocUnsafe(Math.min(HELD_KEY_BYTES, Math.max(this.keys.length * 2, at + length)));
       this.keys.copy(bigger, 0, 0, at);
@@ -95,13 +104,12 @@ export class SpoolIndex {
    */
   keyJson(position: number): Buffer | undefined {
     const length = this.lengths[position]!;
-    const offset = this.offsets[position]!;
-    if (offset < 0) return undefined;
-    const at = this.held[position]!;
-    if (at !== ON_DISK) return this.keys.subarray(at, at + length);
+    const at = this.at[position]!;
+    if (Number.isNaN(at)) return undefined;
+    if (at >= 0) return this.keys.subarray(at, at + length);
     this.fd ??= openSync(this.path, 'r');
     const buf = Buffer.allocUnsafe(length);
-    const n = readSync(this.fd, buf, 0, length, offset);
+    const n = readSync(this.fd, buf, 0, length, -at - 1);
     return n === length ? buf : undefined;
   }
 

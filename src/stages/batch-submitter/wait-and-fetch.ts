@@ -75,7 +75,7 @@ export async function waitAndFetch(ctx: StageContext, part: BatchPart, displayNa
   }
   if (job.hasOutput) {
     const fetched = await appendExclusive(ctx, part.resultsPath, () =>
-      ctx.backend.output.fetch(job, { resultsPath: part.resultsPath, spoolPath: part.spoolPath, scratchPath, signal: ctx.signal }),
+      ctx.backend.output.fetch(job, { resultsPath: part.resultsPath, spoolPath: part.spoolPath, lines: part.lines, scratchPath, signal: ctx.signal }),
     );
     ctx.remoteResults.get(part.chunk.index)?.push(...fetched.remote);
     if (fetched.detail) stageEvent(ctx, part, job.state, part.lines, batchName, fetched.detail);
