@@ -19,7 +19,7 @@ import { answerRow, processedTime, statusText } from './rows.js';
 import { ShufflePool } from './shuffle.js';
 
 const NL = 0x0a;
-const FLUSH_CHARS = 8 << 20;
+const FLUSH_BYTES = 8 << 20;
 export const DEFAULT_MAX_JOB_REQUESTS = 200_000;
 export const DEFAULT_MAX_JOB_BYTES = 1_000_000_000;
 
@@ -211,7 +211,7 @@ export class VertexRunner {
             carry = [];
             carryLen = 0;
             start = i + 1;
-            if (writer.queued > FLUSH_CHARS) await writer.flush();
+            if (writer.queued > FLUSH_BYTES) await writer.flush();
           }
           if (start < chunk.length && !tooLong) {
             carry.push(chunk.subarray(start));
