@@ -100,6 +100,15 @@ describe('rows read on their bytes', () => {
     const s = scanRow(Buffer.from('{"request":{"labels":{"gbs_seq":"12a"}},"key":"x:1"}'))!;
     expect(labelSeqAt(Buffer.from('{"request":{"labels":{"gbs_seq":"12a"}},"key":"x:1"}'), s.labels)).toBeUndefined();
     expect(wireKeySeqAt(Buffer.from('{"request":{"labels":{"gbs_seq":"12a"}},"key":"x:1"}'), s.key)).toBeUndefined();
+    // A row inside a larger buffer (a download chunk) is read between its bounds, with spans into the buffer.
+    const chunk = Buffer.from('{"x":1}\n {"request":{"labels":{"gbs_seq":"9"}},"response":{"t":1}} \n{"y":2}');
+    const start = chunk.indexOf('\n') + 1;
+    const end = chunk.lastIndexOf('\n');
+    const inner = scanRow(chunk, start, end)!;
+    expect(labelSeqAt(chunk, inner.labels)).toBe(9);
+    expect(chunk.toString('utf8', inner.response.start, inner.response.end)).toBe('{"t":1}');
+    expect(scanRow(chunk, start, end - 3)).toBeUndefined(); // cut short of its closing brace
+    expect(scanRow(chunk, start, start + 1)).toBeUndefined(); // a blank
     // A repeated request counts by its last value, as JSON.parse keeps it: no label from the first.
     const twice = Buffer.from('{"request":{"labels":{"gbs_seq":"5"}},"request":{"contents":[]},"response":{}}');
     expect(labelSeqAt(twice, scanRow(twice)!.labels)).toBeUndefined();

@@ -142,11 +142,11 @@ class RowKeyer {
     this.flags = new Uint8Array(index.size);
   }
 
-  /** A row to `out` as its canonical line, unless it is dropped or repeats one already written. */
-  put(bytes: Buffer, out: ReorderWindow): void {
-    const shape = scanRow(bytes);
+  /** The row at [start, end) of `bytes` to `out` as its canonical line, unless it is dropped or repeats one already written. */
+  put(bytes: Buffer, start: number, end: number, out: ReorderWindow): void {
+    const shape = scanRow(bytes, start, end);
     if (!shape || !this.fromBytes(bytes, shape, out)) {
-      const r = this.line(bytes);
+      const r = this.line(bytes.subarray(start, end));
       if (r) out.add(r.pos, r.bytes);
     }
   }
@@ -292,13 +292,13 @@ async function fetchObject(gcs: Gcs, obj: GcsObject, keyer: RowKeyer, order: { w
       await gcs.download(
         obj,
         async (chunk) => {
-          for (const l of lines.push(chunk)) keyer.put(l, window);
+          lines.each(chunk, (bytes, start, end) => keyer.put(bytes, start, end, window));
           await out.room();
         },
         signal,
       );
       const last = lines.end();
-      if (last) keyer.put(last, window);
+      if (last) keyer.put(last, 0, last.length, window);
       // Nothing waits past the end of an object: a retry of the next one rolls back to here.
       window.flush();
       out.flush();

@@ -9,7 +9,7 @@
  * (nested garbage, a member name with escapes) is undefined: the caller
  * parses it then.
  */
-import { BACKSLASH, COLON, COMMA, LBRACE, LBRACKET, QUOTE, RBRACE, RBRACKET, skipSpace, skipSpaceBack, skipString, stringEnd, valueEnd } from '../../internal/wire/json-bytes.js';
+import { BACKSLASH, COLON, COMMA, LBRACE, LBRACKET, QUOTE, RBRACE, RBRACKET, skipSpace, skipSpaceBack, skipSpaceTo, skipString, stringEnd, valueEnd } from '../../internal/wire/json-bytes.js';
 
 /** Where a value sits: [start, end) of its bytes; start -1 when the member is absent. */
 export interface Span {
@@ -120,14 +120,19 @@ function walkObject(b: Buffer, open: number, end: number, wanted: Buffer[], span
 
 const none = (): Span => ({ start: -1, end: -1 });
 
-/** The row's top-level members, or undefined when the line is not one object this walk reads (the caller parses it). */
-export function scanRow(line: Buffer): RowShape | undefined {
-  const open = skipSpace(line, 0);
-  const last = skipSpaceBack(line, line.length - 1);
+/**
+ * The row's top-level members (spans are indexes into `line`), or undefined
+ * when the bytes [start, end) of `line` are not one object this walk reads
+ * (the caller parses it).
+ */
+export function scanRow(line: Buffer, start = 0, end = line.length): RowShape | undefined {
+  const open = skipSpaceTo(line, start, end);
+  const last = skipSpaceBack(line, end - 1);
+  if (open >= end || last < open) return undefined;
   const spans = [none(), none(), none(), none()];
   const labels = [none()];
-  const end = walkObject(line, open, last + 1, NAMES, spans, { at: REQUEST, wanted: LABELS, spans: labels });
-  if (end !== last + 1) return undefined;
+  const closed = walkObject(line, open, last + 1, NAMES, spans, { at: REQUEST, wanted: LABELS, spans: labels });
+  if (closed !== last + 1) return undefined;
   const key = spans[KEY]!;
   const status = spans[STATUS]!;
   return {

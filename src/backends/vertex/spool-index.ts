@@ -15,18 +15,23 @@ import { readLineKey } from '../../internal/wire/result-line.js';
 const HELD_KEY_BYTES = 8 << 20;
 /** Entries before the first growth when the line count is not known. */
 const FIRST_SIZE = 1024;
+/** Keys are held in slabs of this size: slabs, not one buffer doubled, so no old copy is left as garbage. */
+const SLAB_BYTES = 256 << 10;
 
 export class SpoolIndex {
   private seqs: Float64Array;
   /**
-   * Where each key's bytes are: >= 0, at that index of `keys` (held);
+   * Where each key's bytes are: >= 0, at that index of the held slabs (slab
+   * number × SLAB_BYTES + offset in it);
    * negative, in the spool at offset -at - 1 (past the held bound); NaN, no key
    * the byte scan could locate.
    */
   private at: Float64Array;
   private lengths: Uint32Array;
-  private keys = Buffer.allocUnsafe(64 << 10);
-  private keysUsed = 0;
+  private readonly slabs: Buffer[] = [];
+  /** Bytes used in the last slab. */
+  private slabUsed = SLAB_BYTES;
+  private held = 0;
   /** Lines indexed. */
   size = 0;
   private fd: number | undefined;
@@ -70,16 +75,16 @@ export class SpoolIndex {
     this.size++;
   }
 
-  /** The key's bytes copied into `keys` (grown by doubling up to HELD_KEY_BYTES): its index there; past that, where it is on disk. */
+  /** The key's bytes copied into the slabs (up to HELD_KEY_BYTES in all): their index there; past that (or a key longer than a slab), where it is on disk. */
   private hold(line: Buffer, start: number, length: number, offset: number): number {
-    const at = this.keysUsed;
-    if (at + length > HELD_KEY_BYTES) return -offset - 1;
-    if (at + length > this.keys.length) {
-      const bigger = Buffer.allocUnsafe(Math.min(HELD_KEY_BYTES, Math.max(this.keys.length * 2, at + length)));
-      this.keys.copy(bigger, 0, 0, at);
-      this.keys = bigger;
+    if (this.held + length > HELD_KEY_BYTES || length > SLAB_BYTES) return -offset - 1;
+    if (this.slabUsed + length > SLAB_BYTES) {
+      this.slabs.push(Buffer.allocUnsafe(SLAB_BYTES));
+      this.slabUsed = 0;
     }
-    this.keysUsed += line.copy(this.keys, at, start, start + length);
+    const at = (this.slabs.length - 1) * SLAB_BYTES + this.slabUsed;
+    this.slabUsed += line.copy(this.slabs[this.slabs.length - 1]!, this.slabUsed, start, start + length);
+    this.held += length;
     return at;
   }
 
@@ -106,7 +111,10 @@ export class SpoolIndex {
     const length = this.lengths[position]!;
     const at = this.at[position]!;
     if (Number.isNaN(at)) return undefined;
-    if (at >= 0) return this.keys.subarray(at, at + length);
+    if (at >= 0) {
+      const from = at % SLAB_BYTES;
+      return this.slabs[Math.floor(at / SLAB_BYTES)]!.subarray(from, from + length);
+    }
     this.fd ??= openSync(this.path, 'r');
     const buf = Buffer.allocUnsafe(length);
     const n = readSync(this.fd, buf, 0, length, -at - 1);
