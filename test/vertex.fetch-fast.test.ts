@@ -24,7 +24,7 @@ import { Gcs } from '../src/backends/vertex/gcs.js';
 import { VertexHttp } from '../src/backends/vertex/http.js';
 import { fetchVertexResults } from '../src/backends/vertex/output.js';
 import { ReorderWindow } from '../src/backends/vertex/reorder.js';
-import { labelSeqAt, scanRow, wireKeySeqAt } from '../src/backends/vertex/row-scan.js';
+import { labelSeqAt, RowScratch, scanRow, wireKeySeqAt } from '../src/backends/vertex/row-scan.js';
 import { SpoolIndex } from '../src/backends/vertex/spool-index.js';
 import type { BatchJob } from '../src/backend/types.js';
 
@@ -109,6 +109,14 @@ describe('rows read on their bytes', () => {
     expect(chunk.toString('utf8', inner.response.start, inner.response.end)).toBe('{"t":1}');
     expect(scanRow(chunk, start, end - 3)).toBeUndefined(); // cut short of its closing brace
     expect(scanRow(chunk, start, start + 1)).toBeUndefined(); // a blank
+    // One scratch reused row after row: nothing of a row is left in the next one's shape.
+    const scratch = new RowScratch();
+    const full = Buffer.from('{"key":"3:k","status":"","request":{"labels":{"gbs_seq":"3"}},"response":{}}');
+    expect(labelSeqAt(full, scanRow(full, 0, full.length, scratch)!.labels, scratch.seq)).toBe(3);
+    const bare = Buffer.from('{"response":{"a":1}}');
+    const b = scanRow(bare, 0, bare.length, scratch)!;
+    expect([b.key.start, b.status.start, b.request.start, b.labels.start]).toEqual([-1, -1, -1, -1]);
+    expect(bare.toString('utf8', b.response.start, b.response.end)).toBe('{"a":1}');
     // A repeated request counts by its last value, as JSON.parse keeps it: no label from the first.
     const twice = Buffer.from('{"request":{"labels":{"gbs_seq":"5"}},"request":{"contents":[]},"response":{}}');
     expect(labelSeqAt(twice, scanRow(twice)!.labels)).toBeUndefined();

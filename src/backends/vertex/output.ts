@@ -22,7 +22,7 @@ import { gsUri, parseGsUri, type Gcs, type GcsObject } from './gcs.js';
 import { outputDirectory } from './jobs.js';
 import { rowError } from './row-status.js';
 import { ReorderWindow } from './reorder.js';
-import { labelSeqAt, scanRow, wireKeySeqAt, type RowShape } from './row-scan.js';
+import { labelSeqAt, RowScratch, scanRow, wireKeySeqAt, type RowShape } from './row-scan.js';
 import { SpoolIndex } from './spool-index.js';
 
 const OK = 1;
@@ -137,6 +137,7 @@ class RowKeyer {
   flags: Uint8Array;
   readonly counts: Counts = { byLabel: 0, repeated: 0, dropped: 0 };
   private readonly lines = new LineBuilder();
+  private readonly scratch = new RowScratch();
 
   constructor(private readonly index: SpoolIndex) {
     this.flags = new Uint8Array(index.size);
@@ -144,7 +145,7 @@ class RowKeyer {
 
   /** The row at [start, end) of `bytes` to `out` as its canonical line, unless it is dropped or repeats one already written. */
   put(bytes: Buffer, start: number, end: number, out: ReorderWindow): void {
-    const shape = scanRow(bytes, start, end);
+    const shape = scanRow(bytes, start, end, this.scratch);
     if (!shape || !this.fromBytes(bytes, shape, out)) {
       const r = this.line(bytes.subarray(start, end));
       if (r) out.add(r.pos, r.bytes);
@@ -168,7 +169,7 @@ class RowKeyer {
       if (pos >= 0) keyJson = bytes.subarray(key.start, key.end);
     } else if (key.start >= 0) return false;
     if (pos < 0) {
-      const seq = labelSeqAt(bytes, shape.labels);
+      const seq = labelSeqAt(bytes, shape.labels, this.scratch.seq);
       if (seq === undefined) return false;
       pos = this.index.position(seq);
       keyJson = pos >= 0 ? this.index.keyJson(pos) : undefined;
