@@ -6,7 +6,8 @@
  * and a part's name mapped to its object path.
  */
 import { describe, expect, it } from 'vitest';
-import { encodeLine, refuse, suspect } from '../src/backends/vertex/codec.js';
+import { encodeLine, refuse, suspect, vertexWire } from '../src/backends/vertex/codec.js';
+import { fastRequestLine } from '../src/internal/wire/request-line-fast.js';
 import { objectPathOf } from '../src/backends/vertex/backend.js';
 import { rowError } from '../src/backends/vertex/row-status.js';
 import { normaliseState } from '../src/backends/vertex/jobs.js';
@@ -32,6 +33,24 @@ describe('encodeLine', () => {
     expect(out.request.labels).toEqual({ gbs_seq: '5' });
     const theirs = serializeRequestLine(6, 'k', { contents: [], labels: { team: 'x' } });
     expect(JSON.parse(encodeLine(theirs, 6, new Set(['contents', 'labels'])).toString())).toEqual({ key: '6:k', request: { contents: [], labels: { team: 'x', gbs_seq: '6' } } });
+  });
+
+  it('stage 1 writes the label in its one copy of a raw line: the same bytes encodeLine makes of the canonical line', () => {
+    for (const raw of [
+      '{"key":"k1","request":{"contents":[{"role":"user","parts":[{"text":"東京 \\"q\\" }"}]}],"generationConfig":{"temperature":0.2}}}',
+      '{"request":{"contents":[{"parts":[{"text":"x"}]}]} }  ',
+      '{"key":"a b","request":{ "contents" : [ {"parts":[]} ] } }',
+    ]) {
+      const plain = fastRequestLine(Buffer.from(raw), 1234)!;
+      const tailed = fastRequestLine(Buffer.from(raw), 1234, vertexWire)!;
+      expect(tailed.tailed).toBe(true);
+      expect(tailed.line.toString()).toBe(encodeLine(plain.line, 1234).toString());
+      expect(JSON.parse(tailed.line.toString()).request.labels).toEqual({ gbs_seq: '1234' });
+    }
+    // A request with labels of its own is left to encodeLine, which merges them.
+    const own = fastRequestLine(Buffer.from('{"key":"k","request":{"contents":[1],"labels":{"team":"x"}}}'), 5, vertexWire)!;
+    expect(own.tailed).toBe(false);
+    expect(JSON.parse(encodeLine(own.line, 5, own.fields).toString()).request.labels).toEqual({ team: 'x', gbs_seq: '5' });
   });
 
   it('labels an empty request, and merges into labels the user set', () => {

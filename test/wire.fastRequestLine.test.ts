@@ -73,7 +73,7 @@ describe('fastRequestLine and the parsing path', () => {
 
   it('takes the usual line without parsing, bytes kept', () => {
     const line = Buffer.from('{"key":"k1","request":{"contents":[{"role":"user","parts":[{"text":"東京 \\"q\\""}]}],"generationConfig":{"temperature":0.2}}}');
-    expect(fastRequestLine(line, 7)).toEqual({ key: 'k1', line: Buffer.from(`{"key":"7:${line.toString().slice(8)}\n`), fields: new Set(['contents', 'generationConfig']) });
+    expect(fastRequestLine(line, 7)).toEqual({ key: 'k1', line: Buffer.from(`{"key":"7:${line.toString().slice(8)}\n`), fields: new Set(['contents', 'generationConfig']), tailed: false });
     // Member names come back canonical: a backend's codec asks about them without a search.
     expect([...fastRequestLine(Buffer.from('{"key":"a","request":{"contents":[1],"cached_content":"c","labels":{}}}'), 0)!.fields]).toEqual(['contents', 'cachedContent', 'labels']);
     expect(fastRequestLine(Buffer.from('{"request":{"contents":[{"parts":[]}]}}  '), 3)?.line.toString()).toBe('{"key":"3:3","request":{"contents":[{"parts":[]}]}}\n');

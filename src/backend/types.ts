@@ -90,6 +90,13 @@ export interface WireCodec {
    * search of the line).
    */
   encodeLine?(line: Buffer, seq: number, fields?: ReadonlySet<string>): Buffer;
+  /**
+   * What encodeLine adds inside the request object, as text to put before its
+   * closing brace (`,"labels":{"gbs_seq":"7"}`), so stage 1 writes a raw line
+   * with it in one copy instead of encodeLine copying the line again;
+   * undefined when the request's own members (`fields`) need encodeLine.
+   */
+  requestTail?(seq: number, fields: ReadonlySet<string>): string | undefined;
 }
 
 /** Stage 3: where a chunk's lines go before a job reads them. */

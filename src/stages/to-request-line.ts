@@ -140,11 +140,11 @@ export class RequestLineMaker<R = BatchRecord> {
       if (!isUtf8(raw)) return this.invalid('the line is not valid UTF-8 text; save the file as UTF-8', where);
       if (!this.opts.toRequest && this.task === 'generate') {
         // The usual line is checked on its bytes and sent as it is: no parse.
-        const fast = fastRequestLine(raw, seq);
         const wire = this.opts.wire;
+        const fast = fastRequestLine(raw, seq, wire);
         // A line the backend may refuse goes the parsing way, where refuse() names what it refuses.
         if (fast && !(wire?.refuse && wire.suspect?.(raw, fast.fields) !== false)) {
-          return this.finish(seq, fast.key, fast.line, false, { ...where, key: fast.key }, fast.fields);
+          return this.finish(seq, fast.key, fast.line, false, { ...where, key: fast.key }, fast.fields, fast.tailed);
         }
       }
       try {
@@ -186,7 +186,8 @@ export class RequestLineMaker<R = BatchRecord> {
   }
 
   /** The size limit, the token estimate, the image flag: the last steps of every valid line. */
-  private finish(seq: number, key: string, made: Buffer, imageOutput: boolean, where: Where, fields?: ReadonlySet<string>): RequestLine {
+  /** `encoded`: the line already holds what the backend's codec adds (its request tail). */
+  private finish(seq: number, key: string, made: Buffer, imageOutput: boolean, where: Where, fields?: ReadonlySet<string>, encoded = false): RequestLine {
     const line = this.opts.store === false ? withStoreFalse(made) : made;
     if (line.length > this.maxLineBytes) {
       const limit = this.opts.maxLineBytes === undefined ? "the service's limit of" : 'the line limit of';
@@ -197,7 +198,7 @@ export class RequestLineMaker<R = BatchRecord> {
       );
     }
     const encode = this.opts.wire?.encodeLine;
-    const rl: RequestLine = { seq, key, line: encode ? encode(line, seq, fields) : line, estimatedTokens: estimateRequestTokens(line) };
+    const rl: RequestLine = { seq, key, line: encode && !encoded ? encode(line, seq, fields) : line, estimatedTokens: estimateRequestTokens(line) };
     if (imageOutput) rl.imageOutput = true;
     return rl;
   }

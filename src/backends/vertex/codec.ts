@@ -92,4 +92,9 @@ export function suspect(raw: Buffer, fields: ReadonlySet<string>): boolean {
   return fields.has('cachedContent') || fields.has('store') || raw.includes(FILES_URI);
 }
 
-export const vertexWire: WireCodec = { encodeLine, refuse, suspect };
+/** The seq label as text for stage 1 to write inside a raw request (it has contents, so a comma leads); a request with labels of its own is merged by encodeLine. */
+export function requestTail(seq: number, fields: ReadonlySet<string>): string | undefined {
+  return fields.has('labels') ? undefined : `,"labels":{"gbs_seq":"${seq}"}`;
+}
+
+export const vertexWire: WireCodec = { encodeLine, refuse, suspect, requestTail };

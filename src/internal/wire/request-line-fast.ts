@@ -21,11 +21,16 @@ function hasModalities(b: Buffer, from: number, to: number): boolean {
   return false;
 }
 
-/** head (ASCII) + raw[from, to) + newline, in one allocation. */
-function spliced(head: string, raw: Buffer, from: number, to: number): Buffer {
-  const out = Buffer.allocUnsafe(head.length + (to - from) + 1);
+/**
+ * head (ASCII) + raw[from, to) + newline, in one allocation; `tail` (ASCII),
+ * when given, goes in at `at` (the request's closing brace).
+ */
+function spliced(head: string, raw: Buffer, from: number, to: number, at = to, tail = ''): Buffer {
+  const out = Buffer.allocUnsafe(head.length + (to - from) + tail.length + 1);
   for (let i = 0; i < head.length; i++) out[i] = head.charCodeAt(i);
-  raw.copy(out, head.length, from, to);
+  let o = head.length + raw.copy(out, head.length, from, at);
+  for (let i = 0; i < tail.length; i++) out[o++] = tail.charCodeAt(i);
+  raw.copy(out, o, at, to);
   out[out.length - 1] = 0x0a;
   return out;
 }
@@ -60,6 +65,13 @@ export interface FastRequestLine {
   line: Buffer;
   /** The request's member names, canonical (camelCase): what a backend's codec asks about without searching the bytes. */
   fields: ReadonlySet<string>;
+  /** Whether the line already holds the backend's request tail (RequestTail). */
+  tailed: boolean;
+}
+
+/** Members a backend appends inside every request (see WireCodec.requestTail), given the seq and the request's member names. */
+export interface RequestTail {
+  requestTail?(seq: number, fields: ReadonlySet<string>): string | undefined;
 }
 
 /**
@@ -67,7 +79,7 @@ export interface FastRequestLine {
  * that passes every check, without parsing it; undefined otherwise (the
  * caller parses, and explains what is wrong). The caller has checked UTF-8.
  */
-export function fastRequestLine(raw: Buffer, seq: number): FastRequestLine | undefined {
+export function fastRequestLine(raw: Buffer, seq: number, backend?: RequestTail): FastRequestLine | undefined {
   const fields = new Set<string>();
   let end = raw.length;
   end = skipSpaceBack(raw, end - 1) + 1;
@@ -77,12 +89,15 @@ export function fastRequestLine(raw: Buffer, seq: number): FastRequestLine | und
     if (keyEnd === -1 || !bytesAt(raw, keyEnd, REQUEST_AFTER_KEY)) return undefined;
     const reqEnd = checkedRequestEnd(raw, keyEnd + REQUEST_AFTER_KEY.length, end, fields);
     if (reqEnd === -1 || skipSpaceTo(raw, reqEnd, end) !== end - 1) return undefined;
-    return { key: raw.toString('utf8', KEY_HEAD.length, keyEnd - 1), line: spliced(`{"key":"${seq}:`, raw, KEY_HEAD.length, end), fields };
+    const tail = backend?.requestTail?.(seq, fields);
+    const line = spliced(`{"key":"${seq}:`, raw, KEY_HEAD.length, end, reqEnd - 1, tail);
+    return { key: raw.toString('utf8', KEY_HEAD.length, keyEnd - 1), line, fields, tailed: tail !== undefined };
   }
   if (bytesAt(raw, 0, REQUEST_HEAD)) {
     const reqEnd = checkedRequestEnd(raw, REQUEST_HEAD.length, end, fields);
     if (reqEnd === -1 || skipSpaceTo(raw, reqEnd, end) !== end - 1) return undefined;
-    return { key: String(seq), line: spliced(`{"key":"${seq}:${seq}",`, raw, 1, end), fields };
+    const tail = backend?.requestTail?.(seq, fields);
+    return { key: String(seq), line: spliced(`{"key":"${seq}:${seq}",`, raw, 1, end, reqEnd - 1, tail), fields, tailed: tail !== undefined };
   }
   return undefined;
 }
