@@ -12,7 +12,7 @@ import { objectPathOf } from '../src/backends/vertex/backend.js';
 import { rowError } from '../src/backends/vertex/row-status.js';
 import { normaliseState } from '../src/backends/vertex/jobs.js';
 import { readLineKey } from '../src/internal/wire/result-line.js';
-import { serializeRequestLine } from '../src/internal/wire/wire-key.js';
+import { serializeRequestLine, serializeRequestLineWithTail } from '../src/internal/wire/wire-key.js';
 
 describe('encodeLine', () => {
   it('splices the seq label into the request, keeping the key first', () => {
@@ -47,6 +47,11 @@ describe('encodeLine', () => {
       expect(tailed.line.toString()).toBe(encodeLine(plain.line, 1234).toString());
       expect(JSON.parse(tailed.line.toString()).request.labels).toEqual({ gbs_seq: '1234' });
     }
+    // The library's objects: the label goes in as the request is serialised, the same bytes again.
+    const request = { contents: [{ role: 'user', parts: [{ text: 'a } "b"' }] }], generationConfig: { temperature: 1 } };
+    const tail = vertexWire.requestTail!(77, new Set(Object.keys(request)))!;
+    expect(serializeRequestLineWithTail(77, 'k "1"', request, tail)!.toString()).toBe(encodeLine(serializeRequestLine(77, 'k "1"', request), 77).toString());
+    expect(serializeRequestLineWithTail(77, 'k', {}, tail)).toBeUndefined(); // no member to follow: encodeLine's way
     // A request with labels of its own is left to encodeLine, which merges them.
     const own = fastRequestLine(Buffer.from('{"key":"k","request":{"contents":[1],"labels":{"team":"x"}}}'), 5, vertexWire)!;
     expect(own.tailed).toBe(false);

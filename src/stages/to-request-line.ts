@@ -12,7 +12,7 @@ import { isUtf8 } from 'node:buffer';
 import { Transform, type TransformCallback } from 'node:stream';
 import { InvalidRecordError } from '../errors.js';
 import type { BatchRecord, BatchTask, RequestLine } from '../types.js';
-import { serializeRequestLine } from '../internal/wire/wire-key.js';
+import { serializeRequestLine, serializeRequestLineWithTail } from '../internal/wire/wire-key.js';
 import { checkRequest, describe, wantsImageOutput } from '../internal/wire/request-fields.js';
 import { estimateRequestTokens } from '../internal/wire/token-estimate.js';
 import { fastRequestLine } from '../internal/wire/request-line-fast.js';
@@ -179,10 +179,13 @@ export class RequestLineMaker<R = BatchRecord> {
     if (!check.ok) return this.invalid(check.problem, where);
     const refused = this.opts.wire?.refuse?.(check.request);
     if (refused) return this.invalid(refused, where);
-    const line =
-      (raw && !check.translated && typeof rec.key !== 'number' && spliceRawLine(raw, seq, rec)) ||
-      serializeRequestLine(seq, key, check.request);
-    return this.finish(seq, key, line, this.task === 'generate' && wantsImageOutput(check.request), where, new Set(Object.keys(check.request)));
+    const fields = new Set(Object.keys(check.request));
+    const kept = raw && !check.translated && typeof rec.key !== 'number' && spliceRawLine(raw, seq, rec);
+    // The backend's request tail goes in as the request is serialised (one encoding, not encodeLine's second copy).
+    const tail = kept ? undefined : this.opts.wire?.requestTail?.(seq, fields);
+    const tailed = tail === undefined ? undefined : serializeRequestLineWithTail(seq, key, check.request, tail);
+    const line = kept || tailed || serializeRequestLine(seq, key, check.request);
+    return this.finish(seq, key, line, this.task === 'generate' && wantsImageOutput(check.request), where, fields, tailed !== undefined);
   }
 
   /** The size limit, the token estimate, the image flag: the last steps of every valid line. */

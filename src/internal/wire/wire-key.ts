@@ -27,3 +27,14 @@ export function splitWireKey(k: unknown): { seq: number; userKey: string } | und
 export function serializeRequestLine(seq: number, key: string, request: unknown): Buffer {
   return Buffer.from(`{"key":${JSON.stringify(wireKey(seq, key))},"request":${JSON.stringify(request)}}\n`);
 }
+
+/**
+ * serializeRequestLine with `tail` (a backend's request tail, `,"name":…`)
+ * written before the request's closing brace, in the same one encoding;
+ * undefined when the request does not serialise as an object with members.
+ */
+export function serializeRequestLineWithTail(seq: number, key: string, request: unknown, tail: string): Buffer | undefined {
+  const body = JSON.stringify(request);
+  if (typeof body !== 'string' || body.length < 3 || body[0] !== '{' || body[body.length - 1] !== '}') return undefined;
+  return Buffer.from(`{"key":${JSON.stringify(wireKey(seq, key))},"request":${body.slice(0, -1)}${tail}}}\n`);
+}
