@@ -26,6 +26,7 @@ export class BodyFile {
     await this.fh.write(chunk);
     this.sums.update(chunk);
     this.size += chunk.length;
+    await this.sums.caughtUp();
   }
 
   close(): Promise<void> {

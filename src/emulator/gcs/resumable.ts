@@ -90,6 +90,7 @@ export class ResumableUploads {
     const s = this.session(id);
     if (s.state === 'active') {
       s.state = 'dead';
+      s.sums.discard();
       rmSync(s.part, { force: true });
     }
     res.writeHead(499, { 'content-length': 0 });
@@ -112,7 +113,7 @@ export class ResumableUploads {
     if (s.state === 'dead') throw new GcsError(410, 'gone', 'The upload session has ended; start a new one.');
     if (piece.query) {
       await drain(req);
-      if (piece.total !== undefined && piece.total === s.received) this.finalize(req, s);
+      if (piece.total !== undefined && piece.total === s.received) await this.finalize(req, s);
       return this.answer(res, s, origin);
     }
     if (piece.start > s.received) {
@@ -130,7 +131,7 @@ export class ResumableUploads {
       if (piece.total !== undefined && s.received !== piece.total) {
         throw badRequest(`Upload has ${s.received} bytes but Content-Range declared ${piece.total}.`);
       }
-      this.finalize(req, s);
+      await this.finalize(req, s);
     }
     this.answer(res, s, origin);
   }
@@ -158,11 +159,11 @@ export class ResumableUploads {
     }
   }
 
-  private finalize(req: IncomingMessage, s: Session): void {
+  private async finalize(req: IncomingMessage, s: Session): Promise<void> {
     if (s.declared !== undefined && s.declared !== s.received) {
       throw badRequest(`Upload has ${s.received} bytes but X-Upload-Content-Length declared ${s.declared}.`);
     }
-    const hashes = s.sums.digest();
+    const hashes = await s.sums.digest();
     const sent = parseGoogHash(header(req, 'x-goog-hash'));
     s.state = 'dead';
     if ((sent.crc32c && sent.crc32c !== hashes.crc32c) || (sent.md5 && sent.md5 !== hashes.md5Hash)) {

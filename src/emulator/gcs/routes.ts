@@ -152,16 +152,18 @@ export class GcsRoutes {
       }
     } catch (err) {
       await f.close();
+      f.sums.discard();
       this.store.discard(tmp);
       throw err;
     }
     await f.close();
     const name = q.get('name') ?? (typeof meta.name === 'string' ? meta.name : undefined);
     if (!name) {
+      f.sums.discard();
       this.store.discard(tmp);
       throw badRequest('Required parameter: name');
     }
-    const hashes = f.sums.digest();
+    const hashes = await f.sums.digest();
     const sent = parseGoogHash(header(req, 'x-goog-hash'));
     const claimed = { crc32c: sent.crc32c ?? (typeof meta.crc32c === 'string' ? meta.crc32c : undefined), md5: sent.md5 ?? (typeof meta.md5Hash === 'string' ? meta.md5Hash : undefined) };
     if ((claimed.crc32c && claimed.crc32c !== hashes.crc32c) || (claimed.md5 && claimed.md5 !== hashes.md5Hash)) {

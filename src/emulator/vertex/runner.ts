@@ -231,6 +231,8 @@ export class VertexRunner {
       pool.end();
       await writer.flush();
     } catch (err) {
+      writer.predictions.file.sums.discard();
+      writer.incremental.file.sums.discard();
       this.objects.discard(predTmp);
       this.objects.discard(incTmp);
       throw err;
@@ -238,12 +240,15 @@ export class VertexRunner {
       await writer.predictions.file.close();
       await writer.incremental.file.close();
     }
-    const commit = (tmp: string, file: BodyFile, name: string): void => {
-      this.objects.commit(bucket, `${dir}/${name}`, tmp, { size: file.size, contentType: 'application/jsonl', metadata: undefined, ...file.sums.digest() }, null);
+    const commit = async (tmp: string, file: BodyFile, name: string): Promise<void> => {
+      this.objects.commit(bucket, `${dir}/${name}`, tmp, { size: file.size, contentType: 'application/jsonl', metadata: undefined, ...(await file.sums.digest()) }, null);
     };
-    if (writer.incremental.rows > 0) commit(incTmp, writer.incremental.file, 'incremental_predictions-1.jsonl');
-    else this.objects.discard(incTmp);
-    commit(predTmp, writer.predictions.file, 'predictions.jsonl');
+    if (writer.incremental.rows > 0) await commit(incTmp, writer.incremental.file, 'incremental_predictions-1.jsonl');
+    else {
+      writer.incremental.file.sums.discard();
+      this.objects.discard(incTmp);
+    }
+    await commit(predTmp, writer.predictions.file, 'predictions.jsonl');
     j.outputDir = `gs://${bucket}/${dir}`;
     this.ctx.counters.add('resultLines', writer.predictions.rows + writer.incremental.rows);
     return cutoff;
