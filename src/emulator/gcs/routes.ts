@@ -12,6 +12,7 @@ import type { Context } from '../context.js';
 import { authMessage, WWW_AUTHENTICATE, type BearerAuth } from '../vertex/auth.js';
 import { BodyFile } from './body-file.js';
 import { parseGoogHash } from './checksums.js';
+import { md5Thread } from './md5-thread.js';
 import { badRequest, GcsError, sendGcsError } from './errors.js';
 import { boundaryOf, readMultipartRelated } from './multipart.js';
 import type { GcsObject, ObjectStore } from './object-store.js';
@@ -37,6 +38,8 @@ export class GcsRoutes {
     this.auth = auth;
     this.cutsLeft = ctx.options.gcsCutDownloads ?? 0;
     this.fallbackOrigin = fallbackOrigin;
+    // Started with the service, not by the first upload: its start-up (tens of ms) held that upload's first pieces.
+    md5Thread();
   }
 
   /** Serves the request when it is a Cloud Storage one; false leaves it to the other services. */
