@@ -1,6 +1,7 @@
 /** The price table: dates, tiers, cache price, the model that answered, routed and retired names, a user's table. */
+import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { costOfUsage, estimateChunkCost, priceTally, reserveFor, UsageTally } from '../src/cost/cost.js';
+import { costOfUsage, estimateChunkCost, PriceMemo, priceTally, reserveFor, UsageTally } from '../src/cost/cost.js';
 import { parsePriceTable, priceOf } from '../src/cost/prices.js';
 import { outputAssumption } from '../src/cost/output-assumption.js';
 
@@ -113,5 +114,29 @@ describe('outputAssumption', () => {
     expect(outputAssumption(line({ contents: [{ parts: [{ text: '"maxOutputTokens": 9' }] }], generationConfig: { temperature: 0, maxOutputTokens: 100, thinkingConfig: { thinkingBudget: 512 } } }))).toBe(612);
     expect(outputAssumption(line({ generation_config: { max_output_tokens: '7', thinking_config: { thinking_budget: -1 } } }))).toBe(7);
     expect(outputAssumption(line({ contents: [{ parts: [{ text: 'x' }] }] }))).toBeUndefined();
+  });
+});
+
+describe('PriceMemo', () => {
+  it('prices a stream of responses exactly as costOfUsage prices each one', () => {
+    const models = [undefined, '', 'gemini-3.8-flash', 'gemini-3.7-flash', 'gemini-3-flash-preview@default', 'models/gemini-2.5-flash', 'no-such-model', 'mine-1'];
+    // Across the 2027-01-01 price change, and hours either side of midnight.
+    const times = ['2026-12-31T00:00:00Z', '2026-12-31T23:59:59.999Z', '2027-01-01T00:00:00Z', '2027-01-01T13:00:00Z', '2027-01-02T00:00:00Z'].map((t) => new Date(t));
+    const prices = parsePriceTable(JSON.stringify({ 'mine-1': { input: 1, output: 2 } }));
+    const response = fc.record({
+      u: fc.record({ prompt: fc.nat({ max: 400_000 }), candidates: fc.nat({ max: 9000 }), thoughts: fc.option(fc.nat({ max: 9000 }), { nil: undefined }), cached: fc.option(fc.nat({ max: 400_000 }), { nil: undefined }) }),
+      modelVersion: fc.constantFrom(...models),
+      requested: fc.constantFrom(undefined, 'gemini-3.8-flash', 'mine-1', 'nope'),
+      at: fc.constantFrom(...times),
+    });
+    fc.assert(
+      fc.property(fc.array(response, { maxLength: 40 }), (stream) => {
+        const memo = new PriceMemo(prices);
+        for (const r of stream) {
+          expect(memo.costOf(r.u, r.modelVersion, r.requested, r.at)).toBe(costOfUsage(r.u, r.modelVersion, r.at, { requested: r.requested, prices }));
+        }
+      }),
+      { numRuns: 300 },
+    );
   });
 });

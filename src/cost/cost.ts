@@ -47,6 +47,35 @@ export function costOfUsage(u: UsageCounts, modelVersion: string | undefined, da
   return p ? priceTokens(u, p.price, u.prompt > TIER_TOKENS) : undefined;
 }
 
+/**
+ * costOfUsage over a stream of responses (a results file: one model, one
+ * day, 100,000s of lines): the price is looked up again only when the model
+ * or the UTC day changes, not per response (the lookup's name normalising
+ * and date formatting cost more than the pricing). Same figures as
+ * costOfUsage: a price depends on nothing but the model and the day.
+ */
+export class PriceMemo {
+  private model: string | undefined;
+  private dayStart = 0;
+  private dayEnd = 0;
+  private price: ModelPrice | undefined;
+
+  constructor(private readonly prices: PriceTable = {}) {}
+
+  costOf(u: UsageCounts, modelVersion: string | undefined, requested: string | undefined, date: Date): number | undefined {
+    const model = modelVersion || requested;
+    if (!model) return undefined;
+    const t = date.getTime();
+    if (model !== this.model || !(t >= this.dayStart && t < this.dayEnd)) {
+      this.model = model;
+      this.dayStart = Date.parse(`${utcDay(date)}T00:00:00Z`);
+      this.dayEnd = this.dayStart + 86_400_000;
+      this.price = priceOf(model, date, this.prices)?.price;
+    }
+    return this.price ? priceTokens(u, this.price, u.prompt > TIER_TOKENS) : undefined;
+  }
+}
+
 /** Summed usage of the responses of one model, tier and day: priced exactly as each response would be. */
 export interface UsageBucket {
   /** The response's modelVersion ('' when it had none: priced as the requested model). */

@@ -4,7 +4,7 @@
  * table and its rules (dates, tiers, the response's modelVersion) belong to
  * src/cost/, which this only adapts.
  */
-import { costOfUsage, reserveFor } from '../../cost/cost.js';
+import { PriceMemo, reserveFor } from '../../cost/cost.js';
 import type { PriceTable } from '../../cost/prices.js';
 import type { TokenUsage } from '../../internal/wire/usage.js';
 
@@ -22,9 +22,11 @@ export interface Pricer {
  * fallback, and the caller's own `prices` table on top.
  */
 export function costPricer(prices: PriceTable = {}, now: () => Date = () => new Date()): Pricer {
+  const memo = new PriceMemo(prices);
   return {
     estimateChunk: (tokensIn, outputTokens, model) => reserveFor({ inputTokens: tokensIn, requests: 0, outputTokens }, model, now(), prices),
-    costOfUsage: (u, modelVersion, model) => costOfUsage(u, modelVersion, now(), { requested: model, prices }),
+    // Called per result line: the price found once per model and day (PriceMemo), the same figures as costOfUsage.
+    costOfUsage: (u, modelVersion, model) => memo.costOf(u, modelVersion, model, now()),
   };
 }
 
