@@ -89,6 +89,10 @@ describe('refuse and suspect', () => {
     expect(refuse(part({ functionResponse: { response: { nested: [{ fileData: { fileUri: 'files/x' } }] } } }))).toMatch(/Files API URI/);
     expect(refuse(part({ text: '"fileUri":"files/abc"' }))).toBeUndefined();
     expect(refuse(part({ fileData: { fileUri: 'gs://b/files/abc' } }))).toBeUndefined();
+    // Only what the request serialises to counts: an inherited member is not sent.
+    const inherited = Object.create({ fileUri: 'files/abc' }) as Record<string, unknown>;
+    expect(JSON.stringify(inherited)).toBe('{}');
+    expect(refuse(part({ fileData: inherited }))).toBeUndefined();
   });
 });
 

@@ -64,11 +64,19 @@ export function encodeLine(line: Buffer, seq: number, fields?: ReadonlySet<strin
  */
 function hasFilesUri(v: unknown, depth = 0): boolean {
   if (v === null || typeof v !== 'object' || depth > 64) return false;
-  if (Array.isArray(v)) return v.some((x) => hasFilesUri(x, depth + 1));
-  for (const [k, x] of Object.entries(v as Record<string, unknown>)) {
+  // Plain loops: Object.entries and some() allocated per object, for every record the library takes.
+  if (Array.isArray(v)) {
+    for (let i = 0; i < v.length; i++) if (hasFilesUri(v[i], depth + 1)) return true;
+    return false;
+  }
+  const o = v as Record<string, unknown>;
+  for (const k in o) {
+    // Own members only, as the request is serialised (JSON.stringify).
+    if (!Object.hasOwn(o, k)) continue;
+    const x = o[k];
     if (typeof x === 'string') {
       if ((k === 'fileUri' || k === 'file_uri') && x.startsWith('files/')) return true;
-    } else if (hasFilesUri(x, depth + 1)) return true;
+    } else if (typeof x === 'object' && hasFilesUri(x, depth + 1)) return true;
   }
   return false;
 }
