@@ -38,14 +38,16 @@ export class GcsRoutes {
     this.auth = auth;
     this.cutsLeft = ctx.options.gcsCutDownloads ?? 0;
     this.fallbackOrigin = fallbackOrigin;
-    // Started with the service, not by the first upload: its start-up (tens of ms) held that upload's first pieces.
-    md5Thread();
   }
 
   /** Serves the request when it is a Cloud Storage one; false leaves it to the other services. */
   handle(req: IncomingMessage, res: ServerResponse, url: URL): boolean {
     const run = this.route(req, res, url);
     if (!run) return false;
+    // Started by the first Cloud Storage call (an upload's session start, before any bytes), not by
+    // the first bytes: its start-up (tens of ms) held that upload's first pieces. A process that
+    // serves only the Developer API never starts it.
+    md5Thread();
     const fail = (err: unknown): void => {
       if (err instanceof GcsError) sendGcsError(res, err);
       else sendGcsError(res, new GcsError(500, 'backendError', `Internal emulator error: ${(err as Error).message}`));
