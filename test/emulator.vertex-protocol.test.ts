@@ -194,6 +194,13 @@ describe('the echoed request', () => {
     expect(echoRequest(deep)).toEqual({ contents: [{ parts: [{ inline_data: { mime_type: 'image/png', data: 'AA' } }] }], labels: { myLabel: 'x' } });
     const raw = { contents: [{ parts: [{ functionResponse: { name: 'f', response: { camelKey: 1 } } }] }] };
     expect(echoRequest(raw)).toEqual({ contents: [{ parts: [{ function_response: { name: 'f', response: { camelKey: 1 } } }] }] });
+    // Already in name order: echoed as it is; renamed into another order (generationConfig → generation_config): sorted again.
+    const sorted = { contents: [], generationConfig: { temperature: 0 }, labels: { a: '1' } };
+    expect(Object.keys(echoRequest(sorted))).toEqual(['contents', 'generation_config', 'labels']);
+    const mixed = { systemInstruction: { parts: [] }, safetySettings: [], contents: [] };
+    expect(Object.keys(echoRequest(mixed))).toEqual(['contents', 'safety_settings', 'system_instruction']);
+    const inOrder = { contents: [{ parts: [{ text: 'x' }] }], labels: { b: '2' } };
+    expect(echoRequest(inOrder)).toBe(inOrder);
   });
 });
 

@@ -3,7 +3,8 @@
  * `incremental_predictions-1.jsonl`. Worst case of VERTEX.md: every tenth row
  * also goes to the incremental file, half of those ONLY there (so a reader
  * must read every *.jsonl in the directory) and half in both (so it must keep
- * the first answer per key). Rows are gathered and written a batch at a time.
+ * the first answer per key). Rows are gathered and written a batch at a time,
+ * each batch's write running while the next rows are answered.
  */
 import type { BodyFile } from '../gcs/body-file.js';
 
@@ -15,9 +16,12 @@ class JsonlFile {
   readonly file: BodyFile;
   rows = 0;
   private sealed: Buffer[] = [];
-  private block = Buffer.allocUnsafe(BLOCK_BYTES);
+  private block: Buffer = Buffer.allocUnsafe(BLOCK_BYTES);
+  private spare: Buffer | undefined;
   private used = 0;
   private bytes = 0;
+  /** The write of the last flush: rows are answered while it runs (awaiting each write left the thread idle). */
+  private writing: Promise<void> = Promise.resolve();
 
   constructor(file: BodyFile) {
     this.file = file;
@@ -51,14 +55,43 @@ class JsonlFile {
     return this.bytes;
   }
 
-  /** The rows so far to the file; the block is reused once written (adds wait for a flush: the runner awaits it). */
+  /**
+   * The rows so far to the file, in the background: this waits for the
+   * previous flush's write only (one write in flight, so what is queued stays
+   * bounded), then starts this one. The block being filled goes with it and
+   * is swapped for the spare, which comes back once written.
+   */
   async flush(): Promise<void> {
-    const full = this.sealed;
+    await this.writing;
+    const out = this.sealed;
     this.sealed = [];
     this.bytes = 0;
-    for (const b of full) await this.file.write(b);
-    if (this.used > 0) await this.file.write(this.block.subarray(0, this.used));
-    this.used = 0;
+    let lent: Buffer | undefined;
+    if (this.used > 0) {
+      lent = this.block;
+      out.push(lent.subarray(0, this.used));
+      this.block = this.spare ?? Buffer.allocUnsafe(BLOCK_BYTES);
+      this.spare = undefined;
+      this.used = 0;
+    }
+    if (out.length === 0) return;
+    this.writing = (async () => {
+      for (const b of out) await this.file.write(b);
+      this.spare = lent;
+    })();
+    // Awaited by the next flush or by drain(); a failure must not be unhandled meanwhile.
+    this.writing.catch(() => undefined);
+  }
+
+  /** Until every row added is in the file. */
+  async drain(): Promise<void> {
+    await this.flush();
+    await this.writing;
+  }
+
+  /** Until no write is in flight, whatever its outcome (a job that failed: before its files go). */
+  settle(): Promise<void> {
+    return this.writing.catch(() => undefined);
   }
 }
 
@@ -89,5 +122,16 @@ export class OutputWriter {
   async flush(): Promise<void> {
     await this.predictions.flush();
     await this.incremental.flush();
+  }
+
+  /** Until every row placed is in its file (before the files are closed). */
+  async drain(): Promise<void> {
+    await this.predictions.drain();
+    await this.incremental.drain();
+  }
+
+  async settle(): Promise<void> {
+    await this.predictions.settle();
+    await this.incremental.settle();
   }
 }

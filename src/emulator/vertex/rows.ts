@@ -65,9 +65,17 @@ function renames(v: unknown, mode: 'message' | 'map'): boolean {
 /** The echoed request: snake_case, top-level fields in name order. */
 export function echoRequest(request: Record<string, unknown>): Record<string, unknown> {
   const r = renames(request, 'message') ? (reserialise(request, 'message') as Record<string, unknown>) : request;
+  const keys = Object.keys(r);
+  // Most requests already list their fields in name order (contents, generationConfig, labels): no copy then.
+  if (inOrder(keys)) return r;
   const out: Record<string, unknown> = {};
-  for (const k of Object.keys(r).sort()) out[k] = r[k];
+  for (const k of keys.sort()) out[k] = r[k];
   return out;
+}
+
+function inOrder(keys: string[]): boolean {
+  for (let i = 1; i < keys.length; i++) if (keys[i - 1]! > keys[i]!) return false;
+  return true;
 }
 
 /** What Vertex refuses that the Developer API takes: explicit caches, `store`, Files API URIs. */

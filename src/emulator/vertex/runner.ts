@@ -229,8 +229,9 @@ export class VertexRunner {
         else if (carryLen > 0) handle(Buffer.concat(carry).toString('utf8'));
       }
       pool.end();
-      await writer.flush();
+      await writer.drain();
     } catch (err) {
+      await writer.settle();
       writer.predictions.file.sums.discard();
       writer.incremental.file.sums.discard();
       this.objects.discard(predTmp);
