@@ -45,6 +45,8 @@ export class ReorderWindow {
   private slotLen: Int32Array | undefined;
   private count = 0;
   private bytes = 0;
+  /** Sort keys of a compaction, kept for the next one. */
+  private order = new Float64Array(0);
 
   constructor(
     size: number,
@@ -167,19 +169,43 @@ export class ReorderWindow {
     this.slab = bigger;
   }
 
-  /** The waiting lines moved to the slab's front, in offset order (Buffer.copy moves overlapping bytes correctly). */
+  /**
+   * The waiting lines moved to the slab's front, in offset order (Buffer.copy
+   * moves overlapping bytes correctly). Sorted as numbers `offset × RING +
+   * slot` by the native typed-array sort (a comparator called from JS per
+   * pair was most of a compaction), and lines that sit next to each other are
+   * moved in one copy.
+   */
   private compact(): void {
-    const slots: number[] = [];
-    for (let p = this.next; slots.length < this.count; p++) if (this.slotLen![p & MASK] !== EMPTY) slots.push(p & MASK);
-    slots.sort((a, b) => this.slotOff![a]! - this.slotOff![b]!);
-    let to = 0;
-    for (const s of slots) {
-      const from = this.slotOff![s]!;
-      const n = this.slotLen![s]!;
-      if (from !== to) this.slab!.copy(this.slab!, to, from, from + n);
-      this.slotOff![s] = to;
-      to += n;
+    const n = this.count;
+    if (this.order.length < n) this.order = new Float64Array(Math.max(n, this.order.length * 2));
+    const keys = this.order.subarray(0, n);
+    let k = 0;
+    for (let p = this.next; k < n; p++) {
+      const s = p & MASK;
+      if (this.slotLen![s] !== EMPTY) keys[k++] = this.slotOff![s]! * RING + s;
     }
+    keys.sort();
+    const slab = this.slab!;
+    let to = 0;
+    let runFrom = 0;
+    let runEnd = 0;
+    let runTo = 0;
+    for (let i = 0; i < n; i++) {
+      const key = keys[i]!;
+      const s = key % RING;
+      const from = (key - s) / RING;
+      const len = this.slotLen![s]!;
+      if (from !== runEnd) {
+        if (runEnd > runFrom && runFrom !== runTo) slab.copy(slab, runTo, runFrom, runEnd);
+        runFrom = from;
+        runTo = to;
+      }
+      runEnd = from + len;
+      this.slotOff![s] = to;
+      to += len;
+    }
+    if (runEnd > runFrom && runFrom !== runTo) slab.copy(slab, runTo, runFrom, runEnd);
     this.slabUsed = to;
   }
 }

@@ -83,7 +83,11 @@ export class SpoolIndex {
       this.slabUsed = 0;
     }
     const at = (this.slabs.length - 1) * SLAB_BYTES + this.slabUsed;
-    this.slabUsed += line.copy(this.slabs[this.slabs.length - 1]!, this.slabUsed, start, start + length);
+    const slab = this.slabs[this.slabs.length - 1]!;
+    // Keys are a few bytes: a byte loop beats the native copy's call (it was a tenth of building the index).
+    if (length <= 64) for (let i = 0; i < length; i++) slab[this.slabUsed + i] = line[start + i]!;
+    else line.copy(slab, this.slabUsed, start, start + length);
+    this.slabUsed += length;
     this.held += length;
     return at;
   }
