@@ -177,6 +177,7 @@ class Md5Thread {
     }
     this.holdAlive();
   }
+
   /** Ref'd exactly while someone awaits the thread. */
   private holdAlive(): void {
     if (this.digests.size > 0 || this.waiters.length > 0) this.worker.ref();

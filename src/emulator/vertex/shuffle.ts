@@ -19,7 +19,7 @@ const MIN_SLAB_BYTES = 1 << 20;
 const OWN_BUFFER_CHARS = 1 << 20;
 
 export class ShufflePool {
-  /** Per waiting row: its start in the slab (-1: in `own`) and its length. */
+  /** Per waiting row: its start in the slab (negative: -1 - its id in `own`) and its length. */
   private readonly starts: number[] = [];
   private readonly lengths: number[] = [];
   private readonly own = new Map<number, Buffer>();
